@@ -1,0 +1,54 @@
+//! The differentiable operations on [`crate::Tensor`], each file one family with its forward
+//! computation and its backward rule side by side.
+
+mod binary;
+mod broadcast;
+mod conv;
+mod dropout;
+mod index;
+mod matmul;
+mod operators;
+mod pool;
+mod reduce;
+mod shape;
+mod softmax;
+mod unary;
+
+pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
+
+use crate::error::{Error, Result};
+
+/// `axis` (negative counts from the end, as in numpy) as an index below `ndim`.
+pub(crate) fn normalize_axis(op: &'static str, axis: isize, ndim: usize) -> Result<usize> {
+    let resolved = if axis < 0 { axis + ndim as isize } else { axis };
+    if resolved < 0 || resolved >= ndim as isize {
+        return Err(Error::invalid(
+            op,
+            format!(
+                "axis {axis} is out of range for a tensor with {ndim} axes (valid: {} to {})",
+                -(ndim as isize),
+                ndim as isize - 1
+            ),
+        ));
+    }
+    Ok(resolved as usize)
+}
+
+/// `axes` normalized, sorted and checked for repeats; empty means every axis.
+pub(crate) fn normalize_axes(op: &'static str, axes: &[isize], ndim: usize) -> Result<Vec<usize>> {
+    if axes.is_empty() {
+        return Ok((0..ndim).collect());
+    }
+    let mut resolved = axes
+        .iter()
+        .map(|&axis| normalize_axis(op, axis, ndim))
+        .collect::<Result<Vec<_>>>()?;
+    resolved.sort_unstable();
+    if resolved.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Error::invalid(
+            op,
+            format!("axes {axes:?} name an axis twice"),
+        ));
+    }
+    Ok(resolved)
+}

@@ -1,0 +1,159 @@
+//! Softmax, log-softmax and log-sum-exp, computed stably (shifted by the maximum) with their own
+//! backward rules rather than as compositions.
+
+use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Zip};
+
+use super::{normalize_axes, normalize_axis};
+use crate::autodiff::{Backward, InputGrads};
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// `softmax` along one axis of a view.
+fn softmax_along(x: ndarray::ArrayViewD<'_, f32>, axis: usize) -> ArrayD<f32> {
+    let mut out = x.to_owned();
+    for mut lane in out.lanes_mut(Axis(axis)) {
+        let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let shift = if max.is_finite() { max } else { 0.0 };
+        lane.mapv_inplace(|v| (v - shift).exp());
+        let sum = lane.sum();
+        lane.mapv_inplace(|v| v / sum);
+    }
+    out
+}
+
+struct SoftmaxRule {
+    axis: usize,
+    output: ArcArray<f32, IxDyn>,
+}
+
+impl Backward for SoftmaxRule {
+    fn name(&self) -> &'static str {
+        "softmax"
+    }
+    fn backward(&self, grad: &ArrayD<f32>, _: &[Tensor]) -> Result<InputGrads> {
+        // dx = y * (g - sum(g * y)) along the axis.
+        let mut out = Zip::from(grad)
+            .and(&self.output)
+            .map_collect(|&g, &y| g * y);
+        for (mut lane, y) in out
+            .lanes_mut(Axis(self.axis))
+            .into_iter()
+            .zip(self.output.lanes(Axis(self.axis)))
+        {
+            let dot = lane.sum();
+            Zip::from(&mut lane)
+                .and(&y)
+                .for_each(|gy, &y| *gy -= y * dot);
+        }
+        Ok(vec![Some(out)])
+    }
+}
+
+struct LogSoftmaxRule {
+    axis: usize,
+    output: ArcArray<f32, IxDyn>,
+}
+
+impl Backward for LogSoftmaxRule {
+    fn name(&self) -> &'static str {
+        "log_softmax"
+    }
+    fn backward(&self, grad: &ArrayD<f32>, _: &[Tensor]) -> Result<InputGrads> {
+        // dx = g - softmax * sum(g) along the axis.
+        let mut out = grad.clone();
+        for (mut lane, logp) in out
+            .lanes_mut(Axis(self.axis))
+            .into_iter()
+            .zip(self.output.lanes(Axis(self.axis)))
+        {
+            let total = lane.sum();
+            Zip::from(&mut lane)
+                .and(&logp)
+                .for_each(|g, &lp| *g -= lp.exp() * total);
+        }
+        Ok(vec![Some(out)])
+    }
+}
+
+struct LogSumExpRule {
+    /// The result with reduced axes kept as size 1.
+    kept: ArrayD<f32>,
+}
+
+impl Backward for LogSumExpRule {
+    fn name(&self) -> &'static str {
+        "logsumexp"
+    }
+    fn backward(&self, grad: &ArrayD<f32>, inputs: &[Tensor]) -> Result<InputGrads> {
+        let x = inputs[0].view();
+        let g = grad
+            .view()
+            .into_shape_with_order(IxDyn(self.kept.shape()))
+            .expect("same element count");
+        let g = g.broadcast(x.raw_dim()).expect("kept shape broadcasts");
+        let lse = self
+            .kept
+            .broadcast(x.raw_dim())
+            .expect("kept shape broadcasts");
+        let out = Zip::from(&g)
+            .and(&x)
+            .and(&lse)
+            .map_collect(|&g, &x, &l| g * (x - l).exp());
+        Ok(vec![Some(out)])
+    }
+}
+
+impl Tensor {
+    /// `e^x / sum(e^x)` along `axis`.
+    pub fn softmax(&self, axis: isize) -> Result<Tensor> {
+        let axis = normalize_axis("softmax", axis, self.ndim())?;
+        let value = softmax_along(self.view(), axis);
+        Ok(Tensor::from_op(value, &[self], |output| SoftmaxRule {
+            axis,
+            output: output.clone(),
+        }))
+    }
+
+    /// `x - logsumexp(x)` along `axis`, without forming the softmax.
+    pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
+        let axis = normalize_axis("log_softmax", axis, self.ndim())?;
+        let mut value = self.to_array();
+        for mut lane in value.lanes_mut(Axis(axis)) {
+            let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+            let shift = if max.is_finite() { max } else { 0.0 };
+            let lse = shift + lane.fold(0.0, |s, &v| s + (v - shift).exp()).ln();
+            lane.mapv_inplace(|v| v - lse);
+        }
+        Ok(Tensor::from_op(value, &[self], |output| LogSoftmaxRule {
+            axis,
+            output: output.clone(),
+        }))
+    }
+
+    /// `ln(sum(e^x))` over `axes` (all when empty), without overflow.
+    pub fn logsumexp(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
+        let axes = normalize_axes("logsumexp", axes, self.ndim())?;
+        let mut kept = self.to_array();
+        for &axis in &axes {
+            kept = kept
+                .map_axis(Axis(axis), |lane| {
+                    let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    let shift = if max.is_finite() { max } else { 0.0 };
+                    shift + lane.fold(0.0, |s, &v| s + (v - shift).exp()).ln()
+                })
+                .insert_axis(Axis(axis));
+        }
+        let value = if keepdims {
+            kept.clone()
+        } else {
+            let shape: Vec<usize> = (0..self.ndim())
+                .filter(|a| !axes.contains(a))
+                .map(|a| self.shape()[a])
+                .collect();
+            kept.clone()
+                .into_shape_with_order(IxDyn(&shape))
+                .expect("same element count")
+        };
+        Ok(Tensor::from_op(value, &[self], |_| LogSumExpRule { kept }))
+    }
+}

@@ -1,0 +1,14 @@
+//! Gradient checks of every differentiable op against central finite differences, and the
+//! errors each op gives for bad input. One test binary; one module per family of ops.
+
+mod common;
+
+mod binary;
+mod composed;
+mod conv;
+mod index;
+mod matmul;
+mod reduce;
+mod shape;
+mod softmax;
+mod unary;

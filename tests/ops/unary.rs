@@ -1,0 +1,1 @@
+//! Gradient checks: unary ops.
