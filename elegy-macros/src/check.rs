@@ -1,0 +1,436 @@
+//! Validation: is the method a step, with `&self`, plain qualifiers, and parameters that each name
+//! an input of that step once? Every problem is recorded in [`Errors`] at the user's token; the
+//! result says what can still be generated.
+
+use std::collections::HashSet;
+
+use syn::{ReceiverKind, Safety, Type};
+
+use crate::errors::Errors;
+use crate::parse::{Param, StepFn};
+use crate::steps::{self, StepKind};
+use crate::suggest::{did_you_mean, one_of};
+
+/// What the checks found usable.
+pub(crate) struct Plan {
+    /// The step the method implements, when its name is one.
+    pub kind: Option<&'static StepKind>,
+    /// For each parameter, the input it receives, or `None` when the parameter is in error.
+    pub inputs: Vec<Option<&'static str>>,
+    /// Whether the body can be kept: false when the signature is wrong in a way the body may
+    /// depend on (generics, `async`, a receiver other than `&self`), so that compiling the body
+    /// against the step's real signature would only add follow-on errors.
+    pub keep_body: bool,
+}
+
+/// Checks `step`, recording every problem in `errors`.
+pub(crate) fn check(step: &StepFn, errors: &Errors) -> Plan {
+    let kind = step_kind(step, errors);
+    let qualifiers_ok = qualifiers(step, errors);
+    let receiver_ok = receiver(step, errors);
+    let inputs = params(step, kind, errors);
+    Plan {
+        kind,
+        inputs,
+        keep_body: qualifiers_ok && receiver_ok,
+    }
+}
+
+/// The step named by the method, or an error at the name.
+fn step_kind(step: &StepFn, errors: &Errors) -> Option<&'static StepKind> {
+    let name = step.sig.ident.to_string();
+    let kind = steps::find(&name);
+    if kind.is_none() {
+        let hint = did_you_mean(&name, steps::step_names())
+            .map(|near| format!(" did you mean `{near}`?"))
+            .unwrap_or_default();
+        errors.error_at(
+            &step.sig.ident,
+            format!(
+                "`{name}` is not a step;{hint} expected one of: {}",
+                one_of(steps::step_names())
+            ),
+        );
+    }
+    kind
+}
+
+/// `const`, `async`, `unsafe`, `extern`, generics and `...`: none fit the trait's methods.
+/// Returns whether the signature is free of them.
+fn qualifiers(step: &StepFn, errors: &Errors) -> bool {
+    let sig = &step.sig;
+    let before = errors.len();
+    if let Some(token) = &sig.constness {
+        errors.error_at(
+            token,
+            "a step cannot be `const`: `Model`'s steps are plain methods",
+        );
+    }
+    if let Some(token) = &sig.asyncness {
+        errors.error_at(
+            token,
+            "a step cannot be `async`: the loops call steps synchronously",
+        );
+    }
+    match &sig.safety {
+        Safety::Unsafe(token) => errors.error_at(
+            token,
+            "a step cannot be `unsafe`: `Model`'s steps are safe methods",
+        ),
+        Safety::Safe(token) => {
+            errors.error_at(token, "`safe` is only for items in `extern` blocks")
+        }
+        _ => {}
+    }
+    if let Some(abi) = &sig.abi {
+        errors.error_at(
+            abi,
+            "a step cannot be `extern`: `Model`'s steps use the Rust ABI",
+        );
+    }
+    let generics = &sig.generics;
+    if !generics.params.is_empty() {
+        errors.error_at(
+            generics,
+            format!(
+                "a step cannot be generic: `Model::{}` has no type, lifetime or const parameters",
+                sig.ident
+            ),
+        );
+    } else if let Some(clause) = &generics.where_clause {
+        errors.error_at(
+            clause,
+            format!(
+                "a step cannot have a `where` clause: `Model::{}` has none",
+                sig.ident
+            ),
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.error_at(variadic, "a step cannot be variadic");
+    }
+    errors.len() == before
+}
+
+/// The receiver must be `&self`, first. A missing one is added by the generated code (so the body
+/// stays usable); any other form makes the body unusable. Returns whether the body can be kept.
+fn receiver(step: &StepFn, errors: &Errors) -> bool {
+    let name = &step.sig.ident;
+    let mut body_ok = true;
+    match step.receivers.first() {
+        None => errors.push(syn::Error::new(
+            step.sig.paren_token.span.join(),
+            format!("a step takes `&self` first: `fn {name}(&self, ...)`"),
+        )),
+        Some((index, receiver)) => {
+            if *index != 0 {
+                errors.error_at(receiver, "`self` must be the first parameter of a step");
+            }
+            let written = match &receiver.kind {
+                ReceiverKind::Reference(_, _, None) => None,
+                ReceiverKind::Reference(_, _, Some(_)) => Some("`&mut self`"),
+                ReceiverKind::Value if receiver.mutability.is_some() => Some("`mut self`"),
+                ReceiverKind::Value => Some("`self`"),
+                ReceiverKind::Typed(_, ty) if is_ref_self(ty) => None,
+                _ => Some("this receiver"),
+            };
+            if let Some(written) = written {
+                body_ok = false;
+                errors.error_at(
+                    receiver,
+                    format!(
+                        "a step takes `&self`, not {written}: the loops share the model, and \
+                         what changes between steps belongs in `States`"
+                    ),
+                );
+            }
+        }
+    }
+    for (_, extra) in step.receivers.iter().skip(1) {
+        errors.error_at(extra, "a step takes `self` once");
+    }
+    body_ok
+}
+
+/// Whether a typed receiver is `self: &Self`, the long form of `&self`.
+fn is_ref_self(ty: &Type) -> bool {
+    match ty {
+        Type::Reference(reference) if reference.mutability.is_none() => {
+            matches!(&*reference.elem, Type::Path(path) if path.qself.is_none() && path.path.is_ident("Self"))
+        }
+        _ => false,
+    }
+}
+
+/// Each parameter must be a plain name asking, once, for an input the step offers.
+fn params(
+    step: &StepFn,
+    kind: Option<&'static StepKind>,
+    errors: &Errors,
+) -> Vec<Option<&'static str>> {
+    let mut seen = HashSet::new();
+    step.params
+        .iter()
+        .map(|param| {
+            let input = param_input(param, kind, errors)?;
+            if !seen.insert(input) {
+                errors.error_at(&param.pat, format!("input `{input}` is requested twice"));
+                return None;
+            }
+            kind.and_then(|kind| kind.input(input))
+        })
+        .collect()
+}
+
+/// The input `param` asks for, recording an error when it names none this step offers. With an
+/// unknown step, any plain name passes (so duplicates are still caught) but resolves to nothing.
+fn param_input<'p>(param: &'p Param, kind: Option<&StepKind>, errors: &Errors) -> Option<&'p str> {
+    let Some(binding) = &param.binding else {
+        let names = kind
+            .map(|kind| format!(" ({})", one_of(kind.inputs.iter().copied())))
+            .unwrap_or_default();
+        errors.error_at(
+            &param.pat,
+            format!(
+                "step inputs must be plain names, each naming an input of the step{names}: \
+                 bind the input by name (e.g. `x: &Tensor`) and destructure it in the body"
+            ),
+        );
+        return None;
+    };
+    let input = binding.input.as_str();
+    let Some(kind) = kind else {
+        return Some(input);
+    };
+    if kind.offers(input) {
+        return Some(input);
+    }
+    let elsewhere = steps::steps_offering(input);
+    if elsewhere.is_empty() {
+        let written = binding.ident.to_string();
+        let prefix = &written[..written.len() - input.len()];
+        let hint = did_you_mean(input, kind.inputs.iter().copied())
+            .map(|near| format!(" did you mean `{prefix}{near}`?"))
+            .unwrap_or_default();
+        errors.error_at(
+            &binding.ident,
+            format!(
+                "unknown input `{written}` for `{}`;{hint} expected one of: {}",
+                kind.name,
+                one_of(kind.inputs.iter().copied())
+            ),
+        );
+    } else {
+        errors.error_at(
+            &binding.ident,
+            format!(
+                "`{input}` is not available in `{}` (it is in {})",
+                kind.name,
+                elsewhere.join(", ")
+            ),
+        );
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proc_macro2::TokenStream;
+    use quote::quote;
+
+    /// The plan and the error messages for `item`.
+    fn check_item(item: TokenStream) -> (Plan, Vec<String>) {
+        let errors = Errors::new();
+        let step = crate::parse::step_fn(item, &errors).expect("a method");
+        let plan = check(&step, &errors);
+        let messages = errors.messages();
+        errors.finish();
+        (plan, messages)
+    }
+
+    fn messages(item: TokenStream) -> Vec<String> {
+        check_item(item).1
+    }
+
+    #[test]
+    fn a_valid_step_resolves_every_parameter_without_errors() {
+        let (plan, messages) = check_item(quote!(
+            fn test_step(&self, training: bool, _x: T, y_true: T) {}
+        ));
+        assert!(messages.is_empty(), "{messages:?}");
+        assert_eq!(plan.kind.map(|k| k.name), Some("test_step"));
+        assert_eq!(plan.inputs, [Some("training"), Some("x"), Some("y_true")]);
+        assert!(plan.keep_body);
+    }
+
+    #[test]
+    fn an_unknown_input_suggests_a_close_name_and_lists_the_step_inputs() {
+        assert_eq!(
+            messages(quote!(
+                fn pred_step(&self, stats: T) {}
+            )),
+            [
+                "unknown input `stats` for `pred_step`; did you mean `states`? \
+              expected one of: `x`, `states`, `initializing`, `training`"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_underscored_input_suggests_the_underscored_name() {
+        let messages = messages(quote!(
+            fn pred_step(&self, _stats: T) {}
+        ));
+        assert!(
+            messages[0]
+                .starts_with("unknown input `_stats` for `pred_step`; did you mean `_states`?"),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_input_far_from_every_name_gets_no_suggestion() {
+        assert_eq!(
+            messages(quote!(
+                fn summary_step(&self, inputs: T) {}
+            )),
+            ["unknown input `inputs` for `summary_step`; expected one of: `x`, `states`"]
+        );
+    }
+
+    #[test]
+    fn an_input_of_other_steps_names_the_steps_that_offer_it() {
+        assert_eq!(
+            messages(quote!(
+                fn pred_step(&self, y_true: T) {}
+            )),
+            ["`y_true` is not available in `pred_step` \
+              (it is in init_step, test_step, grad_step, train_step)"]
+        );
+    }
+
+    #[test]
+    fn an_input_asked_for_twice_is_an_error_on_the_second() {
+        let (plan, messages) = check_item(quote!(
+            fn pred_step(&self, x: T, _x: U) {}
+        ));
+        assert_eq!(messages, ["input `x` is requested twice"]);
+        assert_eq!(plan.inputs, [Some("x"), None]);
+    }
+
+    #[test]
+    fn a_pattern_parameter_is_an_error_naming_the_inputs() {
+        let messages = messages(quote!(
+            fn summary_step(&self, (a, b): (T, T)) {}
+        ));
+        assert_eq!(
+            messages,
+            [
+                "step inputs must be plain names, each naming an input of the step \
+              (`x`, `states`): bind the input by name (e.g. `x: &Tensor`) and destructure \
+              it in the body"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_receiver_is_an_error_but_keeps_the_body() {
+        let (plan, messages) = check_item(quote!(
+            fn pred_step(x: T) {}
+        ));
+        assert_eq!(
+            messages,
+            ["a step takes `&self` first: `fn pred_step(&self, ...)`"]
+        );
+        assert!(plan.keep_body);
+    }
+
+    #[test]
+    fn receivers_other_than_shared_self_are_errors_that_drop_the_body() {
+        for (receiver, written) in [
+            (quote!(&mut self), "`&mut self`"),
+            (quote!(self), "`self`"),
+            (quote!(mut self), "`mut self`"),
+            (quote!(self: Box<Self>), "this receiver"),
+        ] {
+            let (plan, messages) = check_item(quote!(fn pred_step(#receiver) {}));
+            assert_eq!(messages.len(), 1, "{messages:?}");
+            assert!(
+                messages[0].starts_with(&format!("a step takes `&self`, not {written}:")),
+                "{messages:?}"
+            );
+            assert!(!plan.keep_body);
+        }
+    }
+
+    #[test]
+    fn the_long_form_of_shared_self_is_accepted() {
+        assert!(
+            messages(quote!(
+                fn pred_step(self: &Self) {}
+            ))
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn qualifiers_and_generics_are_each_an_error() {
+        let (plan, messages) = check_item(quote!(
+            const async unsafe extern "C" fn pred_step<T>(&self) {}
+        ));
+        let starts: Vec<_> = messages
+            .iter()
+            .map(|m| &m[..m.find(':').unwrap()])
+            .collect();
+        assert_eq!(
+            starts,
+            [
+                "a step cannot be `const`",
+                "a step cannot be `async`",
+                "a step cannot be `unsafe`",
+                "a step cannot be `extern`",
+                "a step cannot be generic",
+            ]
+        );
+        assert!(!plan.keep_body);
+    }
+
+    #[test]
+    fn a_where_clause_is_an_error() {
+        assert_eq!(
+            messages(quote!(
+                fn pred_step(&self)
+                where
+                    Self: Sized,
+                {
+                }
+            )),
+            ["a step cannot have a `where` clause: `Model::pred_step` has none"]
+        );
+    }
+
+    #[test]
+    fn a_name_that_is_not_a_step_suggests_the_nearest_step() {
+        let (plan, messages) = check_item(quote!(
+            fn pred_stpe(&self, x: T) {}
+        ));
+        assert_eq!(
+            messages,
+            [
+                "`pred_stpe` is not a step; did you mean `pred_step`? expected one of: \
+              `init_step`, `pred_step`, `test_step`, `grad_step`, `train_step`, `summary_step`"
+            ]
+        );
+        assert!(plan.kind.is_none());
+        assert_eq!(plan.inputs, [None]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_in_one_pass() {
+        let messages = messages(quote!(
+            async fn pred_step(&mut self, stats: T, y_true: T, x: T, x: T, _: T) {}
+        ));
+        assert_eq!(messages.len(), 6, "{messages:?}");
+    }
+}

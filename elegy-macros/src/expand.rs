@@ -1,0 +1,331 @@
+//! Code generation: the step method that takes the context and hands each parameter its input.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+
+use crate::check::{self, Plan};
+use crate::errors::Errors;
+use crate::parse::{self, StepFn};
+use crate::steps::StepKind;
+
+/// `#[step]`: the whole expansion from the attribute's arguments and the item.
+pub(crate) fn step(args: TokenStream, item: TokenStream) -> TokenStream {
+    let errors = Errors::new();
+    parse::attr_args(args, &errors);
+    let Some(step) = parse::step_fn(item.clone(), &errors) else {
+        // Not a method: give the item back untouched so only the one error shows.
+        let errors = errors.finish();
+        return quote!(#item #errors);
+    };
+    let plan = check::check(&step, &errors);
+    let method = match plan.kind {
+        // Not a step: there is no signature to give it; the trait's default stays in place.
+        None => TokenStream::new(),
+        Some(kind) if !plan.keep_body => stub(&step, kind),
+        Some(kind) => adapter(&step, kind, &plan),
+    };
+    let errors = errors.finish();
+    quote!(#method #errors)
+}
+
+/// A local of the generated code, invisible to the user's body.
+fn private(name: &str) -> syn::Ident {
+    syn::Ident::new(&format!("__elegy_{name}"), Span::mixed_site())
+}
+
+/// `::elegy::step::PredContext` for `pred_step`.
+fn context_path(kind: &StepKind) -> TokenStream {
+    let context = syn::Ident::new(kind.context, Span::call_site());
+    quote!(::elegy::step::#context)
+}
+
+/// The method with the step's real signature, whose body first converts the context's inputs
+/// into the user's parameters and then runs the user's statements.
+///
+/// Parameters that failed the checks (only when errors were recorded) are bound to a value of
+/// their declared type that is never produced, so the body still type-checks against them and
+/// the user sees the macro's error alone.
+fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
+    let StepFn {
+        outer_attrs,
+        inner_attrs,
+        vis,
+        defaultness,
+        sig,
+        receivers,
+        params,
+        brace,
+        stmts,
+    } = step;
+    let ctx = private("ctx");
+    let context = context_path(kind);
+    let receiver = match receivers.first() {
+        Some((_, receiver)) => receiver.to_token_stream(),
+        None => quote!(&self),
+    };
+    let step_name = kind.name;
+    let fields = plan.inputs.iter().flatten().map(|input| {
+        let field = syn::Ident::new(input, Span::call_site());
+        let local = private(input);
+        quote!(#field: #local)
+    });
+    let placeholder = private("unavailable");
+    let bindings = params.iter().zip(&plan.inputs).map(|(param, input)| {
+        let attrs = &param.attrs;
+        let ty = &param.ty;
+        match (input, &param.binding) {
+            (Some(input), Some(binding)) => {
+                let mutability = &binding.mutability;
+                let ident = &binding.ident;
+                let local = private(input);
+                // Spanned at the user's type: a type that cannot receive the input is reported
+                // there, with `StepArg`'s note on the accepted types.
+                let convert = quote_spanned! {ty.span()=>
+                    <#ty as ::elegy::step::StepArg<_>>::from_step_input
+                };
+                quote! {
+                    #(#attrs)*
+                    let #mutability #ident: #ty = #convert(#local, #input, #step_name)?;
+                }
+            }
+            _ => {
+                let pat = &param.pat;
+                quote!(#(#attrs)* let #pat: #ty = #placeholder();)
+            }
+        }
+    });
+    let placeholder_fn = plan.inputs.iter().any(Option::is_none).then(|| {
+        quote! {
+            fn #placeholder<T>() -> T {
+                ::core::unreachable!()
+            }
+        }
+    });
+    let fn_token = &sig.fn_token;
+    let ident = &sig.ident;
+    let output = &sig.output;
+    let mut body = TokenStream::new();
+    brace.surround(&mut body, |body| {
+        body.extend(quote! {
+            #(#inner_attrs)*
+            #placeholder_fn
+            let #context { #(#fields,)* .. } = #ctx;
+            #(#bindings)*
+            #(#stmts)*
+        });
+    });
+    quote! {
+        #(#outer_attrs)*
+        #vis #defaultness #fn_token #ident(#receiver, #ctx: #context<'_>) #output #body
+    }
+}
+
+/// The method with the step's real signature and a body that is never run, for a signature so
+/// wrong (generic, `async`, `&mut self`, ...) that the user's body cannot be kept.
+fn stub(step: &StepFn, kind: &StepKind) -> TokenStream {
+    let outer_attrs = &step.outer_attrs;
+    let ident = &step.sig.ident;
+    let context = context_path(kind);
+    let output: syn::Type =
+        syn::parse_str(kind.output).expect("the step table's output types are valid Rust types");
+    quote! {
+        #(#outer_attrs)*
+        fn #ident(&self, _: #context<'_>) -> ::elegy::Result<#output> {
+            ::core::unreachable!()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The expansion of `#[step]` on `item`, as normalized token text.
+    fn expand(item: TokenStream) -> String {
+        normalize(step(TokenStream::new(), item))
+    }
+
+    /// Tokens as text, one space between tokens, whatever their spacing (`>>` versus `> >`).
+    fn normalize(tokens: TokenStream) -> String {
+        use proc_macro2::{Delimiter, TokenTree};
+        let words: Vec<String> = tokens
+            .into_iter()
+            .map(|token| match token {
+                TokenTree::Group(group) => {
+                    let (open, close) = match group.delimiter() {
+                        Delimiter::Parenthesis => ("(", ")"),
+                        Delimiter::Brace => ("{", "}"),
+                        Delimiter::Bracket => ("[", "]"),
+                        Delimiter::None => ("", ""),
+                    };
+                    format!("{open} {} {close}", normalize(group.stream()))
+                }
+                TokenTree::Punct(punct) => punct.as_char().to_string(),
+                other => other.to_string(),
+            })
+            .collect();
+        words.join(" ")
+    }
+
+    #[test]
+    fn each_parameter_receives_its_input_from_the_context() {
+        let expanded = expand(quote! {
+            fn pred_step(&self, x: &Tensor, mut states: States) -> Result<PredStep> {
+                run(x, states)
+            }
+        });
+        let expected = quote! {
+            fn pred_step(&self, __elegy_ctx: ::elegy::step::PredContext<'_>) -> Result<PredStep> {
+                let ::elegy::step::PredContext { x: __elegy_x, states: __elegy_states, .. } = __elegy_ctx;
+                let x: &Tensor = <&Tensor as ::elegy::step::StepArg<_>>::from_step_input(
+                    __elegy_x, "x", "pred_step"
+                )?;
+                let mut states: States = <States as ::elegy::step::StepArg<_>>::from_step_input(
+                    __elegy_states, "states", "pred_step"
+                )?;
+                run(x, states)
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn parameters_keep_their_order_and_underscored_names() {
+        let expanded = expand(quote! {
+            fn train_step(&self, _training: bool, y_true: Option<&Data>) -> Result<TrainStep> {
+                todo!()
+            }
+        });
+        let expected = quote! {
+            fn train_step(&self, __elegy_ctx: ::elegy::step::StepContext<'_>) -> Result<TrainStep> {
+                let ::elegy::step::StepContext {
+                    training: __elegy_training, y_true: __elegy_y_true, ..
+                } = __elegy_ctx;
+                let _training: bool = <bool as ::elegy::step::StepArg<_>>::from_step_input(
+                    __elegy_training, "training", "train_step"
+                )?;
+                let y_true: Option<&Data> = <Option<&Data> as ::elegy::step::StepArg<_>>::from_step_input(
+                    __elegy_y_true, "y_true", "train_step"
+                )?;
+                todo!()
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn a_step_without_inputs_still_takes_the_context() {
+        let expanded = expand(quote! {
+            fn summary_step(&self) -> Result<Vec<SummaryRow>> { Ok(vec![]) }
+        });
+        let expected = quote! {
+            fn summary_step(&self, __elegy_ctx: ::elegy::step::SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
+                let ::elegy::step::SummaryContext { .. } = __elegy_ctx;
+                Ok(vec![])
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn attributes_on_the_method_and_its_parameters_are_kept() {
+        let expanded = expand(quote! {
+            /// Docs.
+            #[allow(clippy::needless_return)]
+            fn init_step(&self, #[allow(unused)] x: &Data) -> Result<States> {
+                #![allow(unused_variables)]
+                return todo!();
+            }
+        });
+        let expected = quote! {
+            /// Docs.
+            #[allow(clippy::needless_return)]
+            fn init_step(&self, __elegy_ctx: ::elegy::step::InitContext<'_>) -> Result<States> {
+                #![allow(unused_variables)]
+                let ::elegy::step::InitContext { x: __elegy_x, .. } = __elegy_ctx;
+                #[allow(unused)]
+                let x: &Data = <&Data as ::elegy::step::StepArg<_>>::from_step_input(
+                    __elegy_x, "x", "init_step"
+                )?;
+                return todo!();
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn a_rejected_parameter_is_bound_to_a_placeholder_beside_the_error() {
+        let expanded = expand(quote! {
+            fn pred_step(&self, x: &Tensor, stats: States) -> Result<PredStep> { run(x, stats) }
+        });
+        let expected = quote! {
+            fn pred_step(&self, __elegy_ctx: ::elegy::step::PredContext<'_>) -> Result<PredStep> {
+                fn __elegy_unavailable<T>() -> T {
+                    ::core::unreachable!()
+                }
+                let ::elegy::step::PredContext { x: __elegy_x, .. } = __elegy_ctx;
+                let x: &Tensor = <&Tensor as ::elegy::step::StepArg<_>>::from_step_input(
+                    __elegy_x, "x", "pred_step"
+                )?;
+                let stats: States = __elegy_unavailable();
+                run(x, stats)
+            }
+            ::core::compile_error! {
+                "unknown input `stats` for `pred_step`; did you mean `states`? expected one of: `x`, `states`, `initializing`, `training`"
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn a_method_with_a_wrong_signature_becomes_a_stub() {
+        let expanded = expand(quote! {
+            /// Docs.
+            async fn grad_step(&mut self, x: Tensor) -> Result<GradStep> { self.x = x; }
+        });
+        let expected = quote! {
+            /// Docs.
+            fn grad_step(&self, _: ::elegy::step::StepContext<'_>) -> ::elegy::Result<::elegy::step::GradStep> {
+                ::core::unreachable!()
+            }
+            ::core::compile_error! { "a step cannot be `async`: the loops call steps synchronously" }
+            ::core::compile_error! {
+                "a step takes `&self`, not `&mut self`: the loops share the model, and what changes between steps belongs in `States`"
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn a_method_that_is_not_a_step_leaves_only_the_error() {
+        let expanded = expand(quote!(
+            fn pred_stpe(&self) -> Result<PredStep> {
+                todo!()
+            }
+        ));
+        let expected = quote! {
+            ::core::compile_error! {
+                "`pred_stpe` is not a step; did you mean `pred_step`? expected one of: `init_step`, `pred_step`, `test_step`, `grad_step`, `train_step`, `summary_step`"
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn an_item_that_is_not_a_method_is_given_back_with_the_error() {
+        let expanded = expand(quote!(
+            struct Linear;
+        ));
+        assert!(expanded.starts_with("struct Linear ;"), "{expanded}");
+        assert!(expanded.contains("compile_error"), "{expanded}");
+    }
+
+    #[test]
+    fn every_step_output_type_parses() {
+        for kind in crate::steps::STEPS {
+            let parsed = syn::parse_str::<syn::Type>(kind.output);
+            assert!(parsed.is_ok(), "{}: {}", kind.name, kind.output);
+        }
+    }
+}
