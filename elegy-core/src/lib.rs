@@ -1,15 +1,27 @@
-//! The core of elegy: tensors with reverse-mode autodiff over `ndarray`.
+//! The core of elegy: tensors with reverse-mode autodiff over `ndarray`, the [`Model`] trait and
+//! its default steps, and the [`Runner`] with `fit` / `evaluate` / `predict`.
 //!
 //! Most users depend on the facade crate `elegy`, which re-exports everything here.
 
 #![warn(missing_docs)]
 
 mod autodiff;
+pub mod data;
 pub mod error;
+pub mod losses;
+pub mod metrics;
+mod model;
 mod ops;
+pub mod optimizers;
+pub mod runner;
+pub mod step;
 pub mod tensor;
 pub mod testing;
 
 pub use autodiff::{grad, value_and_grad};
+pub use data::Data;
 pub use error::{Error, Result};
+pub use model::Model;
+pub use runner::{EvaluateOptions, FitOptions, History, PredictOptions, Runner};
+pub use step::{GradStep, Logs, PredStep, States, SummaryRow, TestStep, TrainStep};
 pub use tensor::{FanMode, Initializer, RngKey, Tensor, TensorMap};

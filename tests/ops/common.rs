@@ -28,3 +28,13 @@ pub fn assert_grads(f: impl Fn(&[Tensor]) -> Result<Tensor>, inputs: &[Tensor]) 
         .expect("the function runs")
         .assert_ok();
 }
+
+/// Distinct values of `shape`, at least 0.1 apart in a seeded order: finite differences never
+/// cross a tie (for max, min and sorting-like ops).
+pub fn spread(shape: &[usize], seed: u64) -> Tensor {
+    use rand::seq::SliceRandom;
+    let n: usize = shape.iter().product();
+    let mut values: Vec<f32> = (0..n).map(|i| (i as f32 - n as f32 / 2.0) * 0.1).collect();
+    values.shuffle(&mut RngKey::new(seed).rng());
+    Tensor::from_vec(values, shape).expect("shape holds n values")
+}

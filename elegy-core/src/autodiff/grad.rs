@@ -135,10 +135,10 @@ fn reachable(root: &Arc<Node>) -> Vec<Arc<Node>> {
     let mut all = Vec::new();
     while let Some(node) = stack.pop() {
         for input in &node.inputs {
-            if let Some(child) = input.node() {
-                if seen.insert(child.id) {
-                    stack.push(child.clone());
-                }
+            if let Some(child) = input.node()
+                && seen.insert(child.id)
+            {
+                stack.push(child.clone());
             }
         }
         all.push(node);

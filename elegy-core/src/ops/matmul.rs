@@ -62,9 +62,10 @@ fn batched(a: &ArrayD<f32>, b: &ArrayD<f32>) -> ArrayD<f32> {
     let stacked = |x: &ArrayD<f32>, rows: usize, cols: usize| -> Array3<f32> {
         let mut shape = batch.clone();
         shape.extend([rows, cols]);
-        let full = x.broadcast(IxDyn(&shape)).expect("checked").to_owned();
-        full.into_shape_with_order((count, rows, cols))
-            .expect("contiguous")
+        let full = x.broadcast(IxDyn(&shape)).expect("checked");
+        // Copies in logical order: a broadcast view has no contiguous layout to reshape.
+        Array3::from_shape_vec((count, rows, cols), full.iter().copied().collect())
+            .expect("element count matches")
     };
     let (a3, b3) = (stacked(a, m, k), stacked(b, k, n));
     let mut out = Array3::<f32>::zeros((count, m, n));

@@ -64,8 +64,8 @@ fn reduce_kept(x: &ndarray::ArrayViewD<'_, f32>, axes: &[usize], kind: Reduction
         }),
         Reduction::Var => {
             let mean = fold_axes(x, axes, |v, a| v.sum_axis(a)) / count as f32;
-            let centered = x - &mean;
-            fold_axes(&centered.view(), axes, |v, a| v.mapv(|d| d * d).sum_axis(a)) / count as f32
+            let squares = (x - &mean).mapv(|d| d * d);
+            fold_axes(&squares.view(), axes, |v, a| v.sum_axis(a)) / count as f32
         }
     }
 }

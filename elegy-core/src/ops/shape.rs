@@ -74,7 +74,7 @@ fn infer_shape(current: &[usize], requested: &[isize]) -> Result<Vec<usize>> {
         .product();
     let mut shape: Vec<usize> = requested.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&i) = unknown.first() {
-        if known == 0 || total % known != 0 {
+        if known == 0 || !total.is_multiple_of(known) {
             return Err(bad("the other sizes do not divide the element count"));
         }
         shape[i] = total / known;

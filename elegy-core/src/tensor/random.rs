@@ -68,6 +68,13 @@ impl RngKey {
     }
 }
 
+impl Default for RngKey {
+    /// The key of seed 0.
+    fn default() -> RngKey {
+        RngKey::new(0)
+    }
+}
+
 impl Tensor {
     /// Uniform values in `[low, high)`.
     pub fn uniform(shape: &[usize], low: f32, high: f32, key: RngKey) -> Tensor {

@@ -1,0 +1,219 @@
+//! [`Data`]: inputs and targets of any structure, as multi-input and multi-output models need.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// A tensor, a tuple of data, or a named map of data, with samples along axis 0 of every leaf.
+///
+/// Models with one input and one output see [`Data::Tensor`]; multi-input models receive the
+/// structure they were given, batched.
+///
+/// ```
+/// use elegy_core::{Data, Tensor};
+/// let x: Data = (Tensor::zeros(&[4, 3]), Tensor::zeros(&[4, 2])).into();
+/// assert_eq!(x.num_samples()?, 4);
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    /// One tensor.
+    Tensor(Tensor),
+    /// Positional parts.
+    Tuple(Vec<Data>),
+    /// Named parts, sorted by name.
+    Map(BTreeMap<String, Data>),
+}
+
+impl Data {
+    /// The single tensor this data is; an error naming `what` when it is a tuple or map.
+    pub fn as_tensor(&self, what: &str) -> Result<&Tensor> {
+        match self {
+            Data::Tensor(t) => Ok(t),
+            other => Err(Error::Data(format!(
+                "{what} is {}, not a single tensor; ask for `&Data` to receive the whole structure",
+                other.describe()
+            ))),
+        }
+    }
+
+    /// Every tensor, in order (tuples by position, maps by name).
+    pub fn leaves(&self) -> Vec<&Tensor> {
+        let mut out = Vec::new();
+        self.collect_leaves(&mut out);
+        out
+    }
+
+    fn collect_leaves<'a>(&'a self, out: &mut Vec<&'a Tensor>) {
+        match self {
+            Data::Tensor(t) => out.push(t),
+            Data::Tuple(parts) => parts.iter().for_each(|p| p.collect_leaves(out)),
+            Data::Map(parts) => parts.values().for_each(|p| p.collect_leaves(out)),
+        }
+    }
+
+    /// The same structure with `f` applied to every tensor.
+    pub fn try_map(&self, f: &mut impl FnMut(&Tensor) -> Result<Tensor>) -> Result<Data> {
+        Ok(match self {
+            Data::Tensor(t) => Data::Tensor(f(t)?),
+            Data::Tuple(parts) => {
+                Data::Tuple(parts.iter().map(|p| p.try_map(f)).collect::<Result<_>>()?)
+            }
+            Data::Map(parts) => Data::Map(
+                parts
+                    .iter()
+                    .map(|(k, p)| Ok((k.clone(), p.try_map(f)?)))
+                    .collect::<Result<_>>()?,
+            ),
+        })
+    }
+
+    /// The number of samples: the length of axis 0, which every tensor must share.
+    pub fn num_samples(&self) -> Result<usize> {
+        let leaves = self.leaves();
+        let Some(first) = leaves.first() else {
+            return Err(Error::Data("data holds no tensors".into()));
+        };
+        let count = |t: &Tensor| {
+            t.shape().first().copied().ok_or_else(|| {
+                Error::Data(format!(
+                    "a tensor of shape {:?} has no sample axis; data needs at least one axis",
+                    t.shape()
+                ))
+            })
+        };
+        let n = count(first)?;
+        for (i, leaf) in leaves.iter().enumerate() {
+            let m = count(leaf)?;
+            if m != n {
+                return Err(Error::Data(format!(
+                    "part {i} of the data has {m} samples (shape {:?}) but part 0 has {n}; \
+                     every part needs the same number of samples",
+                    leaf.shape()
+                )));
+            }
+        }
+        Ok(n)
+    }
+
+    /// The samples at `indices` (in that order), in the same structure.
+    pub fn select(&self, indices: &[usize]) -> Result<Data> {
+        self.try_map(&mut |t| Ok(select_rows(t, indices)))
+    }
+
+    /// Concatenates along axis 0 parts of the same structure (e.g. the predictions of each batch).
+    pub fn concat(parts: &[Data]) -> Result<Data> {
+        let Some(first) = parts.first() else {
+            return Err(Error::Data("nothing to concatenate".into()));
+        };
+        match first {
+            Data::Tensor(_) => {
+                let views = parts
+                    .iter()
+                    .map(|p| p.as_tensor("a batch").map(|t| t.view()))
+                    .collect::<Result<Vec<_>>>()?;
+                let joined = ndarray::concatenate(ndarray::Axis(0), &views).map_err(|e| {
+                    Error::Data(format!("batches cannot be joined along axis 0: {e}"))
+                })?;
+                Ok(Data::Tensor(Tensor::new(joined)))
+            }
+            Data::Tuple(items) => (0..items.len())
+                .map(|i| {
+                    match_part(parts, |p| match p {
+                        Data::Tuple(v) => v.get(i),
+                        _ => None,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Data::Tuple),
+            Data::Map(items) => items
+                .keys()
+                .map(|k| {
+                    match_part(parts, |p| match p {
+                        Data::Map(m) => m.get(k),
+                        _ => None,
+                    })
+                    .map(|d| (k.clone(), d))
+                })
+                .collect::<Result<BTreeMap<_, _>>>()
+                .map(Data::Map),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Data::Tensor(t) => format!("a tensor of shape {:?}", t.shape()),
+            Data::Tuple(parts) => format!("a tuple of {} parts", parts.len()),
+            Data::Map(parts) => format!(
+                "a map with keys {:?}",
+                parts.keys().map(String::as_str).collect::<Vec<_>>()
+            ),
+        }
+    }
+}
+
+/// Concatenates the part `pick` finds in each of `parts`.
+fn match_part<'a>(parts: &'a [Data], pick: impl Fn(&'a Data) -> Option<&'a Data>) -> Result<Data> {
+    let picked = parts
+        .iter()
+        .map(|p| {
+            pick(p)
+                .cloned()
+                .ok_or_else(|| Error::Data("batches have different structures".into()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Data::concat(&picked)
+}
+
+/// The rows of `t` at `indices`; the caller guarantees they are in range.
+fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
+    Tensor::new(t.view().select(ndarray::Axis(0), indices))
+}
+
+impl From<Tensor> for Data {
+    fn from(t: Tensor) -> Data {
+        Data::Tensor(t)
+    }
+}
+
+impl From<&Tensor> for Data {
+    fn from(t: &Tensor) -> Data {
+        Data::Tensor(t.clone())
+    }
+}
+
+impl<D: ndarray::Dimension> From<ndarray::Array<f32, D>> for Data {
+    fn from(a: ndarray::Array<f32, D>) -> Data {
+        Data::Tensor(Tensor::new(a))
+    }
+}
+
+impl From<Vec<Data>> for Data {
+    fn from(parts: Vec<Data>) -> Data {
+        Data::Tuple(parts)
+    }
+}
+
+impl<A: Into<Data>, B: Into<Data>> From<(A, B)> for Data {
+    fn from((a, b): (A, B)) -> Data {
+        Data::Tuple(vec![a.into(), b.into()])
+    }
+}
+
+impl<A: Into<Data>, B: Into<Data>, C: Into<Data>> From<(A, B, C)> for Data {
+    fn from((a, b, c): (A, B, C)) -> Data {
+        Data::Tuple(vec![a.into(), b.into(), c.into()])
+    }
+}
+
+impl<S: Into<String>, D: Into<Data>> FromIterator<(S, D)> for Data {
+    /// A named map.
+    fn from_iter<I: IntoIterator<Item = (S, D)>>(iter: I) -> Data {
+        Data::Map(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,91 @@
+//! Losses: what `test_step` minimizes. Each loss computes one value per sample; weighting by
+//! `sample_weight` and `class_weight` and the reduction to a scalar are shared (see [`reduce`]).
+
+mod crossentropy;
+
+pub use crossentropy::SparseCategoricalCrossentropy;
+
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// A loss function of targets and predictions.
+pub trait Loss: Send + Sync {
+    /// The name it is logged under, before the `_loss` suffix (`"crossentropy"`).
+    fn name(&self) -> String;
+
+    /// One loss value per sample: shape `[n]` for `n` samples.
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor>;
+
+    /// The class of each sample, for `class_weight`: sparse labels as they are, one-hot or
+    /// probability targets by their largest entry.
+    fn classes(&self, y_true: &Tensor) -> Result<Tensor> {
+        class_indices(y_true)
+    }
+}
+
+/// Keras' `sum_over_batch_size` reduction: `sum(w_i * loss_i) / n`, with `w_i` the product of the
+/// sample's weight and its class's weight (each 1 when not given).
+pub fn reduce(
+    loss: &dyn Loss,
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    sample_weight: Option<&Tensor>,
+    class_weight: Option<&Tensor>,
+) -> Result<Tensor> {
+    let per_sample = loss.per_sample(y_true, y_pred)?;
+    let n = per_sample.len();
+    let mut weights: Option<Tensor> = None;
+    if let Some(sw) = sample_weight {
+        if sw.len() != n {
+            return Err(Error::shape(
+                "loss",
+                format!(
+                    "sample_weight of shape {:?} does not give one weight per sample ({n} samples)",
+                    sw.shape()
+                ),
+            ));
+        }
+        weights = Some(sw.reshape(&[n as isize])?);
+    }
+    if let Some(cw) = class_weight {
+        let classes = loss.classes(y_true)?.to_indices("class_weight")?;
+        let table = cw.view();
+        let per_class = classes
+            .iter()
+            .map(|&c| {
+                table.iter().nth(c).copied().ok_or_else(|| {
+                    Error::invalid(
+                        "class_weight",
+                        format!(
+                            "class {c} has no weight; class_weight gives {} classes",
+                            cw.len()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<f32>>>()?;
+        let per_class = Tensor::from(per_class);
+        weights = Some(match weights {
+            Some(w) => w.mul(&per_class)?,
+            None => per_class,
+        });
+    }
+    let weighted = match weights {
+        Some(w) => per_sample.mul(&w)?,
+        None => per_sample,
+    };
+    Ok(weighted.sum_all().div_scalar(n.max(1) as f32))
+}
+
+/// Class indices from sparse labels (`[n]` or `[n, 1]`) or one-hot / probability rows (`[n, c]`).
+pub fn class_indices(y_true: &Tensor) -> Result<Tensor> {
+    match y_true.shape() {
+        [_] => Ok(y_true.detach()),
+        [n, 1] => y_true.detach().reshape(&[*n as isize]),
+        [_, _] => y_true.argmax(-1),
+        shape => Err(Error::shape(
+            "class_weight",
+            format!("targets of shape {shape:?} do not name one class per sample"),
+        )),
+    }
+}

@@ -1,0 +1,60 @@
+//! [`Model`]: the trait a user's model implements by overriding the steps it cares about.
+
+use crate::error::Result;
+use crate::step::{
+    GradStep, InitContext, PredContext, PredStep, States, StepContext, SummaryContext, SummaryRow,
+    TestStep, TrainStep, defaults,
+};
+
+/// A model: a type whose step methods the loops call. Every step has a default body (see
+/// [`defaults`]), so a model overrides only what it needs:
+///
+/// - `fit` calls `train_step`, which by default calls `grad_step`, which differentiates the loss
+///   of `test_step`, which calls `pred_step`;
+/// - `evaluate` calls `test_step`; `predict` calls `pred_step`;
+/// - `init` calls `init_step`, which runs `train_step` once with `initializing = true` (no update).
+///
+/// Write an override with `#[step]` to ask for only the inputs it needs, by name:
+///
+/// ```ignore
+/// impl Model for LinearClassifier {
+///     #[step]
+///     fn pred_step(&self, x: &Tensor, states: States, initializing: bool) -> Result<PredStep> {
+///         // ...
+///     }
+/// }
+/// ```
+///
+/// The default bodies stay callable on their own, e.g. `defaults::train_step(self, ctx)` from an
+/// override of `train_step`, as `super().train_step(...)` would be in Python.
+pub trait Model {
+    /// Creates the states (parameters, metric and optimizer state) from a first batch.
+    fn init_step(&self, ctx: InitContext<'_>) -> Result<States> {
+        defaults::init_step(self, ctx)
+    }
+
+    /// Predictions for a batch: `y_pred` and the states after the step.
+    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+        defaults::pred_step(self, ctx)
+    }
+
+    /// Loss, logs and states for a batch with targets.
+    fn test_step(&self, ctx: StepContext<'_>) -> Result<TestStep> {
+        defaults::test_step(self, ctx)
+    }
+
+    /// `test_step` plus the gradients of its loss with respect to `states.net_params`.
+    fn grad_step(&self, ctx: StepContext<'_>) -> Result<GradStep> {
+        defaults::grad_step(self, ctx)
+    }
+
+    /// One optimization step on a batch: logs and the updated states.
+    fn train_step(&self, ctx: StepContext<'_>) -> Result<TrainStep> {
+        defaults::train_step(self, ctx)
+    }
+
+    /// Rows describing the model, for `summary()`.
+    fn summary_step(&self, ctx: SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
+        defaults::summary_step(self, ctx)
+    }
+}

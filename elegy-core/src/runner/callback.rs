@@ -1,0 +1,71 @@
+//! [`Callback`]: the hook points of the loops, as in Keras.
+
+use std::collections::BTreeMap;
+
+use crate::error::Result;
+use crate::runner::History;
+use crate::step::States;
+
+/// What a hook sees of the loop, and how it steers it.
+pub struct CallbackContext<'a> {
+    /// The model's current states; a hook may replace them (restoring the best weights, say).
+    pub states: &'a mut States,
+    /// The epochs recorded so far.
+    pub history: &'a History,
+    /// Set to stop `fit` after the current batch (the end hooks still run).
+    pub stop_training: bool,
+    /// The last epoch `fit` will run (exclusive), as given in its options.
+    pub epochs: usize,
+    /// Batches per epoch.
+    pub steps_per_epoch: usize,
+}
+
+/// Logs by name, as hooks receive them.
+pub type LogValues = BTreeMap<String, f32>;
+
+/// Hooks called by `fit`, `evaluate` and `predict`. Every hook does nothing by default.
+#[allow(unused_variables)]
+pub trait Callback {
+    /// Before the first epoch of `fit`.
+    fn on_train_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After the last epoch of `fit` (also after a stop), with the last epoch's logs.
+    fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>, logs: &LogValues) -> Result<()> {
+        Ok(())
+    }
+    /// Before each epoch.
+    fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After each epoch (and its validation), with the epoch's logs.
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        ctx: &mut CallbackContext<'_>,
+        logs: &LogValues,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Before each training batch.
+    fn on_train_batch_begin(&mut self, batch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After each training batch, with the epoch's running logs.
+    fn on_train_batch_end(
+        &mut self,
+        batch: usize,
+        ctx: &mut CallbackContext<'_>,
+        logs: &LogValues,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// After each evaluation batch, with the running logs.
+    fn on_test_batch_end(&mut self, batch: usize, logs: &LogValues) -> Result<()> {
+        Ok(())
+    }
+    /// After each prediction batch.
+    fn on_predict_batch_end(&mut self, batch: usize) -> Result<()> {
+        Ok(())
+    }
+}

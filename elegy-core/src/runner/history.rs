@@ -1,0 +1,44 @@
+//! [`History`]: the logs of every epoch of `fit`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Per-epoch logs, as Keras' `History`: `logs["loss"][i]` is the loss of the `i`-th recorded
+/// epoch, whose number is `epochs[i]`. Validation logs are prefixed `val_`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// The epoch numbers recorded (counting from 0).
+    pub epochs: Vec<usize>,
+    /// Each log's value per recorded epoch.
+    pub logs: BTreeMap<String, Vec<f32>>,
+}
+
+impl History {
+    /// Appends one epoch's logs. A log first seen late is padded with NaN for earlier epochs
+    /// (e.g. validation logs with `validation_freq > 1` are NaN on epochs without validation).
+    pub fn record(&mut self, epoch: usize, logs: &BTreeMap<String, f32>) {
+        let before = self.epochs.len();
+        self.epochs.push(epoch);
+        for (name, &value) in logs {
+            let series = self
+                .logs
+                .entry(name.clone())
+                .or_insert_with(|| vec![f32::NAN; before]);
+            series.push(value);
+        }
+        for series in self.logs.values_mut() {
+            series.resize(before + 1, f32::NAN);
+        }
+    }
+
+    /// The values of `name`, one per recorded epoch.
+    pub fn get(&self, name: &str) -> Option<&[f32]> {
+        self.logs.get(name).map(Vec::as_slice)
+    }
+
+    /// The last recorded value of `name`.
+    pub fn last(&self, name: &str) -> Option<f32> {
+        self.get(name).and_then(|s| s.last().copied())
+    }
+}

@@ -1,0 +1,230 @@
+//! [`Runner`]: what you call `fit` on. It owns a model, the loss, metrics and optimizer the
+//! default steps use, a seed, and the current [`States`].
+
+mod accumulate;
+mod callback;
+mod components;
+mod history;
+mod loops;
+mod options;
+
+pub use callback::{Callback, CallbackContext, LogValues};
+pub use components::{Components, LossEntry};
+pub use history::History;
+pub use options::{EvaluateOptions, FitOptions, PredictOptions};
+
+use std::sync::Arc;
+
+use crate::data::Data;
+use crate::error::{Error, Result};
+use crate::losses::Loss;
+use crate::metrics::Metric;
+use crate::model::Model;
+use crate::optimizers::Optimizer;
+use crate::step::{InitContext, States, SummaryContext, SummaryRow};
+use crate::tensor::{RngKey, Tensor, TensorMap};
+
+/// Runs a [`Model`]'s steps over data: `fit`, `evaluate`, `predict`, and their `*_on_batch`
+/// forms.
+///
+/// ```ignore
+/// let mut runner = Runner::new(LinearClassifier)
+///     .loss(SparseCategoricalCrossentropy::from_logits())
+///     .metric(SparseCategoricalAccuracy)
+///     .optimizer(Adam::new(1e-3))
+///     .seed(42);
+/// let history = runner.fit(x_train, y_train, FitOptions { epochs: 10, ..Default::default() })?;
+/// ```
+pub struct Runner<M> {
+    model: M,
+    components: Arc<Components>,
+    seed: u64,
+    states: States,
+    /// Metric state right after `init`: what every epoch and evaluation starts from.
+    initial_metrics_states: TensorMap,
+    initialized: bool,
+    /// Training steps taken so far; each step's random key derives from it.
+    step: u64,
+    history: History,
+}
+
+/// Keys derived from the seed for different purposes never collide.
+const SHUFFLE_STREAM: u64 = 1;
+const STEP_STREAM: u64 = 2;
+
+impl<M: Model> Runner<M> {
+    /// A runner of `model` with no loss, metrics or optimizer yet, and seed 0.
+    pub fn new(model: M) -> Runner<M> {
+        Runner {
+            model,
+            components: Arc::new(Components::default()),
+            seed: 0,
+            states: States::new(0),
+            initial_metrics_states: TensorMap::new(),
+            initialized: false,
+            step: 0,
+            history: History::default(),
+        }
+    }
+
+    /// Adds a loss with weight 1, logged as `<name>_loss`.
+    pub fn loss(self, loss: impl Loss + 'static) -> Runner<M> {
+        self.weighted_loss(loss, 1.0)
+    }
+
+    /// Adds a loss whose value is multiplied by `weight` in the total.
+    pub fn weighted_loss(mut self, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
+        let log_name = components::loss_log_name(&loss.name());
+        Arc::make_mut(&mut self.components).losses.push(LossEntry {
+            loss: Arc::new(loss),
+            weight,
+            log_name,
+        });
+        self
+    }
+
+    /// Adds a metric.
+    pub fn metric(mut self, metric: impl Metric + 'static) -> Runner<M> {
+        Arc::make_mut(&mut self.components)
+            .metrics
+            .push(Arc::new(metric));
+        self
+    }
+
+    /// Sets the optimizer of the default `train_step`.
+    pub fn optimizer(mut self, optimizer: impl Optimizer + 'static) -> Runner<M> {
+        Arc::make_mut(&mut self.components).optimizer = Some(Arc::new(optimizer));
+        self
+    }
+
+    /// Sets the seed every random choice derives from (initialization, shuffling, dropout).
+    pub fn seed(mut self, seed: u64) -> Runner<M> {
+        self.seed = seed;
+        self.states = self.states.with_rng(RngKey::new(seed));
+        self
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The current states.
+    pub fn states(&self) -> &States {
+        &self.states
+    }
+
+    /// Replaces the states (e.g. with loaded ones); the runner counts as initialized.
+    pub fn set_states(&mut self, states: States) {
+        self.initial_metrics_states = states.metrics_states.clone();
+        self.states = states.with_components(self.components.clone());
+        self.initialized = true;
+    }
+
+    /// Whether `init` (or `fit`) has created the states.
+    pub fn is_initialized(&self) -> bool {
+        self.initialized
+    }
+
+    /// The logs of every epoch trained so far.
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
+    /// Training steps taken so far.
+    pub fn step_count(&self) -> u64 {
+        self.step
+    }
+
+    /// Creates the states from the first `batch_size` samples by running `init_step`; does
+    /// nothing when already initialized. `y` may be omitted for models used only to predict.
+    pub fn init(&mut self, x: impl Into<Data>, y: Option<Data>, batch_size: usize) -> Result<()> {
+        if self.initialized {
+            return Ok(());
+        }
+        let x = x.into();
+        let n = checked_len(&x, y.as_ref(), "init")?;
+        let first: Vec<usize> = (0..n.min(batch_size.max(1))).collect();
+        let xb = x.select(&first)?;
+        let yb = y.as_ref().map(|y| y.select(&first)).transpose()?;
+        self.init_on_batch(&xb, yb.as_ref(), None, None)
+    }
+
+    pub(crate) fn init_on_batch(
+        &mut self,
+        x: &Data,
+        y: Option<&Data>,
+        sample_weight: Option<&Tensor>,
+        class_weight: Option<&Tensor>,
+    ) -> Result<()> {
+        if self.initialized {
+            return Ok(());
+        }
+        let states = States::new(self.seed)
+            .with_rng(self.step_key(0))
+            .with_components(self.components.clone());
+        let states = self.model.init_step(InitContext {
+            x,
+            y_true: y,
+            sample_weight,
+            class_weight,
+            states,
+        })?;
+        self.initial_metrics_states = states.metrics_states.clone();
+        self.states = states.with_components(self.components.clone());
+        self.initialized = true;
+        Ok(())
+    }
+
+    /// Rows describing the model (by default one per parameter), initializing it from `x`
+    /// first if needed.
+    pub fn summary(&mut self, x: impl Into<Data>) -> Result<Vec<SummaryRow>> {
+        let x = x.into();
+        self.init(x.clone(), None, 32)?;
+        self.model.summary_step(SummaryContext {
+            x: &x,
+            states: self.states.clone(),
+        })
+    }
+
+    fn step_key(&self, step: u64) -> RngKey {
+        RngKey::new(self.seed).fold_in(STEP_STREAM).fold_in(step)
+    }
+
+    fn shuffle_key(&self, epoch: usize) -> RngKey {
+        RngKey::new(self.seed)
+            .fold_in(SHUFFLE_STREAM)
+            .fold_in(epoch as u64)
+    }
+
+    fn require_initialized(&self, op: &str) -> Result<()> {
+        if self.initialized {
+            Ok(())
+        } else {
+            Err(Error::Step(format!(
+                "{op}: the model is not initialized; call `init` or `fit` first"
+            )))
+        }
+    }
+}
+
+/// The number of samples of `x` (and `y`, which must agree), checking the data is not empty.
+fn checked_len(x: &Data, y: Option<&Data>, op: &str) -> Result<usize> {
+    let n = x
+        .num_samples()
+        .map_err(|e| Error::Data(format!("{op}: x: {e}")))?;
+    if n == 0 {
+        return Err(Error::Data(format!("{op}: x has no samples")));
+    }
+    if let Some(y) = y {
+        let m = y
+            .num_samples()
+            .map_err(|e| Error::Data(format!("{op}: y: {e}")))?;
+        if m != n {
+            return Err(Error::Data(format!(
+                "{op}: x has {n} samples but y has {m}; they must have the same length"
+            )));
+        }
+    }
+    Ok(n)
+}

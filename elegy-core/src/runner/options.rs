@@ -1,0 +1,86 @@
+//! Options of `fit`, `evaluate` and `predict`, in Keras' terms.
+
+use crate::data::Data;
+use crate::runner::Callback;
+use crate::tensor::Tensor;
+
+/// Options of [`crate::Runner::fit`]; start from `FitOptions { epochs: 10, ..Default::default() }`.
+pub struct FitOptions {
+    /// The epoch to stop before (with `initial_epoch`, the number of epochs run is the difference).
+    pub epochs: usize,
+    /// Samples per batch; the last batch of an epoch may be smaller.
+    pub batch_size: usize,
+    /// Reshuffle the training samples every epoch (seeded by the runner's seed and the epoch).
+    pub shuffle: bool,
+    /// The fraction of samples, taken from the end before shuffling, held out for validation.
+    pub validation_split: f32,
+    /// Data to validate on after epochs (`x`, `y`); takes precedence over `validation_split`.
+    pub validation_data: Option<(Data, Data)>,
+    /// Validate every this many epochs.
+    pub validation_freq: usize,
+    /// The epoch to start at (to resume a run).
+    pub initial_epoch: usize,
+    /// Batches per epoch; by default one pass over the data. More than a pass cycles through it.
+    pub steps_per_epoch: Option<usize>,
+    /// A weight per training sample (shape `[n]`).
+    pub sample_weight: Option<Tensor>,
+    /// A weight per class (shape `[num_classes]`), multiplying the loss of each sample of that class.
+    pub class_weight: Option<Tensor>,
+    /// 0: silent; 1 or more: a line per epoch.
+    pub verbose: u8,
+    /// Hooks called during training.
+    pub callbacks: Vec<Box<dyn Callback>>,
+}
+
+impl Default for FitOptions {
+    fn default() -> FitOptions {
+        FitOptions {
+            epochs: 1,
+            batch_size: 32,
+            shuffle: true,
+            validation_split: 0.0,
+            validation_data: None,
+            validation_freq: 1,
+            initial_epoch: 0,
+            steps_per_epoch: None,
+            sample_weight: None,
+            class_weight: None,
+            verbose: 1,
+            callbacks: Vec::new(),
+        }
+    }
+}
+
+/// Options of [`crate::Runner::evaluate`].
+#[derive(Clone, Debug)]
+pub struct EvaluateOptions {
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// A weight per sample (shape `[n]`).
+    pub sample_weight: Option<Tensor>,
+    /// 0: silent; 1: print the logs.
+    pub verbose: u8,
+}
+
+impl Default for EvaluateOptions {
+    fn default() -> EvaluateOptions {
+        EvaluateOptions {
+            batch_size: 32,
+            sample_weight: None,
+            verbose: 0,
+        }
+    }
+}
+
+/// Options of [`crate::Runner::predict`].
+#[derive(Clone, Debug)]
+pub struct PredictOptions {
+    /// Samples per batch.
+    pub batch_size: usize,
+}
+
+impl Default for PredictOptions {
+    fn default() -> PredictOptions {
+        PredictOptions { batch_size: 32 }
+    }
+}

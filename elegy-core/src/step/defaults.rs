@@ -1,0 +1,229 @@
+//! The default body of each step, callable on its own from an override (what
+//! `super().train_step(...)` is in Python's Elegy).
+//!
+//! The chain: `train_step -> grad_step -> test_step -> pred_step`, and
+//! `init_step -> train_step(initializing)`. The runner's loss, metrics and optimizer are reached
+//! through [`States::components`].
+
+use std::any::type_name;
+
+use crate::autodiff::grad;
+use crate::error::{Error, Result};
+use crate::losses;
+use crate::model::Model;
+use crate::step::{
+    GradStep, InitContext, Logs, PredContext, PredStep, States, StepContext, SummaryContext,
+    SummaryRow, TestStep, TrainStep,
+};
+use crate::tensor::TensorMap;
+
+/// Runs `train_step` once with `initializing = true`, which creates parameters, metric state and
+/// optimizer state without updating anything. Without targets or a loss there is nothing to
+/// train, so `pred_step` alone creates the parameters.
+pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<States> {
+    let has_loss = ctx
+        .states
+        .components()
+        .is_some_and(|c| !c.losses.is_empty());
+    if ctx.y_true.is_none() || !has_loss {
+        let pred = model.pred_step(PredContext {
+            x: ctx.x,
+            states: ctx.states,
+            initializing: true,
+            training: true,
+        })?;
+        return Ok(pred.states);
+    }
+    let step = model.train_step(StepContext {
+        x: ctx.x,
+        y_true: ctx.y_true,
+        sample_weight: ctx.sample_weight,
+        class_weight: ctx.class_weight,
+        states: ctx.states,
+        initializing: true,
+        training: true,
+    })?;
+    Ok(step.states)
+}
+
+/// There is no default prediction: a model overrides `pred_step` (or, with the high-level API,
+/// hands the runner a module).
+pub fn pred_step<M: Model + ?Sized>(_model: &M, _ctx: PredContext<'_>) -> Result<PredStep> {
+    Err(Error::Step(format!(
+        "pred_step: `{}` does not override `pred_step`, so it cannot make predictions; \
+         implement `pred_step` (with #[step]) for it",
+        type_name::<M>()
+    )))
+}
+
+/// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`, each logged as
+/// `<name>_loss`) and metrics (streamed through `metrics_states`).
+pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TestStep> {
+    let pred = model.pred_step(ctx.pred(ctx.states.clone()))?;
+    let states = pred.states;
+    let components = states.components().cloned().ok_or_else(|| {
+        Error::Step(format!(
+            "test_step: `{}` has no runner components (loss, metrics); run it through a Runner \
+             or override `test_step`",
+            type_name::<M>()
+        ))
+    })?;
+    if components.losses.is_empty() {
+        return Err(Error::Step(
+            "test_step: the runner has no loss; give it one with Runner::loss, or override \
+             `test_step`"
+                .into(),
+        ));
+    }
+    let y_true = ctx.y_true.ok_or_else(|| {
+        Error::Step(
+            "test_step: no targets were given; pass y to fit/evaluate, or override `test_step` \
+             to compute a loss without them"
+                .into(),
+        )
+    })?;
+    let y_true = y_true.as_tensor("y_true")?;
+    let y_pred = pred.y_pred.as_tensor("y_pred")?;
+
+    let mut logs = Logs::new();
+    let mut total = None;
+    for entry in &components.losses {
+        let value = losses::reduce(
+            entry.loss.as_ref(),
+            y_true,
+            y_pred,
+            ctx.sample_weight,
+            ctx.class_weight,
+        )?
+        .mul_scalar(entry.weight);
+        logs.batch(entry.log_name.clone(), value.item()?);
+        total = Some(match total {
+            None => value,
+            Some(t) => value.add(&t)?,
+        });
+    }
+    let loss = total.expect("at least one loss");
+    logs.batch("loss", loss.item()?);
+
+    let mut metrics_states = if ctx.initializing {
+        TensorMap::new()
+    } else {
+        states.metrics_states.clone()
+    };
+    let y_pred_values = y_pred.detach();
+    for metric in &components.metrics {
+        let name = metric.name();
+        let prefix = format!("{name}/");
+        let mine: TensorMap = if ctx.initializing {
+            metric.init()
+        } else {
+            metrics_states
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
+                .collect()
+        };
+        let mine = metric.update(&mine, y_true, &y_pred_values, ctx.sample_weight)?;
+        logs.running(name.clone(), metric.result(&mine)?);
+        for (k, v) in mine {
+            metrics_states.insert(format!("{prefix}{k}"), v);
+        }
+    }
+    Ok(TestStep {
+        loss,
+        logs,
+        states: states.with_metrics_states(metrics_states),
+    })
+}
+
+/// Differentiates the loss of `test_step` with respect to `states.net_params`; `net_states` and
+/// the other states flow through, cut from the graph.
+pub fn grad_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<GradStep> {
+    let params = ctx.states.net_params.tracked();
+    let states = ctx.states.clone().with_net_params(params.clone());
+    let test = model.test_step(ctx.with_states(states))?;
+    let grads = grad(&test.loss, &params)?;
+    let states = detach_states(test.states);
+    Ok(GradStep {
+        loss: test.loss.detach(),
+        logs: test.logs,
+        states,
+        grads,
+    })
+}
+
+/// One optimizer update along the gradients of `grad_step`; when initializing, runs `test_step`
+/// and creates the optimizer's state instead.
+pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TrainStep> {
+    let optimizer = ctx.states.components().and_then(|c| c.optimizer.clone());
+    if ctx.initializing {
+        let test = model.test_step(ctx)?;
+        let mut states = detach_states(test.states);
+        if let Some(optimizer) = optimizer {
+            let opt_states = optimizer.init(&states.net_params)?;
+            states = states.with_optimizer_states(opt_states);
+        }
+        return Ok(TrainStep {
+            logs: test.logs,
+            states,
+        });
+    }
+    let optimizer = optimizer.ok_or_else(|| {
+        Error::Step(
+            "train_step: the runner has no optimizer; give it one with Runner::optimizer, or \
+             override `train_step`"
+                .into(),
+        )
+    })?;
+    let GradStep {
+        mut logs,
+        states,
+        grads,
+        ..
+    } = model.grad_step(ctx)?;
+    if let Some(lr) = optimizer.learning_rate(&states.optimizer_states) {
+        logs.running("lr", lr);
+    }
+    let mut states = states;
+    let params = std::mem::take(&mut states.net_params);
+    let opt_states = std::mem::take(&mut states.optimizer_states);
+    let (params, opt_states) = optimizer.update(params, &grads, opt_states)?;
+    Ok(TrainStep {
+        logs,
+        states: states
+            .with_net_params(params)
+            .with_optimizer_states(opt_states),
+    })
+}
+
+/// One row per parameter and network state, sorted by path.
+pub fn summary_step<M: Model + ?Sized>(
+    _model: &M,
+    ctx: SummaryContext<'_>,
+) -> Result<Vec<SummaryRow>> {
+    let row = |path: &str, t: &crate::Tensor, trainable: bool| SummaryRow {
+        path: path.to_string(),
+        kind: if trainable { "parameter" } else { "state" }.to_string(),
+        shape: t.shape().to_vec(),
+        trainable: if trainable { t.len() } else { 0 },
+        non_trainable: if trainable { 0 } else { t.len() },
+        bytes: t.len() * std::mem::size_of::<f32>(),
+    };
+    let states = &ctx.states;
+    Ok(states
+        .net_params
+        .iter()
+        .map(|(k, t)| row(k, t, true))
+        .chain(states.net_states.iter().map(|(k, t)| row(k, t, false)))
+        .collect())
+}
+
+/// The states with every tensor cut from the autodiff graph, so no graph outlives its step.
+fn detach_states(states: States) -> States {
+    let net_params = states.net_params.detach();
+    let net_states = states.net_states.detach();
+    let metrics_states = states.metrics_states.detach();
+    states
+        .with_net_params(net_params)
+        .with_net_states(net_states)
+        .with_metrics_states(metrics_states)
+}

@@ -1,0 +1,161 @@
+//! [`States`]: everything a model's steps read and return: parameters, their statistics, metric
+//! and optimizer state, and the random key.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::tensor::{RngKey, TensorMap};
+
+pub use crate::runner::Components;
+
+/// A model's state, passed into each step and returned, new, out of it. Never changed in place:
+/// `with_*` methods return a new value that shares the unchanged parts.
+///
+/// An empty map means "not set yet": [`States::maybe_update`] fills only those.
+#[derive(Clone, Default)]
+pub struct States {
+    /// Trainable parameters: what `grad_step` differentiates with respect to.
+    pub net_params: TensorMap,
+    /// Non-trainable state of the network (batch-norm statistics), flowing through steps.
+    pub net_states: TensorMap,
+    /// Streaming state of metrics and loss logs, reset each epoch.
+    pub metrics_states: TensorMap,
+    /// Optimizer state (moments, step count).
+    pub optimizer_states: TensorMap,
+    /// The random key of this step. The runner sets a fresh key for every step (derived from its
+    /// seed and the step number), so splitting it is all a step needs.
+    pub rng: RngKey,
+    /// User-defined named fields (a GAN's generator and discriminator parameters, say).
+    pub fields: BTreeMap<String, TensorMap>,
+    components: Option<Arc<Components>>,
+}
+
+impl States {
+    /// Empty states with the key of `seed`.
+    pub fn new(seed: u64) -> States {
+        States {
+            rng: RngKey::new(seed),
+            ..States::default()
+        }
+    }
+
+    /// These states with new trainable parameters.
+    pub fn with_net_params(mut self, net_params: TensorMap) -> States {
+        self.net_params = net_params;
+        self
+    }
+
+    /// These states with new network state.
+    pub fn with_net_states(mut self, net_states: TensorMap) -> States {
+        self.net_states = net_states;
+        self
+    }
+
+    /// These states with new metric state.
+    pub fn with_metrics_states(mut self, metrics_states: TensorMap) -> States {
+        self.metrics_states = metrics_states;
+        self
+    }
+
+    /// These states with new optimizer state.
+    pub fn with_optimizer_states(mut self, optimizer_states: TensorMap) -> States {
+        self.optimizer_states = optimizer_states;
+        self
+    }
+
+    /// These states with a new random key.
+    pub fn with_rng(mut self, rng: RngKey) -> States {
+        self.rng = rng;
+        self
+    }
+
+    /// These states with the user field `name` set.
+    pub fn with_field(mut self, name: impl Into<String>, value: TensorMap) -> States {
+        self.fields.insert(name.into(), value);
+        self
+    }
+
+    /// The user field `name`, or an error listing the fields there are.
+    pub fn field(&self, name: &str) -> Result<&TensorMap> {
+        self.fields.get(name).ok_or_else(|| Error::NotFound {
+            what: "states field",
+            name: name.to_string(),
+            hint: format!(
+                "; the states hold {:?}; set it with States::with_field",
+                self.fields.keys().collect::<Vec<_>>()
+            ),
+        })
+    }
+
+    /// These states with every non-empty field of `other` taken over (Elegy's `update`); the key
+    /// and the components are `other`'s.
+    pub fn update(self, other: States) -> States {
+        let pick =
+            |mine: TensorMap, theirs: TensorMap| if theirs.is_empty() { mine } else { theirs };
+        let mut fields = self.fields;
+        fields.extend(other.fields);
+        States {
+            net_params: pick(self.net_params, other.net_params),
+            net_states: pick(self.net_states, other.net_states),
+            metrics_states: pick(self.metrics_states, other.metrics_states),
+            optimizer_states: pick(self.optimizer_states, other.optimizer_states),
+            rng: other.rng,
+            fields,
+            components: other.components.or(self.components),
+        }
+    }
+
+    /// These states with only their empty fields filled from `other` (Elegy's `maybe_update`).
+    pub fn maybe_update(self, other: States) -> States {
+        let pick = |mine: TensorMap, theirs: TensorMap| if mine.is_empty() { theirs } else { mine };
+        let mut fields = other.fields;
+        fields.extend(self.fields);
+        States {
+            net_params: pick(self.net_params, other.net_params),
+            net_states: pick(self.net_states, other.net_states),
+            metrics_states: pick(self.metrics_states, other.metrics_states),
+            optimizer_states: pick(self.optimizer_states, other.optimizer_states),
+            rng: self.rng,
+            fields,
+            components: self.components.or(other.components),
+        }
+    }
+
+    /// The runner's loss, metrics, optimizer and module, when these states came from a runner.
+    pub fn components(&self) -> Option<&Components> {
+        self.components.as_deref()
+    }
+
+    pub(crate) fn with_components(mut self, components: Arc<Components>) -> States {
+        self.components = Some(components);
+        self
+    }
+}
+
+impl fmt::Debug for States {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names = |m: &TensorMap| m.names().map(str::to_string).collect::<Vec<_>>();
+        f.debug_struct("States")
+            .field("net_params", &names(&self.net_params))
+            .field("net_states", &names(&self.net_states))
+            .field("metrics_states", &names(&self.metrics_states))
+            .field("optimizer_states", &names(&self.optimizer_states))
+            .field("rng", &self.rng)
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PartialEq for States {
+    /// Equal values in every field; the components are not compared.
+    fn eq(&self, other: &States) -> bool {
+        self.net_params == other.net_params
+            && self.net_states == other.net_states
+            && self.metrics_states == other.metrics_states
+            && self.optimizer_states == other.optimizer_states
+            && self.rng == other.rng
+            && self.fields == other.fields
+    }
+}
