@@ -2,9 +2,10 @@
 //! an input of that step once? Every problem is recorded in [`Errors`] at the user's token; the
 //! result says what can still be generated.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
-use syn::{ReceiverKind, Safety, Type};
+use syn::{Pat, ReceiverKind, Safety, Type};
 
 use crate::errors::Errors;
 use crate::parse::{Param, StepFn};
@@ -15,24 +16,36 @@ use crate::suggest::{did_you_mean, one_of};
 pub(crate) struct Plan {
     /// The step the method implements, when its name is one.
     pub kind: Option<&'static StepKind>,
-    /// For each parameter, the input it receives, or `None` when the parameter is in error.
-    pub inputs: Vec<Option<&'static str>>,
+    /// What each parameter becomes, in order.
+    pub params: Vec<Resolution>,
     /// Whether the body can be kept: false when the signature is wrong in a way the body may
-    /// depend on (generics, `async`, a receiver other than `&self`), so that compiling the body
-    /// against the step's real signature would only add follow-on errors.
+    /// depend on (generics, a receiver other than `&self`), so that compiling the body against
+    /// the step's real signature would only add follow-on errors.
     pub keep_body: bool,
+}
+
+/// What one parameter becomes in the generated method.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Resolution {
+    /// It receives this input of the step.
+    Input(&'static str),
+    /// It is in error: bound to a stand-in of its type so the body still type-checks.
+    Rejected,
+    /// It repeats an earlier parameter's name and input: not bound again, so the first binding
+    /// stays in use.
+    Repeated,
 }
 
 /// Checks `step`, recording every problem in `errors`.
 pub(crate) fn check(step: &StepFn, errors: &Errors) -> Plan {
     let kind = step_kind(step, errors);
-    let qualifiers_ok = qualifiers(step, errors);
+    let generics_ok = qualifiers(step, errors);
     let receiver_ok = receiver(step, errors);
-    let inputs = params(step, kind, errors);
+    let params = params(step, kind, errors);
     Plan {
         kind,
-        inputs,
-        keep_body: qualifiers_ok && receiver_ok,
+        params,
+        keep_body: generics_ok && receiver_ok,
     }
 }
 
@@ -56,10 +69,10 @@ fn step_kind(step: &StepFn, errors: &Errors) -> Option<&'static StepKind> {
 }
 
 /// `const`, `async`, `unsafe`, `extern`, generics and `...`: none fit the trait's methods.
-/// Returns whether the signature is free of them.
+/// Returns whether the method is free of generics, the one of these a body may depend on (the
+/// generated method leaves the others out and runs an `async` body inside an `async` block).
 fn qualifiers(step: &StepFn, errors: &Errors) -> bool {
     let sig = &step.sig;
-    let before = errors.len();
     if let Some(token) = &sig.constness {
         errors.error_at(
             token,
@@ -89,7 +102,8 @@ fn qualifiers(step: &StepFn, errors: &Errors) -> bool {
         );
     }
     let generics = &sig.generics;
-    if !generics.params.is_empty() {
+    let generic = !generics.params.is_empty();
+    if generic {
         errors.error_at(
             generics,
             format!(
@@ -109,7 +123,7 @@ fn qualifiers(step: &StepFn, errors: &Errors) -> bool {
     if let Some(variadic) = &sig.variadic {
         errors.error_at(variadic, "a step cannot be variadic");
     }
-    errors.len() == before
+    !generic
 }
 
 /// The receiver must be `&self`, first. A missing one is added by the generated code (so the body
@@ -163,21 +177,30 @@ fn is_ref_self(ty: &Type) -> bool {
 }
 
 /// Each parameter must be a plain name asking, once, for an input the step offers.
-fn params(
-    step: &StepFn,
-    kind: Option<&'static StepKind>,
-    errors: &Errors,
-) -> Vec<Option<&'static str>> {
-    let mut seen = HashSet::new();
+fn params(step: &StepFn, kind: Option<&'static StepKind>, errors: &Errors) -> Vec<Resolution> {
+    let mut seen = HashMap::new();
     step.params
         .iter()
         .map(|param| {
-            let input = param_input(param, kind, errors)?;
-            if !seen.insert(input) {
-                errors.error_at(&param.pat, format!("input `{input}` is requested twice"));
-                return None;
+            let Some(input) = param_input(param, kind, errors) else {
+                return Resolution::Rejected;
+            };
+            let ident = param.binding.as_ref().map(|binding| &binding.ident);
+            match seen.entry(input) {
+                Entry::Vacant(slot) => {
+                    slot.insert(ident);
+                }
+                Entry::Occupied(first) => {
+                    errors.error_at(&param.pat, format!("input `{input}` is requested twice"));
+                    return if *first.get() == ident {
+                        Resolution::Repeated
+                    } else {
+                        Resolution::Rejected
+                    };
+                }
             }
             kind.and_then(|kind| kind.input(input))
+                .map_or(Resolution::Rejected, Resolution::Input)
         })
         .collect()
 }
@@ -186,6 +209,13 @@ fn params(
 /// unknown step, any plain name passes (so duplicates are still caught) but resolves to nothing.
 fn param_input<'p>(param: &'p Param, kind: Option<&StepKind>, errors: &Errors) -> Option<&'p str> {
     let Some(binding) = &param.binding else {
+        if matches!(param.pat, Pat::Wild(_)) {
+            errors.error_at(
+                &param.pat,
+                "`_` receives no input: leave out the inputs the step does not use",
+            );
+            return None;
+        }
         let names = kind
             .map(|kind| format!(" ({})", one_of(kind.inputs.iter().copied())))
             .unwrap_or_default();
@@ -260,7 +290,14 @@ mod tests {
         ));
         assert!(messages.is_empty(), "{messages:?}");
         assert_eq!(plan.kind.map(|k| k.name), Some("test_step"));
-        assert_eq!(plan.inputs, [Some("training"), Some("x"), Some("y_true")]);
+        assert_eq!(
+            plan.params,
+            [
+                Resolution::Input("training"),
+                Resolution::Input("x"),
+                Resolution::Input("y_true")
+            ]
+        );
         assert!(plan.keep_body);
     }
 
@@ -313,10 +350,24 @@ mod tests {
     #[test]
     fn an_input_asked_for_twice_is_an_error_on_the_second() {
         let (plan, messages) = check_item(quote!(
-            fn pred_step(&self, x: T, _x: U) {}
+            fn pred_step(&self, x: T, _x: U, x: V) {}
         ));
-        assert_eq!(messages, ["input `x` is requested twice"]);
-        assert_eq!(plan.inputs, [Some("x"), None]);
+        assert_eq!(
+            messages,
+            [
+                "input `x` is requested twice",
+                "input `x` is requested twice"
+            ]
+        );
+        // `_x` is a new name the body may use; the second `x` would only shadow the first.
+        assert_eq!(
+            plan.params,
+            [
+                Resolution::Input("x"),
+                Resolution::Rejected,
+                Resolution::Repeated
+            ]
+        );
     }
 
     #[test]
@@ -331,6 +382,16 @@ mod tests {
               (`x`, `states`): bind the input by name (e.g. `x: &Tensor`) and destructure \
               it in the body"
             ]
+        );
+    }
+
+    #[test]
+    fn an_underscore_parameter_is_told_to_leave_the_input_out() {
+        assert_eq!(
+            messages(quote!(
+                fn pred_step(&self, _: bool) {}
+            )),
+            ["`_` receives no input: leave out the inputs the step does not use"]
         );
     }
 
@@ -375,9 +436,9 @@ mod tests {
     }
 
     #[test]
-    fn qualifiers_and_generics_are_each_an_error() {
+    fn qualifiers_are_each_an_error_but_keep_the_body() {
         let (plan, messages) = check_item(quote!(
-            const async unsafe extern "C" fn pred_step<T>(&self) {}
+            const async unsafe extern "C" fn pred_step(&self) {}
         ));
         let starts: Vec<_> = messages
             .iter()
@@ -390,9 +451,21 @@ mod tests {
                 "a step cannot be `async`",
                 "a step cannot be `unsafe`",
                 "a step cannot be `extern`",
-                "a step cannot be generic",
             ]
         );
+        assert!(plan.keep_body);
+    }
+
+    #[test]
+    fn generics_are_an_error_that_drops_the_body() {
+        let (plan, messages) = check_item(quote!(
+            fn pred_step<T>(&self) {}
+        ));
+        let starts: Vec<_> = messages
+            .iter()
+            .map(|m| &m[..m.find(':').unwrap()])
+            .collect();
+        assert_eq!(starts, ["a step cannot be generic"]);
         assert!(!plan.keep_body);
     }
 
@@ -423,7 +496,7 @@ mod tests {
             ]
         );
         assert!(plan.kind.is_none());
-        assert_eq!(plan.inputs, [None]);
+        assert_eq!(plan.params, [Resolution::Rejected]);
     }
 
     #[test]

@@ -35,15 +35,10 @@ impl Errors {
             .push(error);
     }
 
-    /// How many errors have been recorded.
-    pub(crate) fn len(&self) -> usize {
-        self.errors.borrow().as_ref().map_or(0, Vec::len)
-    }
-
     /// Whether nothing has been recorded.
     #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.errors.borrow().as_ref().is_none_or(Vec::is_empty)
     }
 
     /// All errors as `compile_error!` invocations, each at its own span (empty when none).

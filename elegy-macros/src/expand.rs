@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::check::{self, Plan};
+use crate::check::{self, Plan, Resolution};
 use crate::errors::Errors;
 use crate::parse::{self, StepFn};
 use crate::steps::StepKind;
@@ -31,7 +31,15 @@ pub(crate) fn step(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// A local of the generated code, invisible to the user's body.
 fn private(name: &str) -> syn::Ident {
-    syn::Ident::new(&format!("__elegy_{name}"), Span::mixed_site())
+    private_at(name, Span::call_site())
+}
+
+/// [`private`], reported at `location` in diagnostics.
+fn private_at(name: &str, location: Span) -> syn::Ident {
+    syn::Ident::new(
+        &format!("__elegy_{name}"),
+        Span::mixed_site().located_at(location),
+    )
 }
 
 /// `::elegy::step::PredContext` for `pred_step`.
@@ -65,43 +73,63 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
         None => quote!(&self),
     };
     let step_name = kind.name;
-    let fields = plan.inputs.iter().flatten().map(|input| {
-        let field = syn::Ident::new(input, Span::call_site());
-        let local = private(input);
-        quote!(#field: #local)
-    });
+    let fields = plan
+        .params
+        .iter()
+        .filter_map(|resolution| match resolution {
+            Resolution::Input(input) => {
+                let field = syn::Ident::new(input, Span::call_site());
+                let local = private(input);
+                Some(quote!(#field: #local))
+            }
+            _ => None,
+        });
     let placeholder = private("unavailable");
-    let bindings = params.iter().zip(&plan.inputs).map(|(param, input)| {
+    let bindings = params.iter().zip(&plan.params).map(|(param, resolution)| {
         let attrs = &param.attrs;
         let ty = &param.ty;
-        match (input, &param.binding) {
-            (Some(input), Some(binding)) => {
+        match (resolution, &param.binding) {
+            (Resolution::Input(input), Some(binding)) => {
                 let mutability = &binding.mutability;
                 let ident = &binding.ident;
-                let local = private(input);
-                // Spanned at the user's type: a type that cannot receive the input is reported
-                // there, with `StepArg`'s note on the accepted types.
+                // Located at the user's type too: rustc points at the argument whose type
+                // decided the failing bound.
+                let local = private_at(input, ty.span());
+                // The target type comes from the binding and the source from the argument, so a
+                // type that cannot receive the input is reported as `Type: StepArg<Source>`,
+                // at the user's type (the span), with `StepArg`'s note on the accepted types.
                 let convert = quote_spanned! {ty.span()=>
-                    <#ty as ::elegy::step::StepArg<_>>::from_step_input
+                    ::elegy::step::StepArg::from_step_input
                 };
                 quote! {
                     #(#attrs)*
                     let #mutability #ident: #ty = #convert(#local, #input, #step_name)?;
                 }
             }
+            (Resolution::Repeated, _) => TokenStream::new(),
             _ => {
                 let pat = &param.pat;
                 quote!(#(#attrs)* let #pat: #ty = #placeholder();)
             }
         }
     });
-    let placeholder_fn = plan.inputs.iter().any(Option::is_none).then(|| {
-        quote! {
-            fn #placeholder<T>() -> T {
-                ::core::unreachable!()
+    let placeholder_fn = plan
+        .params
+        .contains(&Resolution::Rejected)
+        .then(|| quote!(fn #placeholder<T>() -> T { ::core::unreachable!() }));
+    // An `async` step is an error; its body still type-checks, inside a block never awaited.
+    let statements = match sig.asyncness {
+        None => quote!(#(#stmts)*),
+        Some(_) => {
+            let never_polled = private("never_polled");
+            quote! {
+                fn #never_polled<T>(_: impl ::core::future::Future<Output = T>) -> T {
+                    ::core::unreachable!()
+                }
+                #never_polled(async move { #(#stmts)* })
             }
         }
-    });
+    };
     let fn_token = &sig.fn_token;
     let ident = &sig.ident;
     let output = &sig.output;
@@ -112,7 +140,7 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
             #placeholder_fn
             let #context { #(#fields,)* .. } = #ctx;
             #(#bindings)*
-            #(#stmts)*
+            #statements
         });
     });
     quote! {
@@ -122,7 +150,7 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
 }
 
 /// The method with the step's real signature and a body that is never run, for a signature so
-/// wrong (generic, `async`, `&mut self`, ...) that the user's body cannot be kept.
+/// wrong (generic, `&mut self`, ...) that the user's body cannot be kept.
 fn stub(step: &StepFn, kind: &StepKind) -> TokenStream {
     let outer_attrs = &step.outer_attrs;
     let ident = &step.sig.ident;
@@ -178,10 +206,10 @@ mod tests {
         let expected = quote! {
             fn pred_step(&self, __elegy_ctx: ::elegy::step::PredContext<'_>) -> Result<PredStep> {
                 let ::elegy::step::PredContext { x: __elegy_x, states: __elegy_states, .. } = __elegy_ctx;
-                let x: &Tensor = <&Tensor as ::elegy::step::StepArg<_>>::from_step_input(
+                let x: &Tensor = ::elegy::step::StepArg::from_step_input(
                     __elegy_x, "x", "pred_step"
                 )?;
-                let mut states: States = <States as ::elegy::step::StepArg<_>>::from_step_input(
+                let mut states: States = ::elegy::step::StepArg::from_step_input(
                     __elegy_states, "states", "pred_step"
                 )?;
                 run(x, states)
@@ -202,10 +230,10 @@ mod tests {
                 let ::elegy::step::StepContext {
                     training: __elegy_training, y_true: __elegy_y_true, ..
                 } = __elegy_ctx;
-                let _training: bool = <bool as ::elegy::step::StepArg<_>>::from_step_input(
+                let _training: bool = ::elegy::step::StepArg::from_step_input(
                     __elegy_training, "training", "train_step"
                 )?;
-                let y_true: Option<&Data> = <Option<&Data> as ::elegy::step::StepArg<_>>::from_step_input(
+                let y_true: Option<&Data> = ::elegy::step::StepArg::from_step_input(
                     __elegy_y_true, "y_true", "train_step"
                 )?;
                 todo!()
@@ -245,7 +273,7 @@ mod tests {
                 #![allow(unused_variables)]
                 let ::elegy::step::InitContext { x: __elegy_x, .. } = __elegy_ctx;
                 #[allow(unused)]
-                let x: &Data = <&Data as ::elegy::step::StepArg<_>>::from_step_input(
+                let x: &Data = ::elegy::step::StepArg::from_step_input(
                     __elegy_x, "x", "init_step"
                 )?;
                 return todo!();
@@ -265,7 +293,7 @@ mod tests {
                     ::core::unreachable!()
                 }
                 let ::elegy::step::PredContext { x: __elegy_x, .. } = __elegy_ctx;
-                let x: &Tensor = <&Tensor as ::elegy::step::StepArg<_>>::from_step_input(
+                let x: &Tensor = ::elegy::step::StepArg::from_step_input(
                     __elegy_x, "x", "pred_step"
                 )?;
                 let stats: States = __elegy_unavailable();
@@ -293,6 +321,40 @@ mod tests {
             ::core::compile_error! {
                 "a step takes `&self`, not `&mut self`: the loops share the model, and what changes between steps belongs in `States`"
             }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn an_async_body_is_kept_inside_a_block_that_is_never_awaited() {
+        let expanded = expand(quote! {
+            async fn summary_step(&self) -> Result<Vec<SummaryRow>> { rows().await }
+        });
+        let expected = quote! {
+            fn summary_step(&self, __elegy_ctx: ::elegy::step::SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
+                let ::elegy::step::SummaryContext { .. } = __elegy_ctx;
+                fn __elegy_never_polled<T>(_: impl ::core::future::Future<Output = T>) -> T {
+                    ::core::unreachable!()
+                }
+                __elegy_never_polled(async move { rows().await })
+            }
+            ::core::compile_error! { "a step cannot be `async`: the loops call steps synchronously" }
+        };
+        assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn a_repeated_parameter_is_not_bound_again() {
+        let expanded = expand(quote! {
+            fn summary_step(&self, x: &Data, x: &Data) -> Result<Vec<SummaryRow>> { rows(x) }
+        });
+        let expected = quote! {
+            fn summary_step(&self, __elegy_ctx: ::elegy::step::SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
+                let ::elegy::step::SummaryContext { x: __elegy_x, .. } = __elegy_ctx;
+                let x: &Data = ::elegy::step::StepArg::from_step_input(__elegy_x, "x", "summary_step")?;
+                rows(x)
+            }
+            ::core::compile_error! { "input `x` is requested twice" }
         };
         assert_eq!(expanded, normalize(expected));
     }

@@ -1,0 +1,8 @@
+use elegy::prelude::*;
+
+#[step]
+struct Linear;
+
+fn main() {
+    let _ = Linear;
+}

@@ -1,0 +1,14 @@
+use elegy::prelude::*;
+use elegy::{Model, PredStep, States};
+
+struct Linear;
+
+impl Model for Linear {
+    #[step]
+    fn pred_step(&self, x: &Tensor, states: States, training: f32) -> Result<PredStep> {
+        let _ = training;
+        Ok(PredStep::new(x.clone(), states))
+    }
+}
+
+fn main() {}
