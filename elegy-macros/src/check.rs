@@ -68,7 +68,8 @@ fn step_kind(step: &StepFn, errors: &Errors) -> Option<&'static StepKind> {
     kind
 }
 
-/// `const`, `async`, `unsafe`, `extern`, generics and `...`: none fit the trait's methods.
+/// `const`, `async`, `unsafe`, `extern`, generics (also as `impl Trait` parameters) and `...`:
+/// none fit the trait's methods.
 /// Returns whether the method is free of generics, the one of these a body may depend on (the
 /// generated method leaves the others out and runs an `async` body inside an `async` block).
 fn qualifiers(step: &StepFn, errors: &Errors) -> bool {
@@ -123,23 +124,31 @@ fn qualifiers(step: &StepFn, errors: &Errors) -> bool {
     if let Some(variadic) = &sig.variadic {
         errors.error_at(variadic, "a step cannot be variadic");
     }
-    !generic
+    let mut impl_trait = false;
+    for param in &step.params {
+        if let Type::ImplTrait(ty) = &param.ty {
+            impl_trait = true;
+            errors.error_at(
+                ty,
+                "a step cannot be generic: give this parameter a type its input converts into \
+                 (see `StepArg`)",
+            );
+        }
+    }
+    !generic && !impl_trait
 }
 
-/// The receiver must be `&self`, first. A missing one is added by the generated code (so the body
+/// The receiver must be `&self` (syn already insists it comes first, once). A missing one is added by the generated code (so the body
 /// stays usable); any other form makes the body unusable. Returns whether the body can be kept.
 fn receiver(step: &StepFn, errors: &Errors) -> bool {
     let name = &step.sig.ident;
     let mut body_ok = true;
-    match step.receivers.first() {
+    match &step.receiver {
         None => errors.push(syn::Error::new(
             step.sig.paren_token.span.join(),
             format!("a step takes `&self` first: `fn {name}(&self, ...)`"),
         )),
-        Some((index, receiver)) => {
-            if *index != 0 {
-                errors.error_at(receiver, "`self` must be the first parameter of a step");
-            }
+        Some(receiver) => {
             let written = match &receiver.kind {
                 ReceiverKind::Reference(_, _, None) => None,
                 ReceiverKind::Reference(_, _, Some(_)) => Some("`&mut self`"),
@@ -159,9 +168,6 @@ fn receiver(step: &StepFn, errors: &Errors) -> bool {
                 );
             }
         }
-    }
-    for (_, extra) in step.receivers.iter().skip(1) {
-        errors.error_at(extra, "a step takes `self` once");
     }
     body_ok
 }
@@ -423,6 +429,18 @@ mod tests {
             );
             assert!(!plan.keep_body);
         }
+    }
+
+    #[test]
+    fn an_impl_trait_parameter_is_generic() {
+        let (plan, messages) = check_item(quote!(
+            fn pred_step(&self, x: impl Into<T>) {}
+        ));
+        assert!(
+            messages[0].starts_with("a step cannot be generic"),
+            "{messages:?}"
+        );
+        assert!(!plan.keep_body);
     }
 
     #[test]

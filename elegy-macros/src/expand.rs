@@ -14,9 +14,14 @@ pub(crate) fn step(args: TokenStream, item: TokenStream) -> TokenStream {
     let errors = Errors::new();
     parse::attr_args(args, &errors);
     let Some(step) = parse::step_fn(item.clone(), &errors) else {
-        // Not a method: give the item back untouched so only the one error shows.
         let errors = errors.finish();
-        return quote!(#item #errors);
+        // A function syn cannot read (no body, `self` not first) would only fail again against
+        // the trait: leave it out. Anything else goes back untouched, so only the one error shows.
+        return if parse::is_fn(&item) {
+            errors
+        } else {
+            quote!(#item #errors)
+        };
     };
     let plan = check::check(&step, &errors);
     let method = match plan.kind {
@@ -61,15 +66,15 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
         vis,
         defaultness,
         sig,
-        receivers,
+        receiver,
         params,
         brace,
         stmts,
     } = step;
     let ctx = private("ctx");
     let context = context_path(kind);
-    let receiver = match receivers.first() {
-        Some((_, receiver)) => receiver.to_token_stream(),
+    let receiver = match receiver {
+        Some(receiver) => receiver.to_token_stream(),
         None => quote!(&self),
     };
     let step_name = kind.name;

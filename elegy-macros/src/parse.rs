@@ -2,7 +2,7 @@
 //! small view of a step method. Nothing here judges whether the method is a valid step; that is
 //! `check`'s job.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use syn::{
     AttrStyle, Attribute, FnArg, ImplItemFn, Pat, PatIdent, Receiver, Signature, Stmt, Token, Type,
     Visibility, token,
@@ -22,8 +22,8 @@ pub(crate) struct StepFn {
     pub defaultness: Option<Token![default]>,
     /// The signature as written: name, qualifiers, generics, return type.
     pub sig: Signature,
-    /// The `self` parameters, in case there are several or one is misplaced.
-    pub receivers: Vec<(usize, Receiver)>,
+    /// The `self` parameter (syn accepts it only first, and once).
+    pub receiver: Option<Receiver>,
     /// The other parameters, in order.
     pub params: Vec<Param>,
     /// The body's braces, so the generated body keeps the user's span.
@@ -66,8 +66,17 @@ pub(crate) fn attr_args(args: TokenStream, errors: &Errors) {
 
 /// Parses the item under the attribute; `None` (with an error recorded) when it is not a method.
 pub(crate) fn step_fn(item: TokenStream, errors: &Errors) -> Option<StepFn> {
-    let item: ImplItemFn = match syn::parse2(item) {
+    let item: ImplItemFn = match syn::parse2(item.clone()) {
         Ok(item) => item,
+        // For a method syn cannot read (no body, `self` not first), its reason is precise;
+        // anything else is not a method at all.
+        Err(error) if is_fn(&item) => {
+            errors.push(syn::Error::new(
+                error.span(),
+                format!("`#[step]` cannot read this method: {error}"),
+            ));
+            return None;
+        }
         Err(error) => {
             errors.push(syn::Error::new(
                 error.span(),
@@ -89,11 +98,11 @@ pub(crate) fn step_fn(item: TokenStream, errors: &Errors) -> Option<StepFn> {
     let (inner_attrs, outer_attrs) = attrs
         .into_iter()
         .partition(|attr| matches!(attr.style, AttrStyle::Inner(_)));
-    let mut receivers = Vec::new();
+    let mut receiver = None;
     let mut params = Vec::new();
-    for (index, arg) in sig.inputs.iter().enumerate() {
+    for arg in &sig.inputs {
         match arg {
-            FnArg::Receiver(receiver) => receivers.push((index, receiver.clone())),
+            FnArg::Receiver(this) => receiver = Some(this.clone()),
             FnArg::Typed(typed) => params.push(Param {
                 attrs: typed.attrs.clone(),
                 pat: (*typed.pat).clone(),
@@ -108,11 +117,18 @@ pub(crate) fn step_fn(item: TokenStream, errors: &Errors) -> Option<StepFn> {
         vis,
         defaultness: modifiers.defaultness,
         sig,
-        receivers,
+        receiver,
         params,
         brace: block.brace_token,
         stmts: block.stmts,
     })
+}
+
+/// Whether `item` is a function, judged by an `fn` keyword at its top level (not in its body).
+pub(crate) fn is_fn(item: &TokenStream) -> bool {
+    item.clone()
+        .into_iter()
+        .any(|token| matches!(token, TokenTree::Ident(ident) if ident == "fn"))
 }
 
 /// The name a pattern binds, if it is a plain name: `x`, `mut x`, `_x` (not `ref x`, `x @ ..`).
@@ -191,12 +207,11 @@ mod tests {
     }
 
     #[test]
-    fn receivers_are_kept_apart_from_parameters() {
+    fn the_receiver_is_kept_apart_from_the_parameters() {
         let step = parse(quote!(
             fn pred_step(&self, x: T) {}
         ));
-        assert_eq!(step.receivers.len(), 1);
-        assert_eq!(step.receivers[0].0, 0);
+        assert!(step.receiver.is_some());
         assert_eq!(step.params.len(), 1);
     }
 
@@ -228,6 +243,17 @@ mod tests {
             .is_none()
         );
         assert!(errors.messages()[0].contains("goes on a step method"));
+        errors.finish();
+    }
+
+    #[test]
+    fn a_method_syn_cannot_read_is_an_error_with_syn_s_reason() {
+        let errors = Errors::new();
+        assert!(step_fn(quote!(fn pred_step(x: T, &self) {}), &errors).is_none());
+        assert_eq!(
+            errors.messages(),
+            ["`#[step]` cannot read this method: unexpected method receiver"]
+        );
         errors.finish();
     }
 

@@ -1,5 +1,5 @@
 use elegy::prelude::*;
-use elegy::{Model, PredStep, States, TestStep};
+use elegy::{GradStep, Model, PredStep, States, TestStep};
 
 struct Linear;
 
@@ -7,6 +7,12 @@ impl Model for Linear {
     #[step]
     fn pred_step<T: Into<Tensor>>(&self, x: T, states: States) -> Result<PredStep> {
         Ok(PredStep::new(x.into(), states))
+    }
+
+    #[step]
+    fn grad_step(&self, x: impl Into<Tensor>, states: States) -> Result<GradStep> {
+        let _ = (x.into(), states);
+        unimplemented!()
     }
 
     #[step]
