@@ -56,16 +56,31 @@ impl Model for Owned {
     }
 }
 
-struct Mixed;
+/// Targets by value without an `Option`: a call without targets is an error when it runs.
+struct RequiredTargets;
 
-impl Model for Mixed {
+impl Model for RequiredTargets {
+    #[step]
+    fn test_step(&self, _y_true: Tensor) -> Result<TestStep> {
+        unimplemented!()
+    }
+
+    #[step]
+    fn train_step(&self, _y_true: Data) -> Result<TrainStep> {
+        unimplemented!()
+    }
+}
+
+struct OptionalTargets;
+
+impl Model for OptionalTargets {
     #[step]
     fn test_step(&self, _y_true: Option<&Tensor>) -> Result<TestStep> {
         unimplemented!()
     }
 
     #[step]
-    fn train_step(&self, _y_true: Option<&Data>, _x: Data) -> Result<TrainStep> {
+    fn train_step(&self, _y_true: Option<&Data>) -> Result<TrainStep> {
         unimplemented!()
     }
 }

@@ -1,11 +1,11 @@
-//! Attributes on the method, its body and its parameters are kept (docs satisfy
-//! `missing_docs`); full paths and the long form of `&self` work; no inputs at all is fine.
-#![deny(missing_docs, warnings)]
+//! Attributes on the method, its body and its parameters are kept (the `unused_mut` allowed on
+//! `x` reaches its binding); full paths and the long form of `&self` work; no inputs is fine.
+#![deny(warnings)]
 
 use elegy::prelude::*;
 
 /// A model.
-pub struct Documented;
+struct Documented;
 
 impl elegy::Model for Documented {
     /// Kept on the generated method.
