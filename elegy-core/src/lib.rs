@@ -7,6 +7,7 @@
 
 mod autodiff;
 pub mod data;
+pub mod datasets;
 pub mod error;
 pub mod losses;
 pub mod metrics;

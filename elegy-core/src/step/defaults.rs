@@ -18,14 +18,10 @@ use crate::step::{
 use crate::tensor::TensorMap;
 
 /// Runs `train_step` once with `initializing = true`, which creates parameters, metric state and
-/// optimizer state without updating anything. Without targets or a loss there is nothing to
-/// train, so `pred_step` alone creates the parameters.
+/// optimizer state without updating anything. Without targets there is nothing to train, so
+/// `pred_step` alone creates the parameters.
 pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<States> {
-    let has_loss = ctx
-        .states
-        .components()
-        .is_some_and(|c| !c.losses.is_empty());
-    if ctx.y_true.is_none() || !has_loss {
+    if ctx.y_true.is_none() {
         let pred = model.pred_step(PredContext {
             x: ctx.x,
             states: ctx.states,
@@ -122,9 +118,11 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
                 .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
                 .collect()
         };
-        let mine = metric.update(&mine, y_true, &y_pred_values, ctx.sample_weight)?;
-        logs.running(name.clone(), metric.result(&mine)?);
-        for (k, v) in mine {
+        let updated = metric.update(&mine, y_true, &y_pred_values, ctx.sample_weight)?;
+        logs.running(name.clone(), metric.result(&updated)?);
+        // Initializing only creates the state: the batch it ran on must not count.
+        let kept = if ctx.initializing { mine } else { updated };
+        for (k, v) in kept {
             metrics_states.insert(format!("{prefix}{k}"), v);
         }
     }
