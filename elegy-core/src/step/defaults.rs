@@ -71,27 +71,17 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
                 .into(),
         ));
     }
-    let y_true = ctx.y_true.ok_or_else(|| {
-        Error::Step(
-            "test_step: no targets were given; pass y to fit/evaluate, or override `test_step` \
-             to compute a loss without them"
-                .into(),
-        )
-    })?;
-    let y_true = y_true.as_tensor("y_true")?;
-    let y_pred = pred.y_pred.as_tensor("y_pred")?;
-
+    let inputs = losses::LossInputs {
+        y_true: ctx.y_true,
+        y_pred: &pred.y_pred,
+        sample_weight: ctx.sample_weight,
+        class_weight: ctx.class_weight,
+        params: &states.net_params,
+    };
     let mut logs = Logs::new();
     let mut total = None;
     for entry in &components.losses {
-        let value = losses::reduce(
-            entry.loss.as_ref(),
-            y_true,
-            y_pred,
-            ctx.sample_weight,
-            ctx.class_weight,
-        )?
-        .mul_scalar(entry.weight);
+        let value = entry.loss.compute(&inputs)?.mul_scalar(entry.weight);
         logs.batch(entry.log_name.clone(), value.item()?);
         total = Some(match total {
             None => value,
@@ -106,7 +96,6 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
     } else {
         states.metrics_states.clone()
     };
-    let y_pred_values = y_pred.detach();
     for metric in &components.metrics {
         let name = metric.name();
         let prefix = format!("{name}/");
@@ -118,7 +107,18 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
                 .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
                 .collect()
         };
-        let updated = metric.update(&mine, y_true, &y_pred_values, ctx.sample_weight)?;
+        let y_true = ctx.y_true.ok_or_else(|| {
+            Error::Step(format!(
+                "metric `{name}` needs targets; pass y to fit/evaluate"
+            ))
+        })?;
+        let y_pred = pred.y_pred.as_tensor("y_pred")?.detach();
+        let updated = metric.update(
+            &mine,
+            y_true.as_tensor("y_true")?,
+            &y_pred,
+            ctx.sample_weight,
+        )?;
         logs.running(name.clone(), metric.result(&updated)?);
         // Initializing only creates the state: the batch it ran on must not count.
         let kept = if ctx.initializing { mine } else { updated };
