@@ -1,1 +1,317 @@
-//! Gradient checks: conv ops.
+//! Convolution, pooling and dropout: forward values against direct loops written here, gradients
+//! against finite differences, and the errors for options that cannot work.
+
+use elegy::{Conv2dOptions, Padding, Tensor};
+
+use crate::common::{assert_grads, randn};
+
+// ---------------------------------------------------------------------------------------------
+// Direct-loop references
+
+/// Padding `(top, bottom, left, right)` spelled out, for the references.
+type Pads = (usize, usize, usize, usize);
+
+/// Size of one output axis of a window sliding over `size + pads` cells.
+fn out_size(size: usize, pads: usize, taps: usize, stride: usize, dilation: usize) -> usize {
+    let span = (taps - 1) * dilation + 1;
+    (size + pads - span) / stride + 1
+}
+
+/// The value at `[b, y, x, c]` of an NHWC tensor, or `None` outside it (in the padding).
+fn at(values: &[f32], shape: &[usize], b: usize, y: isize, x: isize, c: usize) -> Option<f32> {
+    let (h, w, ch) = (shape[1] as isize, shape[2] as isize, shape[3]);
+    if y < 0 || x < 0 || y >= h || x >= w {
+        return None;
+    }
+    Some(values[((b * h as usize + y as usize) * w as usize + x as usize) * ch + c])
+}
+
+/// Convolution by the definition: for each output element, a sum over the kernel's taps.
+fn reference_conv(
+    input: &Tensor,
+    kernel: &Tensor,
+    stride: (usize, usize),
+    dilation: (usize, usize),
+    (top, bottom, left, right): Pads,
+) -> Tensor {
+    let (xs, ks) = (input.shape(), kernel.shape());
+    let (x, k) = (input.to_vec(), kernel.to_vec());
+    let (n, c_in) = (xs[0], xs[3]);
+    let (kh, kw, c_out) = (ks[0], ks[1], ks[3]);
+    let oh = out_size(xs[1], top + bottom, kh, stride.0, dilation.0);
+    let ow = out_size(xs[2], left + right, kw, stride.1, dilation.1);
+    let mut out = Vec::new();
+    for b in 0..n {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for co in 0..c_out {
+                    let mut sum = 0.0;
+                    for i in 0..kh {
+                        for j in 0..kw {
+                            let y = (oy * stride.0 + i * dilation.0) as isize - top as isize;
+                            let xx = (ox * stride.1 + j * dilation.1) as isize - left as isize;
+                            for ci in 0..c_in {
+                                let v = at(&x, xs, b, y, xx, ci).unwrap_or(0.0);
+                                sum += v * k[((i * kw + j) * c_in + ci) * c_out + co];
+                            }
+                        }
+                    }
+                    out.push(sum);
+                }
+            }
+        }
+    }
+    Tensor::from_vec(out, &[n, oh, ow, c_out]).unwrap()
+}
+
+#[track_caller]
+fn assert_close(actual: &Tensor, expected: &Tensor) {
+    assert_eq!(actual.shape(), expected.shape());
+    for (i, (a, e)) in actual.to_vec().iter().zip(expected.to_vec()).enumerate() {
+        assert!(
+            (a - e).abs() <= 1e-4 * (1.0 + e.abs()),
+            "element {i}: {a} != {e}"
+        );
+    }
+}
+
+fn err_text(result: elegy::Result<Tensor>) -> String {
+    result.expect_err("should be rejected").to_string()
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv2d: forward
+
+#[test]
+fn conv2d_valid_matches_the_direct_loops() {
+    let (x, k) = (randn(&[2, 6, 7, 3], 0), randn(&[3, 2, 3, 4], 1));
+    let y = x.conv2d(&k, &Conv2dOptions::default()).unwrap();
+    assert_close(&y, &reference_conv(&x, &k, (1, 1), (1, 1), (0, 0, 0, 0)));
+}
+
+#[test]
+fn conv2d_same_with_stride_2_matches_the_direct_loops_with_tensorflow_padding() {
+    let (x, k) = (randn(&[2, 7, 6, 2], 2), randn(&[3, 3, 2, 3], 3));
+    let options = Conv2dOptions {
+        stride: (2, 2),
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    let y = x.conv2d(&k, &options).unwrap();
+    // Rows: ceil(7 / 2) = 4 outputs need 3 * 2 + 3 - 7 = 2 padding, 1 above and 1 below.
+    // Columns: ceil(6 / 2) = 3 outputs need 2 * 2 + 3 - 6 = 1 padding, all of it on the right.
+    assert_eq!(y.shape(), &[2, 4, 3, 3]);
+    assert_close(&y, &reference_conv(&x, &k, (2, 2), (1, 1), (1, 1, 0, 1)));
+}
+
+#[test]
+fn conv2d_with_dilation_2_matches_the_direct_loops() {
+    let (x, k) = (randn(&[2, 7, 8, 2], 4), randn(&[3, 2, 2, 3], 5));
+    let options = Conv2dOptions {
+        dilation: (2, 2),
+        ..Default::default()
+    };
+    let y = x.conv2d(&k, &options).unwrap();
+    assert_close(&y, &reference_conv(&x, &k, (1, 1), (2, 2), (0, 0, 0, 0)));
+}
+
+#[test]
+fn conv2d_same_with_dilation_matches_the_direct_loops() {
+    let (x, k) = (randn(&[1, 6, 5, 2], 6), randn(&[3, 3, 2, 2], 7));
+    let options = Conv2dOptions {
+        padding: Padding::Same,
+        dilation: (2, 1),
+        ..Default::default()
+    };
+    let y = x.conv2d(&k, &options).unwrap();
+    // The 3 taps dilated by 2 span 5 rows: 4 padding rows, 2 above and 2 below.
+    assert_close(&y, &reference_conv(&x, &k, (1, 1), (2, 1), (2, 2, 1, 1)));
+}
+
+#[test]
+fn conv2d_explicit_padding_and_unequal_strides_match_the_direct_loops() {
+    let (x, k) = (randn(&[2, 5, 6, 3], 8), randn(&[2, 3, 3, 2], 9));
+    let options = Conv2dOptions {
+        stride: (1, 2),
+        padding: Padding::Explicit {
+            top: 2,
+            bottom: 0,
+            left: 1,
+            right: 3,
+        },
+        ..Default::default()
+    };
+    let y = x.conv2d(&k, &options).unwrap();
+    assert_close(&y, &reference_conv(&x, &k, (1, 2), (1, 1), (2, 0, 1, 3)));
+}
+
+#[test]
+fn conv2d_same_puts_the_odd_padding_row_and_column_at_the_bottom_right() {
+    let x = Tensor::from_vec((0..16).map(|v| v as f32).collect(), &[1, 4, 4, 1]).unwrap();
+    let ones = Tensor::ones(&[2, 2, 1, 1]);
+    let options = Conv2dOptions {
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    let y = x.conv2d(&ones, &options).unwrap().to_vec();
+    // The top-left window lies wholly inside: 0 + 1 + 4 + 5.
+    assert_eq!(y[0], 10.0);
+    // The bottom-right window holds the last value and three padding zeros.
+    assert_eq!(y[15], 15.0);
+}
+
+#[test]
+fn conv2d_same_gives_ceil_of_input_over_stride() {
+    let x = Tensor::zeros(&[1, 9, 10, 1]);
+    let k = Tensor::zeros(&[4, 3, 1, 2]);
+    let options = Conv2dOptions {
+        stride: (2, 3),
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    assert_eq!(x.conv2d(&k, &options).unwrap().shape(), &[1, 5, 4, 2]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv2d: gradients
+
+#[test]
+fn conv2d_gradients_match_finite_differences() {
+    assert_grads(
+        |t| t[0].conv2d(&t[1], &Conv2dOptions::default()),
+        &[randn(&[2, 4, 5, 2], 10), randn(&[2, 3, 2, 3], 11)],
+    );
+}
+
+#[test]
+fn conv2d_gradients_with_same_padding_and_stride_2_match_finite_differences() {
+    let options = Conv2dOptions {
+        stride: (2, 2),
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    assert_grads(
+        |t| t[0].conv2d(&t[1], &options),
+        &[randn(&[2, 5, 4, 2], 12), randn(&[3, 3, 2, 2], 13)],
+    );
+}
+
+#[test]
+fn conv2d_gradients_with_dilation_and_explicit_padding_match_finite_differences() {
+    let options = Conv2dOptions {
+        padding: Padding::Explicit {
+            top: 1,
+            bottom: 0,
+            left: 0,
+            right: 2,
+        },
+        dilation: (2, 2),
+        ..Default::default()
+    };
+    assert_grads(
+        |t| t[0].conv2d(&t[1], &options),
+        &[randn(&[1, 5, 5, 2], 14), randn(&[2, 2, 2, 3], 15)],
+    );
+}
+
+#[test]
+fn conv2d_with_a_constant_kernel_differentiates_the_input_alone() {
+    let kernel = randn(&[2, 2, 2, 2], 16);
+    assert_grads(
+        |t| t[0].conv2d(&kernel, &Conv2dOptions::default()),
+        &[randn(&[1, 3, 4, 2], 17)],
+    );
+}
+
+#[test]
+fn conv2d_of_constant_images_differentiates_the_kernel_alone() {
+    let images = randn(&[2, 4, 3, 1], 18);
+    assert_grads(
+        |t| images.conv2d(&t[0], &Conv2dOptions::default()),
+        &[randn(&[2, 2, 1, 3], 19)],
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// conv2d: errors
+
+#[test]
+fn conv2d_rejects_a_channel_mismatch() {
+    let err = err_text(
+        Tensor::zeros(&[2, 8, 8, 3])
+            .conv2d(&Tensor::zeros(&[3, 3, 4, 16]), &Conv2dOptions::default()),
+    );
+    assert_eq!(
+        err,
+        "conv2d: input [2, 8, 8, 3] has 3 channels but kernel [3, 3, 4, 16] expects 4"
+    );
+}
+
+#[test]
+fn conv2d_rejects_an_input_without_a_batch_axis() {
+    let err = err_text(
+        Tensor::zeros(&[8, 8, 3]).conv2d(&Tensor::zeros(&[3, 3, 3, 4]), &Default::default()),
+    );
+    assert!(
+        err.starts_with("conv2d: input of shape [8, 8, 3] has 3 axes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conv2d_rejects_a_kernel_that_is_not_hwio() {
+    let err = err_text(
+        Tensor::zeros(&[1, 8, 8, 3]).conv2d(&Tensor::zeros(&[3, 3, 3]), &Default::default()),
+    );
+    assert!(
+        err.starts_with("conv2d: kernel of shape [3, 3, 3] has 3 axes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conv2d_rejects_a_zero_stride() {
+    let options = Conv2dOptions {
+        stride: (1, 0),
+        ..Default::default()
+    };
+    let err =
+        err_text(Tensor::zeros(&[1, 4, 4, 1]).conv2d(&Tensor::zeros(&[2, 2, 1, 1]), &options));
+    assert!(err.starts_with("conv2d: stride (1, 0) has a zero"), "{err}");
+}
+
+#[test]
+fn conv2d_rejects_a_zero_dilation() {
+    let options = Conv2dOptions {
+        dilation: (0, 1),
+        ..Default::default()
+    };
+    let err =
+        err_text(Tensor::zeros(&[1, 4, 4, 1]).conv2d(&Tensor::zeros(&[2, 2, 1, 1]), &options));
+    assert!(
+        err.starts_with("conv2d: dilation (0, 1) has a zero"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conv2d_rejects_a_kernel_larger_than_the_padded_input() {
+    let err = err_text(
+        Tensor::zeros(&[1, 2, 5, 1]).conv2d(&Tensor::zeros(&[3, 3, 1, 1]), &Default::default()),
+    );
+    assert!(
+        err.starts_with("conv2d: the 3x3 window is larger than the 2x5 input padded to 2x5"),
+        "{err}"
+    );
+}
+
+#[test]
+fn conv2d_rejects_a_dilated_kernel_larger_than_the_padded_input() {
+    let options = Conv2dOptions {
+        dilation: (3, 3),
+        ..Default::default()
+    };
+    let err =
+        err_text(Tensor::zeros(&[1, 6, 6, 1]).conv2d(&Tensor::zeros(&[3, 3, 1, 1]), &options));
+    assert!(err.contains("spanning 7x7 with dilation (3, 3)"), "{err}");
+}

@@ -15,6 +15,7 @@ mod softmax;
 mod unary;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
+pub use conv::{Conv2dOptions, Padding};
 
 use crate::error::{Error, Result};
 
