@@ -12,5 +12,5 @@ pub mod testing;
 
 pub use autodiff::{grad, value_and_grad};
 pub use error::{Error, Result};
-pub use ops::{Conv2dOptions, Padding};
+pub use ops::{Conv2dOptions, Padding, Pool2dOptions};
 pub use tensor::{FanMode, Initializer, RngKey, Tensor, TensorMap};

@@ -1,7 +1,7 @@
 //! Convolution, pooling and dropout: forward values against direct loops written here, gradients
 //! against finite differences, and the errors for options that cannot work.
 
-use elegy::{Conv2dOptions, Padding, Tensor};
+use elegy::{Conv2dOptions, Padding, Pool2dOptions, Tensor, TensorMap, grad};
 
 use crate::common::{assert_grads, randn};
 
@@ -64,6 +64,47 @@ fn reference_conv(
     Tensor::from_vec(out, &[n, oh, ow, c_out]).unwrap()
 }
 
+/// Max or average pooling by the definition, over the window cells inside the input.
+fn reference_pool(
+    input: &Tensor,
+    window: (usize, usize),
+    stride: (usize, usize),
+    (top, bottom, left, right): Pads,
+    reduce: fn(&[f32]) -> f32,
+) -> Tensor {
+    let xs = input.shape();
+    let x = input.to_vec();
+    let oh = out_size(xs[1], top + bottom, window.0, stride.0, 1);
+    let ow = out_size(xs[2], left + right, window.1, stride.1, 1);
+    let mut out = Vec::new();
+    for b in 0..xs[0] {
+        for oy in 0..oh {
+            for ox in 0..ow {
+                for c in 0..xs[3] {
+                    let mut cells = Vec::new();
+                    for i in 0..window.0 {
+                        for j in 0..window.1 {
+                            let y = (oy * stride.0 + i) as isize - top as isize;
+                            let xx = (ox * stride.1 + j) as isize - left as isize;
+                            cells.extend(at(&x, xs, b, y, xx, c));
+                        }
+                    }
+                    out.push(reduce(&cells));
+                }
+            }
+        }
+    }
+    Tensor::from_vec(out, &[xs[0], oh, ow, xs[3]]).unwrap()
+}
+
+fn max_of(cells: &[f32]) -> f32 {
+    cells.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
+fn mean_of(cells: &[f32]) -> f32 {
+    cells.iter().sum::<f32>() / cells.len() as f32
+}
+
 #[track_caller]
 fn assert_close(actual: &Tensor, expected: &Tensor) {
     assert_eq!(actual.shape(), expected.shape());
@@ -73,6 +114,15 @@ fn assert_close(actual: &Tensor, expected: &Tensor) {
             "element {i}: {a} != {e}"
         );
     }
+}
+
+/// `n` distinct values, shuffled and spaced 0.1 apart, so that no window of a max pool holds a
+/// tie, nor two values within a finite-difference step of each other.
+fn distinct(shape: &[usize]) -> Tensor {
+    let n: usize = shape.iter().product();
+    // 37 is coprime with every size used here, so `i * 37 % n` is a permutation of 0..n.
+    let values = (0..n).map(|i| (i * 37 % n) as f32 * 0.1 - n as f32 * 0.05);
+    Tensor::from_vec(values.collect(), shape).unwrap()
 }
 
 fn err_text(result: elegy::Result<Tensor>) -> String {
@@ -314,4 +364,164 @@ fn conv2d_rejects_a_dilated_kernel_larger_than_the_padded_input() {
     let err =
         err_text(Tensor::zeros(&[1, 6, 6, 1]).conv2d(&Tensor::zeros(&[3, 3, 1, 1]), &options));
     assert!(err.contains("spanning 7x7 with dilation (3, 3)"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling: forward
+
+#[test]
+fn max_pool2d_with_overlapping_same_windows_matches_the_direct_loops() {
+    let x = randn(&[2, 5, 6, 3], 20);
+    let options = Pool2dOptions {
+        window: (3, 3),
+        stride: Some((2, 2)),
+        padding: Padding::Same,
+    };
+    // Rows: 3 outputs need 2 * 2 + 3 - 5 = 2 padding (1, 1); columns: 3 need 1 (0, 1).
+    let expected = reference_pool(&x, (3, 3), (2, 2), (1, 1, 0, 1), max_of);
+    assert_close(&x.max_pool2d(&options).unwrap(), &expected);
+}
+
+#[test]
+fn max_pool2d_defaults_to_non_overlapping_2x2_windows() {
+    let x = randn(&[1, 5, 4, 2], 21);
+    let expected = reference_pool(&x, (2, 2), (2, 2), (0, 0, 0, 0), max_of);
+    assert_close(&x.max_pool2d(&Pool2dOptions::default()).unwrap(), &expected);
+}
+
+#[test]
+fn max_pool2d_never_picks_a_padded_cell() {
+    let x = Tensor::full(&[1, 3, 3, 1], -5.0);
+    let options = Pool2dOptions {
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    let y = x.max_pool2d(&options).unwrap();
+    assert_eq!(y.to_vec(), vec![-5.0; 4]);
+}
+
+#[test]
+fn avg_pool2d_with_same_padding_matches_the_direct_loops() {
+    let x = randn(&[2, 5, 4, 2], 22);
+    let options = Pool2dOptions {
+        window: (3, 2),
+        stride: Some((2, 1)),
+        padding: Padding::Same,
+    };
+    // Rows: 3 outputs need 2 * 2 + 3 - 5 = 2 padding (1, 1); columns: 4 need 1 (0, 1).
+    let expected = reference_pool(&x, (3, 2), (2, 1), (1, 1, 0, 1), mean_of);
+    assert_close(&x.avg_pool2d(&options).unwrap(), &expected);
+}
+
+#[test]
+fn avg_pool2d_leaves_padding_out_of_the_count() {
+    let x = Tensor::full(&[1, 3, 3, 2], 2.0);
+    let options = Pool2dOptions {
+        window: (2, 2),
+        stride: Some((1, 1)),
+        padding: Padding::Same,
+    };
+    let y = x.avg_pool2d(&options).unwrap();
+    assert_eq!(y.to_vec(), vec![2.0; 18]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling: gradients
+
+#[test]
+fn max_pool2d_gradients_match_finite_differences() {
+    let options = Pool2dOptions {
+        window: (3, 3),
+        stride: Some((2, 2)),
+        padding: Padding::Same,
+    };
+    assert_grads(|t| t[0].max_pool2d(&options), &[distinct(&[2, 5, 5, 2])]);
+}
+
+#[test]
+fn max_pool2d_gradient_goes_to_the_first_of_tied_maxima() {
+    let x = Tensor::ones(&[1, 2, 2, 1]).tracked();
+    let params = TensorMap::new().with("x", x.clone());
+    let loss = x.max_pool2d(&Pool2dOptions::default()).unwrap().sum_all();
+    let grads = grad(&loss, &params).unwrap();
+    assert_eq!(
+        grads.require("x").unwrap().to_vec(),
+        vec![1.0, 0.0, 0.0, 0.0]
+    );
+}
+
+#[test]
+fn avg_pool2d_gradients_match_finite_differences() {
+    let options = Pool2dOptions {
+        window: (3, 2),
+        stride: Some((2, 1)),
+        padding: Padding::Same,
+    };
+    assert_grads(|t| t[0].avg_pool2d(&options), &[randn(&[2, 5, 4, 2], 23)]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pooling: errors
+
+#[test]
+fn pools_reject_a_zero_window() {
+    let options = Pool2dOptions {
+        window: (0, 2),
+        ..Default::default()
+    };
+    let err = err_text(Tensor::zeros(&[1, 4, 4, 1]).max_pool2d(&options));
+    assert!(
+        err.starts_with("max_pool2d: window (0, 2) has a zero"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pools_reject_a_zero_stride() {
+    let options = Pool2dOptions {
+        stride: Some((0, 0)),
+        ..Default::default()
+    };
+    let err = err_text(Tensor::zeros(&[1, 4, 4, 1]).avg_pool2d(&options));
+    assert!(
+        err.starts_with("avg_pool2d: stride (0, 0) has a zero"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pools_reject_a_window_larger_than_the_input() {
+    let options = Pool2dOptions {
+        window: (3, 3),
+        ..Default::default()
+    };
+    let err = err_text(Tensor::zeros(&[1, 2, 2, 1]).max_pool2d(&options));
+    assert!(
+        err.starts_with("max_pool2d: the 3x3 window is larger"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pools_reject_padding_as_wide_as_the_window() {
+    let options = Pool2dOptions {
+        padding: Padding::Explicit {
+            top: 0,
+            bottom: 0,
+            left: 2,
+            right: 0,
+        },
+        ..Default::default()
+    };
+    let err = err_text(Tensor::zeros(&[1, 4, 4, 1]).avg_pool2d(&options));
+    assert!(err.contains("must be smaller than the 2x2 window"), "{err}");
+}
+
+#[test]
+fn pools_reject_an_input_that_is_not_nhwc() {
+    let err = err_text(Tensor::zeros(&[4, 4]).max_pool2d(&Pool2dOptions::default()));
+    assert!(
+        err.starts_with("max_pool2d: input of shape [4, 4] has 2 axes"),
+        "{err}"
+    );
 }

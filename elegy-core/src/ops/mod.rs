@@ -16,6 +16,7 @@ mod unary;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};
+pub use pool::Pool2dOptions;
 
 use crate::error::{Error, Result};
 
