@@ -1,9 +1,9 @@
 //! Convolution, pooling and dropout: forward values against direct loops written here, gradients
 //! against finite differences, and the errors for options that cannot work.
 
-use elegy::{Conv2dOptions, Padding, Pool2dOptions, Tensor, TensorMap, grad};
+use elegy::{Conv2dOptions, Padding, Pool2dOptions, RngKey, Tensor, TensorMap, grad};
 
-use crate::common::{assert_grads, randn};
+use crate::common::{assert_grads, away_from_zero, randn, uniform};
 
 // ---------------------------------------------------------------------------------------------
 // Direct-loop references
@@ -523,5 +523,137 @@ fn pools_reject_an_input_that_is_not_nhwc() {
     assert!(
         err.starts_with("max_pool2d: input of shape [4, 4] has 2 axes"),
         "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dropout
+
+#[test]
+fn dropout_at_rate_0_is_the_identity() {
+    let x = randn(&[3, 4], 30);
+    assert_eq!(x.dropout(0.0, RngKey::new(0)).unwrap(), x);
+}
+
+#[test]
+fn dropout_keeps_about_one_minus_rate_scaled_up_by_its_inverse() {
+    let y = Tensor::ones(&[20_000])
+        .dropout(0.3, RngKey::new(1))
+        .unwrap();
+    let kept: Vec<f32> = y.to_vec().into_iter().filter(|&v| v != 0.0).collect();
+    let fraction = kept.len() as f32 / 20_000.0;
+    assert!((fraction - 0.7).abs() < 0.02, "kept {fraction}");
+    assert!(kept.iter().all(|&v| (v - 1.0 / 0.7).abs() < 1e-6));
+}
+
+#[test]
+fn dropout_with_the_same_key_drops_the_same_elements() {
+    let x = randn(&[50], 31);
+    let (a, b) = RngKey::new(2).split();
+    let first = x.dropout(0.5, a).unwrap();
+    assert_eq!(first, x.dropout(0.5, a).unwrap());
+    assert_ne!(first, x.dropout(0.5, b).unwrap());
+}
+
+#[test]
+fn dropout_with_mask_scales_the_kept_elements() {
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2]).unwrap();
+    let mask = Tensor::from_vec(vec![0.0, 1.0, 1.0, 0.0], &[2, 2]).unwrap();
+    let y = x.dropout_with_mask(&mask, 0.75).unwrap();
+    assert_eq!(y.to_vec(), vec![0.0, 8.0, 12.0, 0.0]);
+}
+
+#[test]
+fn dropout_with_mask_gradients_match_finite_differences() {
+    let mask = Tensor::bernoulli(&[3, 5], 0.6, RngKey::new(3));
+    assert_grads(
+        |t| t[0].dropout_with_mask(&mask, 0.4),
+        &[randn(&[3, 5], 32)],
+    );
+}
+
+#[test]
+fn dropout_rejects_rates_outside_0_to_1() {
+    let x = Tensor::ones(&[4]);
+    for rate in [1.0, -0.1, f32::NAN] {
+        let err = err_text(x.dropout(rate, RngKey::new(0)));
+        assert!(
+            err.starts_with(&format!("dropout: rate {rate} is outside [0, 1)")),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn dropout_with_mask_rejects_a_mask_of_another_shape() {
+    let err = err_text(Tensor::ones(&[2, 3]).dropout_with_mask(&Tensor::ones(&[3, 2]), 0.5));
+    assert!(
+        err.starts_with(
+            "dropout_with_mask: mask of shape [3, 2] does not match input of shape [2, 3]"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn dropout_with_mask_rejects_values_other_than_0_and_1() {
+    let err = err_text(Tensor::ones(&[2]).dropout_with_mask(&Tensor::full(&[2], 0.5), 0.5));
+    assert!(
+        err.starts_with("dropout_with_mask: mask holds 0.5"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small convolutional network, differentiated whole
+
+/// conv -> bias -> relu -> max pool -> flatten -> dense -> log-softmax, and the mean negative
+/// log-likelihood of `one_hot`'s classes (so the loss is `-mean(picked log-probabilities)`).
+fn conv_net(images: &Tensor, one_hot: &Tensor, params: &[Tensor]) -> elegy::Result<Tensor> {
+    let (kernel, bias, dense) = (&params[0], &params[1], &params[2]);
+    let same = Conv2dOptions {
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    let pool = Pool2dOptions {
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    let n = images.shape()[0] as isize;
+    let hidden = images.conv2d(kernel, &same)?.add(bias)?.relu();
+    let features = hidden.max_pool2d(&pool)?.reshape(&[n, -1])?;
+    let log_probs = features.matmul(dense)?.log_softmax(-1)?;
+    Ok(log_probs.mul(one_hot)?.sum(&[-1], false)?.mean_all().neg())
+}
+
+#[test]
+fn a_small_conv_net_has_gradients_that_match_finite_differences() {
+    let images = uniform(&[2, 5, 5, 2], -1.0, 1.0, 40);
+    let one_hot = Tensor::from_vec(vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0], &[2, 3]).unwrap();
+    let kernel = uniform(&[3, 3, 2, 3], -0.6, 0.6, 41);
+    let bias = away_from_zero(&[3], 0.1, 42).mul_scalar(0.2);
+    // 5x5 pooled with Same 2x2 windows gives 3x3, times 3 channels.
+    let dense = randn(&[27, 3], 43).mul_scalar(0.3);
+
+    // The finite differences only hold away from relu's kink at 0. A step of 3e-3 in one
+    // parameter (all below 1 in size) moves a pre-activation by at most 3e-3 (inputs below 1).
+    let same = Conv2dOptions {
+        padding: Padding::Same,
+        ..Default::default()
+    };
+    let pre = images.conv2d(&kernel, &same).unwrap().add(&bias).unwrap();
+    let closest = pre
+        .to_vec()
+        .iter()
+        .map(|v| v.abs())
+        .fold(f32::INFINITY, f32::min);
+    assert!(
+        closest > 3e-3,
+        "a pre-activation lies {closest} from relu's kink"
+    );
+
+    assert_grads(
+        |t| conv_net(&images, &one_hot, t),
+        &[kernel.clone(), bias.clone(), dense.clone()],
     );
 }
