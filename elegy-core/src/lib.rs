@@ -23,6 +23,7 @@ pub use autodiff::{grad, value_and_grad};
 pub use data::Data;
 pub use error::{Error, Result};
 pub use model::Model;
+pub use ops::{Conv2dOptions, Padding, Pool2dOptions};
 pub use runner::{EvaluateOptions, FitOptions, History, PredictOptions, Runner};
 pub use step::{GradStep, Logs, PredStep, States, SummaryRow, TestStep, TrainStep};
 pub use tensor::{FanMode, Initializer, RngKey, Tensor, TensorMap};

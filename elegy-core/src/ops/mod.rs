@@ -15,6 +15,8 @@ mod softmax;
 mod unary;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
+pub use conv::{Conv2dOptions, Padding};
+pub use pool::Pool2dOptions;
 
 use ndarray::{ArrayD, ArrayViewD, Axis};
 
