@@ -146,6 +146,9 @@ impl Tensor {
         } else {
             drop_axes(kept.clone(), &axes)
         };
-        Ok(Tensor::from_op(value, &[self], |_| LogSumExpRule { axes, kept }))
+        Ok(Tensor::from_op(value, &[self], |_| LogSumExpRule {
+            axes,
+            kept,
+        }))
     }
 }
