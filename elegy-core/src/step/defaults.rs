@@ -11,6 +11,7 @@ use crate::autodiff::grad;
 use crate::error::{Error, Result};
 use crate::losses;
 use crate::model::Model;
+use crate::module::ModuleContext;
 use crate::step::{
     GradStep, InitContext, Logs, PredContext, PredStep, States, StepContext, SummaryContext,
     SummaryRow, TestStep, TrainStep,
@@ -42,14 +43,33 @@ pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<S
     Ok(step.states)
 }
 
-/// There is no default prediction: a model overrides `pred_step` (or, with the high-level API,
-/// hands the runner a module).
-pub fn pred_step<M: Model + ?Sized>(_model: &M, _ctx: PredContext<'_>) -> Result<PredStep> {
-    Err(Error::Step(format!(
-        "pred_step: `{}` does not override `pred_step`, so it cannot make predictions; \
-         implement `pred_step` (with #[step]) for it",
-        type_name::<M>()
-    )))
+/// Runs the runner's module on `x`: it creates the parameters and state when initializing and
+/// reads them otherwise. Without a module there is nothing to run: the model must override
+/// `pred_step`.
+pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<PredStep> {
+    let Some(module) = ctx.states.components().and_then(|c| c.module.clone()) else {
+        return Err(Error::Step(format!(
+            "pred_step: `{}` does not override `pred_step` and its runner has no module, so it              cannot make predictions; implement `pred_step` (with #[step]) or give the runner a              module with Runner::module",
+            type_name::<M>()
+        )));
+    };
+    let states = ctx.states;
+    let mut mctx = ModuleContext::new(
+        &states.net_params,
+        &states.net_states,
+        ctx.initializing,
+        ctx.training,
+        states.rng,
+    );
+    let y_pred = mctx.call_data(module.as_ref(), ctx.x)?;
+    let (params, net_states, _) = mctx.finish();
+    Ok(PredStep::new(
+        y_pred,
+        states
+            .clone()
+            .with_net_params(params)
+            .with_net_states(net_states),
+    ))
 }
 
 /// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`, each logged as
@@ -193,11 +213,25 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
     })
 }
 
-/// One row per parameter and network state, sorted by path.
+/// One row per module the runner's module calls (path, kind, output shape, parameter counts);
+/// without a module, one row per parameter and network state, sorted by path.
 pub fn summary_step<M: Model + ?Sized>(
     _model: &M,
     ctx: SummaryContext<'_>,
 ) -> Result<Vec<SummaryRow>> {
+    let states = &ctx.states;
+    if let Some(module) = states.components().and_then(|c| c.module.clone()) {
+        let mut mctx = ModuleContext::new(
+            &states.net_params,
+            &states.net_states,
+            false,
+            false,
+            states.rng,
+        )
+        .record_summary();
+        mctx.call_data(module.as_ref(), ctx.x)?;
+        return Ok(mctx.finish().2);
+    }
     let row = |path: &str, t: &crate::Tensor, trainable: bool| SummaryRow {
         path: path.to_string(),
         kind: if trainable { "parameter" } else { "state" }.to_string(),
@@ -206,7 +240,6 @@ pub fn summary_step<M: Model + ?Sized>(
         non_trainable: if trainable { 0 } else { t.len() },
         bytes: t.len() * std::mem::size_of::<f32>(),
     };
-    let states = &ctx.states;
     Ok(states
         .net_params
         .iter()
