@@ -57,10 +57,10 @@ impl Module for SampleCounter {
 
 fn mlp() -> Sequential {
     Sequential::new()
-        .add(Dense(32))
-        .add(Relu)
-        .add(SampleCounter)
-        .add(Dense(10))
+        .layer(Dense(32))
+        .layer(Relu)
+        .layer(SampleCounter)
+        .layer(Dense(10))
 }
 
 fn runner() -> Runner<Defaults> {
@@ -174,7 +174,14 @@ fn summary_rows_give_paths_kinds_shapes_and_counts() {
     );
     let table = elegy::runner::format_summary(&rows);
     assert!(table.contains("Total parameters: 2411"), "{table}");
-    assert!(table.contains("sequential/dense_1  Dense"), "{table}");
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("sequential/dense_1 "))
+        .unwrap();
+    assert!(
+        row.contains("Dense") && row.contains("[None, 10]") && row.contains("330"),
+        "{table}"
+    );
 }
 
 #[test]

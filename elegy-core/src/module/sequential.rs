@@ -8,9 +8,9 @@ use crate::tensor::Tensor;
 ///
 /// ```ignore
 /// let model = Sequential::new()
-///     .add(Linear::new(64))
-///     .add(Relu)
-///     .add(Linear::new(10));
+///     .layer(Linear::new(64))
+///     .layer(Relu)
+///     .layer(Linear::new(10));
 /// ```
 #[derive(Default)]
 pub struct Sequential {
@@ -25,7 +25,7 @@ impl Sequential {
     }
 
     /// The sequence with `layer` appended.
-    pub fn add(mut self, layer: impl Module + 'static) -> Sequential {
+    pub fn layer(mut self, layer: impl Module + 'static) -> Sequential {
         self.layers.push(Box::new(layer));
         self
     }
