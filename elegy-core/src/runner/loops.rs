@@ -107,7 +107,13 @@ impl<M: Model> Runner<M> {
         let mut history = History::default();
         let mut stop = false;
         let mut last_logs = BTreeMap::new();
-        self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+        let mut last_epoch = initial_epoch;
+        let at = |epoch| LoopPosition {
+            epoch,
+            epochs,
+            steps_per_epoch: steps,
+        };
+        self.with_callbacks(&mut callbacks, at(initial_epoch), &mut stop, |cb, ctx| {
             cb.on_train_begin(ctx)
         })?;
         for epoch in initial_epoch..epochs {
@@ -115,7 +121,7 @@ impl<M: Model> Runner<M> {
                 break;
             }
             let started = Instant::now();
-            self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+            self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_begin(epoch, ctx)
             })?;
             self.states.metrics_states = self.initial_metrics_states.clone();
@@ -129,7 +135,7 @@ impl<M: Model> Runner<M> {
                     order = self.epoch_order(n, epoch, pass as u64, shuffle);
                 }
                 let idx = &order[within * batch_size..((within + 1) * batch_size).min(n)];
-                self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+                self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_begin(batch, ctx)
                 })?;
                 let (xb, yb) = (x.select(idx)?, y.select(idx)?);
@@ -137,7 +143,7 @@ impl<M: Model> Runner<M> {
                 let logs = self.train_batch(&xb, &yb, swb.as_ref(), class_weight.as_ref())?;
                 accumulator.add(&logs, idx.len());
                 let running = accumulator.values();
-                self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+                self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_end(batch, ctx, &running)
                 })?;
                 if stop {
@@ -158,12 +164,13 @@ impl<M: Model> Runner<M> {
                     epoch_line(epoch, epochs, steps, started.elapsed().as_secs_f64(), &logs)
                 );
             }
-            self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+            self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_end(epoch, ctx, &logs)
             })?;
             last_logs = logs;
+            last_epoch = epoch;
         }
-        self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+        self.with_callbacks(&mut callbacks, at(last_epoch), &mut stop, |cb, ctx| {
             cb.on_train_end(ctx, &last_logs)
         })?;
         Ok(history)
@@ -332,8 +339,7 @@ impl<M: Model> Runner<M> {
     fn with_callbacks(
         &mut self,
         callbacks: &mut [Box<dyn Callback>],
-        epochs: usize,
-        steps_per_epoch: usize,
+        position: LoopPosition,
         stop: &mut bool,
         mut hook: impl FnMut(&mut dyn Callback, &mut CallbackContext<'_>) -> Result<()>,
     ) -> Result<()> {
@@ -344,8 +350,11 @@ impl<M: Model> Runner<M> {
             states: &mut self.states,
             history: &self.history,
             stop_training: *stop,
-            epochs,
-            steps_per_epoch,
+            epoch: position.epoch,
+            epochs: position.epochs,
+            steps_per_epoch: position.steps_per_epoch,
+            step: self.step,
+            seed: self.seed,
         };
         for cb in callbacks.iter_mut() {
             hook(cb.as_mut(), &mut ctx)?;
@@ -354,6 +363,14 @@ impl<M: Model> Runner<M> {
         self.states = std::mem::take(&mut self.states).with_components(self.components.clone());
         Ok(())
     }
+}
+
+/// Where a `fit` is, for callbacks.
+#[derive(Clone, Copy)]
+struct LoopPosition {
+    epoch: usize,
+    epochs: usize,
+    steps_per_epoch: usize,
 }
 
 fn check_batch_size(op: &'static str, batch_size: usize) -> Result<()> {
