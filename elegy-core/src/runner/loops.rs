@@ -11,7 +11,7 @@ use super::{
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::step::{PredContext, StepContext};
+use crate::step::{PredContext, States, StepContext};
 use crate::tensor::{RngKey, Tensor};
 
 /// Keys of evaluation and prediction steps come from their own stream.
@@ -256,7 +256,10 @@ impl<M: Model> Runner<M> {
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<crate::step::Logs> {
-        let states = self.states.clone().with_rng(self.step_key(self.step + 1));
+        // The states move into the step rather than being cloned: parameters and optimizer
+        // moments then have one owner, and the optimizer updates them in place. A failed step
+        // consumes them, so the runner is left uninitialized and says so.
+        let states = std::mem::take(&mut self.states).with_rng(self.step_key(self.step + 1));
         let out = self.model.train_step(StepContext {
             x,
             y_true: Some(y),
@@ -265,7 +268,18 @@ impl<M: Model> Runner<M> {
             states,
             initializing: false,
             training: true,
-        })?;
+        });
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                self.initialized = false;
+                self.states = States::new(self.seed).with_components(self.components.clone());
+                return Err(Error::Step(format!(
+                    "training step {} failed, and the states it was given are gone with it                      (load a checkpoint or initialize again): {e}",
+                    self.step + 1
+                )));
+            }
+        };
         self.states = out.states.with_components(self.components.clone());
         self.step += 1;
         Ok(out.logs)
