@@ -23,7 +23,8 @@ pub use elegy_macros::step;
 /// The names most programs need: `use elegy::prelude::*;`.
 pub mod prelude {
     pub use elegy_core::{
-        Error, FanMode, Initializer, Result, RngKey, Tensor, TensorMap, grad, value_and_grad,
+        Conv2dOptions, Data, Error, FanMode, Initializer, Model, Padding, Pool2dOptions, Result,
+        RngKey, States, Tensor, TensorMap, grad, value_and_grad,
     };
     pub use elegy_macros::step;
 }

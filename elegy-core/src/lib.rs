@@ -7,10 +7,12 @@
 
 mod autodiff;
 pub mod data;
+pub mod datasets;
 pub mod error;
 pub mod losses;
 pub mod metrics;
 mod model;
+pub mod module;
 mod ops;
 pub mod optimizers;
 pub mod runner;
@@ -21,7 +23,8 @@ pub mod testing;
 pub use autodiff::{grad, value_and_grad};
 pub use data::Data;
 pub use error::{Error, Result};
-pub use model::Model;
+pub use model::{Defaults, Model};
+pub use ops::{Conv2dOptions, Padding, Pool2dOptions};
 pub use runner::{EvaluateOptions, FitOptions, History, PredictOptions, Runner};
 pub use step::{GradStep, Logs, PredStep, States, SummaryRow, TestStep, TrainStep};
 pub use tensor::{FanMode, Initializer, RngKey, Tensor, TensorMap};

@@ -58,3 +58,10 @@ pub trait Model {
         defaults::summary_step(self, ctx)
     }
 }
+
+/// A model that overrides no step: everything comes from its runner's module, loss, metrics and
+/// optimizer (the high-level API). See [`crate::Runner::for_module`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Defaults;
+
+impl Model for Defaults {}

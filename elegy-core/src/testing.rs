@@ -111,10 +111,10 @@ pub fn check_gradients(
     let mut checked = 0;
     for (which, (name, grad)) in analytic.iter().enumerate() {
         debug_assert_eq!(name, format!("{which:04}"));
-        let base = inputs[which].to_array();
+        // Row-major, so that flat indices mean the same as in `grad.view().iter()`.
+        let base = inputs[which].view().as_standard_layout().into_owned();
         for (index, &g) in grad.view().iter().enumerate() {
-            let x = base.as_slice_memory_order().map(|s| s[index]);
-            let x = x.unwrap_or_else(|| *base.iter().nth(index).expect("index in range"));
+            let x = base.as_slice().expect("standard layout")[index];
             let step = options.eps * (x.abs() as f64).max(1.0);
             let (up, down) = ((x as f64 + step) as f32, (x as f64 - step) as f32);
             let with = |value: f32| -> Result<f64> {
@@ -144,9 +144,9 @@ pub fn check_gradients(
     Ok(GradCheckReport { checked, failures })
 }
 
-/// A copy of `base` with its `index`-th element (in logical order) set to `value`.
+/// A copy of `base` (row-major) with its `index`-th element set to `value`.
 fn set_flat(base: &ArrayD<f32>, index: usize, value: f32) -> ArrayD<f32> {
-    let mut copy = base.as_standard_layout().into_owned();
+    let mut copy = base.clone();
     copy.as_slice_mut().expect("standard layout")[index] = value;
     copy
 }

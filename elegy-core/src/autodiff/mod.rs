@@ -64,7 +64,6 @@ impl Backward for Leaf {
 
 /// The rule of an op that has no gradient (rounding, class indices): asking for one is an
 /// error, never a silent zero.
-#[allow(dead_code)] // until an op without a gradient lands
 pub(crate) struct NotDifferentiable(pub &'static str);
 
 impl Backward for NotDifferentiable {

@@ -1,6 +1,6 @@
 //! Cross-entropy losses.
 
-use super::Loss;
+use super::SampleLoss;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -28,7 +28,7 @@ impl Default for SparseCategoricalCrossentropy {
     }
 }
 
-impl Loss for SparseCategoricalCrossentropy {
+impl SampleLoss for SparseCategoricalCrossentropy {
     fn name(&self) -> String {
         "sparse_categorical_crossentropy".into()
     }

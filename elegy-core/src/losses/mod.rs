@@ -5,12 +5,40 @@ mod crossentropy;
 
 pub use crossentropy::SparseCategoricalCrossentropy;
 
+use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorMap};
 
-/// A loss function of targets and predictions.
+/// What a loss sees of a batch.
+#[derive(Clone, Copy, Debug)]
+pub struct LossInputs<'a> {
+    /// The targets, when given.
+    pub y_true: Option<&'a Data>,
+    /// The predictions.
+    pub y_pred: &'a Data,
+    /// A weight per sample, when given.
+    pub sample_weight: Option<&'a Tensor>,
+    /// A weight per class, when given.
+    pub class_weight: Option<&'a Tensor>,
+    /// The trainable parameters (for regularization losses).
+    pub params: &'a TensorMap,
+}
+
+/// A loss: a scalar to minimize, computed from a batch.
+///
+/// Most losses compare targets and predictions sample by sample: implement [`SampleLoss`] and
+/// this trait comes with it, with `sample_weight`, `class_weight` and the reduction handled.
 pub trait Loss: Send + Sync {
     /// The name it is logged under, before the `_loss` suffix (`"crossentropy"`).
+    fn name(&self) -> String;
+
+    /// The loss of a batch: a scalar tensor.
+    fn compute(&self, inputs: &LossInputs<'_>) -> Result<Tensor>;
+}
+
+/// A loss computed per sample from one target tensor and one prediction tensor.
+pub trait SampleLoss: Send + Sync {
+    /// The name it is logged under, before the `_loss` suffix.
     fn name(&self) -> String;
 
     /// One loss value per sample: shape `[n]` for `n` samples.
@@ -23,10 +51,32 @@ pub trait Loss: Send + Sync {
     }
 }
 
+impl<L: SampleLoss> Loss for L {
+    fn name(&self) -> String {
+        SampleLoss::name(self)
+    }
+
+    fn compute(&self, inputs: &LossInputs<'_>) -> Result<Tensor> {
+        let name = SampleLoss::name(self);
+        let y_true = inputs.y_true.ok_or_else(|| {
+            Error::Step(format!(
+                "loss `{name}` needs targets; pass y to fit/evaluate"
+            ))
+        })?;
+        reduce(
+            self,
+            y_true.as_tensor("y_true")?,
+            inputs.y_pred.as_tensor("y_pred")?,
+            inputs.sample_weight,
+            inputs.class_weight,
+        )
+    }
+}
+
 /// Keras' `sum_over_batch_size` reduction: `sum(w_i * loss_i) / n`, with `w_i` the product of the
 /// sample's weight and its class's weight (each 1 when not given).
 pub fn reduce(
-    loss: &dyn Loss,
+    loss: &(impl SampleLoss + ?Sized),
     y_true: &Tensor,
     y_pred: &Tensor,
     sample_weight: Option<&Tensor>,

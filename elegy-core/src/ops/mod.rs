@@ -15,6 +15,10 @@ mod softmax;
 mod unary;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
+pub use conv::{Conv2dOptions, Padding};
+pub use pool::Pool2dOptions;
+
+use ndarray::{ArrayD, ArrayViewD, Axis};
 
 use crate::error::{Error, Result};
 
@@ -51,4 +55,25 @@ pub(crate) fn normalize_axes(op: &'static str, axes: &[isize], ndim: usize) -> R
         ));
     }
     Ok(resolved)
+}
+
+/// A reduction's result with its reduced axes (size 1, listed ascending) dropped; no copy, any
+/// layout.
+pub(crate) fn drop_axes(kept: ArrayD<f32>, axes: &[usize]) -> ArrayD<f32> {
+    axes.iter()
+        .rev()
+        .fold(kept, |a, &axis| a.index_axis_move(Axis(axis), 0))
+}
+
+/// The gradient of a reduction's result with the reduced axes back as size 1 (`kept` is the
+/// shape with them), so it broadcasts against the input; no copy, any layout.
+pub(crate) fn restore_axes<'a>(
+    grad: ArrayViewD<'a, f32>,
+    axes: &[usize],
+    kept: &[usize],
+) -> ArrayViewD<'a, f32> {
+    if grad.shape() == kept {
+        return grad;
+    }
+    axes.iter().fold(grad, |g, &axis| g.insert_axis(Axis(axis)))
 }

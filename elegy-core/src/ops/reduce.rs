@@ -3,9 +3,9 @@
 //! Axes may be negative (counted from the end); an empty list means every axis. With `keepdims`
 //! the reduced axes stay as size 1, so the result broadcasts against the input.
 
-use ndarray::{ArrayD, Axis, IxDyn, Zip};
+use ndarray::{ArrayD, Axis, Zip};
 
-use super::normalize_axes;
+use super::{drop_axes, normalize_axes, restore_axes};
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -83,10 +83,7 @@ impl Backward for ReduceRule {
     }
     fn backward(&self, grad: &ArrayD<f32>, inputs: &[Tensor]) -> Result<InputGrads> {
         let x = inputs[0].view();
-        let g = grad
-            .view()
-            .into_shape_with_order(IxDyn(self.kept.shape()))
-            .expect("same element count");
+        let g = restore_axes(grad.view(), &self.axes, self.kept.shape());
         let g = g.broadcast(x.raw_dim()).expect("kept shape broadcasts");
         let count: usize = self.axes.iter().map(|&a| x.shape()[a]).product();
         let out = match self.kind {
@@ -137,13 +134,7 @@ impl Tensor {
         let value = if keepdims {
             kept.clone()
         } else {
-            let shape: Vec<usize> = (0..self.ndim())
-                .filter(|a| !axes.contains(a))
-                .map(|a| self.shape()[a])
-                .collect();
-            kept.clone()
-                .into_shape_with_order(IxDyn(&shape))
-                .expect("same element count")
+            drop_axes(kept.clone(), &axes)
         };
         Ok(Tensor::from_op(value, &[self], |_| ReduceRule {
             kind,

@@ -3,7 +3,7 @@
 
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Zip};
 
-use super::{normalize_axes, normalize_axis};
+use super::{drop_axes, normalize_axes, normalize_axis, restore_axes};
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -76,6 +76,7 @@ impl Backward for LogSoftmaxRule {
 }
 
 struct LogSumExpRule {
+    axes: Vec<usize>,
     /// The result with reduced axes kept as size 1.
     kept: ArrayD<f32>,
 }
@@ -86,10 +87,7 @@ impl Backward for LogSumExpRule {
     }
     fn backward(&self, grad: &ArrayD<f32>, inputs: &[Tensor]) -> Result<InputGrads> {
         let x = inputs[0].view();
-        let g = grad
-            .view()
-            .into_shape_with_order(IxDyn(self.kept.shape()))
-            .expect("same element count");
+        let g = restore_axes(grad.view(), &self.axes, self.kept.shape());
         let g = g.broadcast(x.raw_dim()).expect("kept shape broadcasts");
         let lse = self
             .kept
@@ -146,14 +144,11 @@ impl Tensor {
         let value = if keepdims {
             kept.clone()
         } else {
-            let shape: Vec<usize> = (0..self.ndim())
-                .filter(|a| !axes.contains(a))
-                .map(|a| self.shape()[a])
-                .collect();
-            kept.clone()
-                .into_shape_with_order(IxDyn(&shape))
-                .expect("same element count")
+            drop_axes(kept.clone(), &axes)
         };
-        Ok(Tensor::from_op(value, &[self], |_| LogSumExpRule { kept }))
+        Ok(Tensor::from_op(value, &[self], |_| LogSumExpRule {
+            axes,
+            kept,
+        }))
     }
 }

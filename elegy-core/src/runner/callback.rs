@@ -8,16 +8,23 @@ use crate::step::States;
 
 /// What a hook sees of the loop, and how it steers it.
 pub struct CallbackContext<'a> {
-    /// The model's current states; a hook may replace them (restoring the best weights, say).
+    /// The model's current states; a hook may replace them (restoring the best weights, or
+    /// changing the optimizer's `learning_rate` state, say).
     pub states: &'a mut States,
-    /// The epochs recorded so far.
+    /// The epochs recorded so far (over every `fit` of this runner).
     pub history: &'a History,
     /// Set to stop `fit` after the current batch (the end hooks still run).
     pub stop_training: bool,
+    /// The epoch under way (counting from 0); at the end of training, the last one run.
+    pub epoch: usize,
     /// The last epoch `fit` will run (exclusive), as given in its options.
     pub epochs: usize,
     /// Batches per epoch.
     pub steps_per_epoch: usize,
+    /// Training steps taken so far by the runner (what each step's random key derives from).
+    pub step: u64,
+    /// The runner's seed.
+    pub seed: u64,
 }
 
 /// Logs by name, as hooks receive them.

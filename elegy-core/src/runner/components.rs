@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::losses::Loss;
 use crate::metrics::Metric;
+use crate::module::Module;
 use crate::optimizers::Optimizer;
 
 /// One loss of a runner, with its weight in the total and its log name.
@@ -17,7 +18,7 @@ pub struct LossEntry {
     pub log_name: String,
 }
 
-/// What default steps use from their runner. Cheap to clone (everything is shared).
+/// What default steps use from their runner: the high-level API's parts. Cheap to clone (everything is shared).
 #[derive(Clone, Default)]
 pub struct Components {
     /// The losses, summed (with their weights) into the total loss.
@@ -26,6 +27,8 @@ pub struct Components {
     pub metrics: Vec<Arc<dyn Metric>>,
     /// The optimizer of `train_step`.
     pub optimizer: Option<Arc<dyn Optimizer>>,
+    /// The module of the default `pred_step`.
+    pub module: Option<Arc<dyn Module>>,
 }
 
 /// `<name>_loss`, without doubling a `_loss` the name already ends with.

@@ -11,7 +11,7 @@ use super::{
 use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::step::{PredContext, StepContext};
+use crate::step::{PredContext, States, StepContext};
 use crate::tensor::{RngKey, Tensor};
 
 /// Keys of evaluation and prediction steps come from their own stream.
@@ -107,7 +107,13 @@ impl<M: Model> Runner<M> {
         let mut history = History::default();
         let mut stop = false;
         let mut last_logs = BTreeMap::new();
-        self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+        let mut last_epoch = initial_epoch;
+        let at = |epoch| LoopPosition {
+            epoch,
+            epochs,
+            steps_per_epoch: steps,
+        };
+        self.with_callbacks(&mut callbacks, at(initial_epoch), &mut stop, |cb, ctx| {
             cb.on_train_begin(ctx)
         })?;
         for epoch in initial_epoch..epochs {
@@ -115,7 +121,7 @@ impl<M: Model> Runner<M> {
                 break;
             }
             let started = Instant::now();
-            self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+            self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_begin(epoch, ctx)
             })?;
             self.states.metrics_states = self.initial_metrics_states.clone();
@@ -129,7 +135,7 @@ impl<M: Model> Runner<M> {
                     order = self.epoch_order(n, epoch, pass as u64, shuffle);
                 }
                 let idx = &order[within * batch_size..((within + 1) * batch_size).min(n)];
-                self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+                self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_begin(batch, ctx)
                 })?;
                 let (xb, yb) = (x.select(idx)?, y.select(idx)?);
@@ -137,7 +143,7 @@ impl<M: Model> Runner<M> {
                 let logs = self.train_batch(&xb, &yb, swb.as_ref(), class_weight.as_ref())?;
                 accumulator.add(&logs, idx.len());
                 let running = accumulator.values();
-                self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+                self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_end(batch, ctx, &running)
                 })?;
                 if stop {
@@ -158,12 +164,13 @@ impl<M: Model> Runner<M> {
                     epoch_line(epoch, epochs, steps, started.elapsed().as_secs_f64(), &logs)
                 );
             }
-            self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+            self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_end(epoch, ctx, &logs)
             })?;
             last_logs = logs;
+            last_epoch = epoch;
         }
-        self.with_callbacks(&mut callbacks, epochs, steps, &mut stop, |cb, ctx| {
+        self.with_callbacks(&mut callbacks, at(last_epoch), &mut stop, |cb, ctx| {
             cb.on_train_end(ctx, &last_logs)
         })?;
         Ok(history)
@@ -249,7 +256,10 @@ impl<M: Model> Runner<M> {
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<crate::step::Logs> {
-        let states = self.states.clone().with_rng(self.step_key(self.step + 1));
+        // The states move into the step rather than being cloned: parameters and optimizer
+        // moments then have one owner, and the optimizer updates them in place. A failed step
+        // consumes them, so the runner is left uninitialized and says so.
+        let states = std::mem::take(&mut self.states).with_rng(self.step_key(self.step + 1));
         let out = self.model.train_step(StepContext {
             x,
             y_true: Some(y),
@@ -258,7 +268,18 @@ impl<M: Model> Runner<M> {
             states,
             initializing: false,
             training: true,
-        })?;
+        });
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                self.initialized = false;
+                self.states = States::new(self.seed).with_components(self.components.clone());
+                return Err(Error::Step(format!(
+                    "training step {} failed, and the states it was given are gone with it                      (load a checkpoint or initialize again): {e}",
+                    self.step + 1
+                )));
+            }
+        };
         self.states = out.states.with_components(self.components.clone());
         self.step += 1;
         Ok(out.logs)
@@ -332,8 +353,7 @@ impl<M: Model> Runner<M> {
     fn with_callbacks(
         &mut self,
         callbacks: &mut [Box<dyn Callback>],
-        epochs: usize,
-        steps_per_epoch: usize,
+        position: LoopPosition,
         stop: &mut bool,
         mut hook: impl FnMut(&mut dyn Callback, &mut CallbackContext<'_>) -> Result<()>,
     ) -> Result<()> {
@@ -344,8 +364,11 @@ impl<M: Model> Runner<M> {
             states: &mut self.states,
             history: &self.history,
             stop_training: *stop,
-            epochs,
-            steps_per_epoch,
+            epoch: position.epoch,
+            epochs: position.epochs,
+            steps_per_epoch: position.steps_per_epoch,
+            step: self.step,
+            seed: self.seed,
         };
         for cb in callbacks.iter_mut() {
             hook(cb.as_mut(), &mut ctx)?;
@@ -354,6 +377,14 @@ impl<M: Model> Runner<M> {
         self.states = std::mem::take(&mut self.states).with_components(self.components.clone());
         Ok(())
     }
+}
+
+/// Where a `fit` is, for callbacks.
+#[derive(Clone, Copy)]
+struct LoopPosition {
+    epoch: usize,
+    epochs: usize,
+    steps_per_epoch: usize,
 }
 
 fn check_batch_size(op: &'static str, batch_size: usize) -> Result<()> {

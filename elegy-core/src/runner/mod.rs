@@ -7,11 +7,13 @@ mod components;
 mod history;
 mod loops;
 mod options;
+mod summary;
 
 pub use callback::{Callback, CallbackContext, LogValues};
 pub use components::{Components, LossEntry};
 pub use history::History;
 pub use options::{EvaluateOptions, FitOptions, PredictOptions};
+pub use summary::format_summary;
 
 use std::sync::Arc;
 
@@ -19,7 +21,8 @@ use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::losses::Loss;
 use crate::metrics::Metric;
-use crate::model::Model;
+use crate::model::{Defaults, Model};
+use crate::module::Module;
 use crate::optimizers::Optimizer;
 use crate::step::{InitContext, States, SummaryContext, SummaryRow};
 use crate::tensor::{RngKey, Tensor, TensorMap};
@@ -51,6 +54,14 @@ pub struct Runner<M> {
 /// Keys derived from the seed for different purposes never collide.
 const SHUFFLE_STREAM: u64 = 1;
 const STEP_STREAM: u64 = 2;
+
+impl Runner<Defaults> {
+    /// A runner whose default `pred_step` runs `module`: the high-level API, with no step to
+    /// write. Give it a loss, metrics and an optimizer as usual.
+    pub fn for_module(module: impl Module + 'static) -> Runner<Defaults> {
+        Runner::new(Defaults).module(module)
+    }
+}
 
 impl<M: Model> Runner<M> {
     /// A runner of `model` with no loss, metrics or optimizer yet, and seed 0.
@@ -88,6 +99,12 @@ impl<M: Model> Runner<M> {
         Arc::make_mut(&mut self.components)
             .metrics
             .push(Arc::new(metric));
+        self
+    }
+
+    /// Sets the module the default `pred_step` runs (the high-level API: no step to write).
+    pub fn module(mut self, module: impl Module + 'static) -> Runner<M> {
+        Arc::make_mut(&mut self.components).module = Some(Arc::new(module));
         self
     }
 
@@ -176,9 +193,16 @@ impl<M: Model> Runner<M> {
         Ok(())
     }
 
-    /// Rows describing the model (by default one per parameter), initializing it from `x`
-    /// first if needed.
+    /// Prints a table describing the model (one row per module, or per parameter for models
+    /// without one) and returns its rows; initializes the model from `x` first if needed.
     pub fn summary(&mut self, x: impl Into<Data>) -> Result<Vec<SummaryRow>> {
+        let rows = self.summary_rows(x)?;
+        println!("{}", format_summary(&rows));
+        Ok(rows)
+    }
+
+    /// The rows of [`Runner::summary`], without printing.
+    pub fn summary_rows(&mut self, x: impl Into<Data>) -> Result<Vec<SummaryRow>> {
         let x = x.into();
         self.init(x.clone(), None, 32)?;
         self.model.summary_step(SummaryContext {

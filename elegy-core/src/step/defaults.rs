@@ -11,6 +11,7 @@ use crate::autodiff::grad;
 use crate::error::{Error, Result};
 use crate::losses;
 use crate::model::Model;
+use crate::module::ModuleContext;
 use crate::step::{
     GradStep, InitContext, Logs, PredContext, PredStep, States, StepContext, SummaryContext,
     SummaryRow, TestStep, TrainStep,
@@ -18,14 +19,10 @@ use crate::step::{
 use crate::tensor::TensorMap;
 
 /// Runs `train_step` once with `initializing = true`, which creates parameters, metric state and
-/// optimizer state without updating anything. Without targets or a loss there is nothing to
-/// train, so `pred_step` alone creates the parameters.
+/// optimizer state without updating anything. Without targets there is nothing to train, so
+/// `pred_step` alone creates the parameters.
 pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<States> {
-    let has_loss = ctx
-        .states
-        .components()
-        .is_some_and(|c| !c.losses.is_empty());
-    if ctx.y_true.is_none() || !has_loss {
+    if ctx.y_true.is_none() {
         let pred = model.pred_step(PredContext {
             x: ctx.x,
             states: ctx.states,
@@ -46,14 +43,33 @@ pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<S
     Ok(step.states)
 }
 
-/// There is no default prediction: a model overrides `pred_step` (or, with the high-level API,
-/// hands the runner a module).
-pub fn pred_step<M: Model + ?Sized>(_model: &M, _ctx: PredContext<'_>) -> Result<PredStep> {
-    Err(Error::Step(format!(
-        "pred_step: `{}` does not override `pred_step`, so it cannot make predictions; \
-         implement `pred_step` (with #[step]) for it",
-        type_name::<M>()
-    )))
+/// Runs the runner's module on `x`: it creates the parameters and state when initializing and
+/// reads them otherwise. Without a module there is nothing to run: the model must override
+/// `pred_step`.
+pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<PredStep> {
+    let Some(module) = ctx.states.components().and_then(|c| c.module.clone()) else {
+        return Err(Error::Step(format!(
+            "pred_step: `{}` does not override `pred_step` and its runner has no module, so it              cannot make predictions; implement `pred_step` (with #[step]) or give the runner a              module with Runner::module",
+            type_name::<M>()
+        )));
+    };
+    let states = ctx.states;
+    let mut mctx = ModuleContext::new(
+        &states.net_params,
+        &states.net_states,
+        ctx.initializing,
+        ctx.training,
+        states.rng,
+    );
+    let y_pred = mctx.call_data(module.as_ref(), ctx.x)?;
+    let (params, net_states, _) = mctx.finish();
+    Ok(PredStep::new(
+        y_pred,
+        states
+            .clone()
+            .with_net_params(params)
+            .with_net_states(net_states),
+    ))
 }
 
 /// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`, each logged as
@@ -75,27 +91,17 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
                 .into(),
         ));
     }
-    let y_true = ctx.y_true.ok_or_else(|| {
-        Error::Step(
-            "test_step: no targets were given; pass y to fit/evaluate, or override `test_step` \
-             to compute a loss without them"
-                .into(),
-        )
-    })?;
-    let y_true = y_true.as_tensor("y_true")?;
-    let y_pred = pred.y_pred.as_tensor("y_pred")?;
-
+    let inputs = losses::LossInputs {
+        y_true: ctx.y_true,
+        y_pred: &pred.y_pred,
+        sample_weight: ctx.sample_weight,
+        class_weight: ctx.class_weight,
+        params: &states.net_params,
+    };
     let mut logs = Logs::new();
     let mut total = None;
     for entry in &components.losses {
-        let value = losses::reduce(
-            entry.loss.as_ref(),
-            y_true,
-            y_pred,
-            ctx.sample_weight,
-            ctx.class_weight,
-        )?
-        .mul_scalar(entry.weight);
+        let value = entry.loss.compute(&inputs)?.mul_scalar(entry.weight);
         logs.batch(entry.log_name.clone(), value.item()?);
         total = Some(match total {
             None => value,
@@ -110,7 +116,6 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
     } else {
         states.metrics_states.clone()
     };
-    let y_pred_values = y_pred.detach();
     for metric in &components.metrics {
         let name = metric.name();
         let prefix = format!("{name}/");
@@ -122,9 +127,22 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
                 .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
                 .collect()
         };
-        let mine = metric.update(&mine, y_true, &y_pred_values, ctx.sample_weight)?;
-        logs.running(name.clone(), metric.result(&mine)?);
-        for (k, v) in mine {
+        let y_true = ctx.y_true.ok_or_else(|| {
+            Error::Step(format!(
+                "metric `{name}` needs targets; pass y to fit/evaluate"
+            ))
+        })?;
+        let y_pred = pred.y_pred.as_tensor("y_pred")?.detach();
+        let updated = metric.update(
+            &mine,
+            y_true.as_tensor("y_true")?,
+            &y_pred,
+            ctx.sample_weight,
+        )?;
+        logs.running(name.clone(), metric.result(&updated)?);
+        // Initializing only creates the state: the batch it ran on must not count.
+        let kept = if ctx.initializing { mine } else { updated };
+        for (k, v) in kept {
             metrics_states.insert(format!("{prefix}{k}"), v);
         }
     }
@@ -195,11 +213,25 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
     })
 }
 
-/// One row per parameter and network state, sorted by path.
+/// One row per module the runner's module calls (path, kind, output shape, parameter counts);
+/// without a module, one row per parameter and network state, sorted by path.
 pub fn summary_step<M: Model + ?Sized>(
     _model: &M,
     ctx: SummaryContext<'_>,
 ) -> Result<Vec<SummaryRow>> {
+    let states = &ctx.states;
+    if let Some(module) = states.components().and_then(|c| c.module.clone()) {
+        let mut mctx = ModuleContext::new(
+            &states.net_params,
+            &states.net_states,
+            false,
+            false,
+            states.rng,
+        )
+        .record_summary();
+        mctx.call_data(module.as_ref(), ctx.x)?;
+        return Ok(mctx.finish().2);
+    }
     let row = |path: &str, t: &crate::Tensor, trainable: bool| SummaryRow {
         path: path.to_string(),
         kind: if trainable { "parameter" } else { "state" }.to_string(),
@@ -208,7 +240,6 @@ pub fn summary_step<M: Model + ?Sized>(
         non_trainable: if trainable { 0 } else { t.len() },
         bytes: t.len() * std::mem::size_of::<f32>(),
     };
-    let states = &ctx.states;
     Ok(states
         .net_params
         .iter()

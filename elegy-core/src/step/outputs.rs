@@ -58,7 +58,7 @@ pub struct TrainStep {
 }
 
 /// One row of a model summary.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct SummaryRow {
     /// Path of the layer or parameter (`"sequential/linear_1"`).
     pub path: String,

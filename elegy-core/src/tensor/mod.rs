@@ -48,13 +48,14 @@ impl Tensor {
 
     /// The result of an op: tracked when any input is, and then recorded with the backward rule
     /// that `backward` builds from the output (called only in that case, so untracked code pays
-    /// nothing).
+    /// nothing). `value` may be a shared array, so that movement ops can return views of their
+    /// input's storage.
     pub(crate) fn from_op<B: Backward + 'static>(
-        value: ArrayD<f32>,
+        value: impl Into<ArcArray<f32, IxDyn>>,
         inputs: &[&Tensor],
         backward: impl FnOnce(&ArcArray<f32, IxDyn>) -> B,
     ) -> Tensor {
-        let value = value.into_shared();
+        let value = value.into();
         let node = inputs.iter().any(|t| t.is_tracked()).then(|| {
             Arc::new(Node::new(
                 inputs.iter().map(|&t| t.clone()).collect(),

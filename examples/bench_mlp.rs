@@ -1,0 +1,203 @@
+//! The training benchmark: a 784-256-256-10 MLP trained with Adam through the public `fit`,
+//! on 60,000 synthetic samples labelled by a fixed random linear teacher, beside the machine's own
+//! sgemm rate. The same workload in NumPy: `python3 ../shared/bench/mlp_numpy.py`.
+//!
+//! `cargo run --release --example bench_mlp [-- --batch 64 256 --epochs 3 --samples 60000]`
+//!
+//! Prints per batch size: median epoch seconds (after one warm-up epoch), samples/s, achieved
+//! GFLOP/s, the sgemm GFLOP/s measured at the first layer's shape, the ratio to the floor
+//! (matrix-multiply FLOPs over that rate), `predict` throughput, and peak resident memory.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use elegy::losses::SparseCategoricalCrossentropy;
+use elegy::module::{Module, ModuleContext, Sequential};
+use elegy::optimizers::Adam;
+use elegy::runner::{Callback, CallbackContext};
+use elegy::{FitOptions, Initializer, PredictOptions, Result, RngKey, Runner, Tensor};
+use ndarray::Array2;
+
+const SIZES: [usize; 4] = [784, 256, 256, 10];
+
+struct Dense(usize);
+
+impl Module for Dense {
+    fn kind(&self) -> &'static str {
+        "Dense"
+    }
+    fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
+        let w = ctx.param(
+            "kernel",
+            &[x.shape()[1], self.0],
+            Initializer::GlorotUniform,
+        )?;
+        let b = ctx.param("bias", &[self.0], Initializer::Zeros)?;
+        x.matmul(&w)?.add(&b)
+    }
+}
+
+struct Relu;
+
+impl Module for Relu {
+    fn kind(&self) -> &'static str {
+        "Relu"
+    }
+    fn forward(&self, x: &Tensor, _: &mut ModuleContext<'_>) -> Result<Tensor> {
+        Ok(x.relu())
+    }
+}
+
+/// Inputs uniform in [0, 1), labels argmax((x - 0.5) . W) of a fixed random teacher W.
+fn teacher_data(n: usize, seed: u64) -> (Tensor, Tensor) {
+    let x = Tensor::uniform(&[n, SIZES[0]], 0.0, 1.0, RngKey::new(seed));
+    let w = Tensor::normal(&[SIZES[0], SIZES[3]], 0.0, 1.0, RngKey::new(7));
+    // In slices, so the benchmark's own peak memory is the data and little more.
+    let mut labels = Vec::with_capacity(n);
+    for start in (0..n).step_by(4096) {
+        let rows = x.slice(0, start, (start + 4096).min(n)).expect("in range");
+        let scores = rows.sub_scalar(0.5).matmul(&w).expect("shapes agree");
+        labels.extend(scores.argmax(-1).expect("2-D").to_vec());
+    }
+    (x, Tensor::from(labels))
+}
+
+/// Records each epoch's wall time.
+#[derive(Default)]
+struct EpochTimer {
+    started: Option<Instant>,
+    seconds: std::rc::Rc<std::cell::RefCell<Vec<f64>>>,
+}
+
+impl Callback for EpochTimer {
+    fn on_epoch_begin(&mut self, _: usize, _: &mut CallbackContext<'_>) -> Result<()> {
+        self.started = Some(Instant::now());
+        Ok(())
+    }
+    fn on_epoch_end(
+        &mut self,
+        _: usize,
+        _: &mut CallbackContext<'_>,
+        _: &elegy::runner::LogValues,
+    ) -> Result<()> {
+        let t = self.started.take().expect("epoch began");
+        self.seconds.borrow_mut().push(t.elapsed().as_secs_f64());
+        Ok(())
+    }
+}
+
+/// Median GFLOP/s of ndarray's `dot` for an `m x k` by `k x n` product.
+fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
+    let a = Array2::<f32>::from_elem((m, k), 0.5);
+    let b = Array2::<f32>::from_elem((k, n), 0.25);
+    let reps = (2e9 / (2.0 * (m * k * n) as f64)).clamp(3.0, 200.0) as usize;
+    black_box(a.dot(&b));
+    let mut rates: Vec<f64> = (0..5)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..reps {
+                black_box(a.dot(&b));
+            }
+            2.0 * (m * k * n) as f64 * reps as f64 / t.elapsed().as_secs_f64() / 1e9
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[2]
+}
+
+/// Peak resident memory of this process, from /proc (Linux), in MB.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn args() -> (Vec<usize>, usize, usize) {
+    let mut batches = vec![64, 256];
+    let (mut epochs, mut samples) = (3, 60_000);
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < argv.len() {
+        match argv[i].as_str() {
+            "--batch" => {
+                batches.clear();
+                while i + 1 < argv.len() && !argv[i + 1].starts_with("--") {
+                    i += 1;
+                    batches.push(argv[i].parse().expect("--batch takes numbers"));
+                }
+            }
+            "--epochs" => {
+                i += 1;
+                epochs = argv[i].parse().expect("--epochs takes a number");
+            }
+            "--samples" => {
+                i += 1;
+                samples = argv[i].parse().expect("--samples takes a number");
+            }
+            other => panic!("unknown argument {other}; use --batch N.., --epochs N, --samples N"),
+        }
+        i += 1;
+    }
+    (batches, epochs, samples)
+}
+
+fn main() -> Result<()> {
+    let (batches, epochs, samples) = args();
+    let (x, y) = teacher_data(samples, 1);
+    let (x_test, _) = teacher_data(10_000, 2);
+    let data_mb = (x.len() + y.len() + x_test.len()) as f64 * 4.0 / 1e6;
+    let mac: usize = SIZES.windows(2).map(|s| s[0] * s[1]).sum();
+    let flops = 6.0 * samples as f64 * mac as f64;
+    println!("data: {samples} x 784 train + 10000 test ({data_mb:.0} MB)");
+    for &batch in &batches {
+        let model = Sequential::new()
+            .layer(Dense(SIZES[1]))
+            .layer(Relu)
+            .layer(Dense(SIZES[2]))
+            .layer(Relu)
+            .layer(Dense(SIZES[3]));
+        let mut runner = Runner::for_module(model)
+            .loss(SparseCategoricalCrossentropy::from_logits())
+            .optimizer(Adam::new(1e-3))
+            .seed(42);
+        let timer = EpochTimer::default();
+        let seconds = timer.seconds.clone();
+        let history = runner.fit(
+            x.clone(),
+            y.clone(),
+            FitOptions {
+                epochs: epochs + 1,
+                batch_size: batch,
+                verbose: 0,
+                callbacks: vec![Box::new(timer)],
+                ..Default::default()
+            },
+        )?;
+        let mut timed: Vec<f64> = seconds.borrow()[1..].to_vec();
+        timed.sort_by(f64::total_cmp);
+        let median = timed[timed.len() / 2];
+
+        let t = Instant::now();
+        let pred = runner.predict(x_test.clone(), PredictOptions { batch_size: 1000 })?;
+        let predict_rate = 10_000.0 / t.elapsed().as_secs_f64();
+        black_box(pred);
+
+        let gemm = sgemm_gflops(batch, SIZES[0], SIZES[1]);
+        let floor = flops / (gemm * 1e9);
+        println!(
+            "elegy batch={batch}: epoch {median:.3} s (min {:.3}, max {:.3}), {:.0} samples/s, \
+             {:.1} GFLOP/s, sgemm {gemm:.1} GFLOP/s at {batch}x784x256, floor {floor:.3} s, \
+             ratio to floor {:.2}, last loss {:.4}, predict {predict_rate:.0} samples/s, \
+             peak RSS {:.0} MB",
+            timed[0],
+            timed[timed.len() - 1],
+            samples as f64 / median,
+            flops / median / 1e9,
+            median / floor,
+            history.last("loss").unwrap_or(f32::NAN),
+            peak_rss_mb().unwrap_or(f64::NAN),
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,373 @@
+//! The Model trait's default steps and the Runner's loops, with models written against the step
+//! contexts directly (the `#[step]` adapter has its own tests).
+
+use elegy::losses::SparseCategoricalCrossentropy;
+use elegy::metrics::SparseCategoricalAccuracy;
+use elegy::optimizers::{Adam, Sgd};
+use elegy::step::{PredContext, StepContext};
+use elegy::testing::{GradCheck, check_gradients};
+use elegy::{
+    Data, EvaluateOptions, FitOptions, Initializer, Model, PredStep, PredictOptions, Result,
+    Runner, Tensor, TensorMap, TestStep, TrainStep, datasets,
+};
+
+/// Softmax regression over flattened inputs scaled by 1/16 (the digits' pixel range).
+struct Linear {
+    classes: usize,
+}
+
+impl Model for Linear {
+    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+        let x = ctx.x.as_tensor("x")?;
+        let x = x.reshape(&[x.shape()[0] as isize, -1])?.div_scalar(16.0);
+        let params = if ctx.initializing {
+            let (k, _) = ctx.states.rng.split();
+            TensorMap::new()
+                .with(
+                    "w",
+                    Initializer::GlorotUniform.init(&[x.shape()[1], self.classes], k)?,
+                )
+                .with("b", Tensor::zeros(&[self.classes]))
+        } else {
+            ctx.states.net_params.clone()
+        };
+        let y = x.matmul(params.require("w")?)?.add(params.require("b")?)?;
+        Ok(PredStep::new(y, ctx.states.with_net_params(params)))
+    }
+}
+
+fn runner(seed: u64) -> Runner<Linear> {
+    Runner::new(Linear { classes: 10 })
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .metric(SparseCategoricalAccuracy)
+        .optimizer(Adam::new(3e-2))
+        .seed(seed)
+}
+
+fn digits_split() -> (Data, Data, Data, Data) {
+    let d = datasets::digits().unwrap();
+    datasets::train_test_split(d.x, d.y, 0.2, 0).unwrap()
+}
+
+fn quiet(epochs: usize) -> FitOptions {
+    FitOptions {
+        epochs,
+        verbose: 0,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn fit_trains_a_linear_classifier_on_digits() {
+    let (xtr, ytr, xte, yte) = digits_split();
+    let mut r = runner(0);
+    let history = r.fit(xtr, ytr, quiet(8)).unwrap();
+    let losses = history.get("loss").unwrap();
+    assert!(losses.last() < losses.first(), "{losses:?}");
+    let logs = r.evaluate(xte, yte, EvaluateOptions::default()).unwrap();
+    assert!(logs["sparse_categorical_accuracy"] > 0.95, "{logs:?}");
+    assert_eq!(
+        history.logs.keys().collect::<Vec<_>>(),
+        vec![
+            "loss",
+            "lr",
+            "sparse_categorical_accuracy",
+            "sparse_categorical_crossentropy_loss"
+        ]
+    );
+}
+
+#[test]
+fn the_same_seed_gives_bit_identical_weights() {
+    let (xtr, ytr, _, _) = digits_split();
+    let mut a = runner(7);
+    let mut b = runner(7);
+    a.fit(xtr.clone(), ytr.clone(), quiet(2)).unwrap();
+    b.fit(xtr.clone(), ytr.clone(), quiet(2)).unwrap();
+    assert_eq!(a.states().net_params, b.states().net_params);
+    let mut c = runner(8);
+    c.fit(xtr, ytr, quiet(2)).unwrap();
+    assert_ne!(a.states().net_params, c.states().net_params);
+}
+
+#[test]
+fn epoch_logs_are_sample_weighted_means_including_the_partial_last_batch() {
+    // With a zero learning rate the parameters stay put, so the epoch's training loss must equal
+    // the loss evaluated over the same samples in one batch.
+    let d = datasets::digits().unwrap();
+    let x = Data::from(d.x)
+        .select(&(0..50).collect::<Vec<_>>())
+        .unwrap();
+    let y = Data::from(d.y)
+        .select(&(0..50).collect::<Vec<_>>())
+        .unwrap();
+    let mut r = Runner::new(Linear { classes: 10 })
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .metric(SparseCategoricalAccuracy)
+        .optimizer(Sgd::new(0.0));
+    let options = FitOptions {
+        batch_size: 7, // 7 batches of 7 and one of 1
+        ..quiet(1)
+    };
+    let history = r.fit(x.clone(), y.clone(), options).unwrap();
+    let whole = r
+        .evaluate(
+            x,
+            y,
+            EvaluateOptions {
+                batch_size: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let fit_loss = history.last("loss").unwrap();
+    assert!(
+        (fit_loss - whole["loss"]).abs() < 1e-5,
+        "{fit_loss} vs {}",
+        whole["loss"]
+    );
+    let fit_acc = history.last("sparse_categorical_accuracy").unwrap();
+    assert!((fit_acc - whole["sparse_categorical_accuracy"]).abs() < 1e-6);
+}
+
+#[test]
+fn validation_logs_are_prefixed_and_predict_concatenates_batches() {
+    let (xtr, ytr, xte, _) = digits_split();
+    let mut r = runner(1);
+    let history = r
+        .fit(
+            xtr,
+            ytr,
+            FitOptions {
+                validation_split: 0.25,
+                ..quiet(2)
+            },
+        )
+        .unwrap();
+    assert!(
+        history
+            .get("val_loss")
+            .unwrap()
+            .iter()
+            .all(|v| v.is_finite())
+    );
+    assert!(history.get("val_sparse_categorical_accuracy").is_some());
+    let n = xte.num_samples().unwrap();
+    let pred = r.predict(xte, PredictOptions { batch_size: 50 }).unwrap();
+    assert_eq!(pred.as_tensor("y_pred").unwrap().shape(), &[n, 10]);
+}
+
+#[test]
+fn default_grad_step_matches_finite_differences_of_the_test_step_loss() {
+    let (xtr, ytr, _, _) = digits_split();
+    let xb = xtr.select(&(0..16).collect::<Vec<_>>()).unwrap();
+    let yb = ytr.select(&(0..16).collect::<Vec<_>>()).unwrap();
+    let mut r = runner(3);
+    r.init(xb.clone(), Some(yb.clone()), 16).unwrap();
+    let states = r.states().clone();
+    let ctx = |states| StepContext {
+        x: &xb,
+        y_true: Some(&yb),
+        sample_weight: None,
+        class_weight: None,
+        states,
+        initializing: false,
+        training: true,
+    };
+    let grads = r.model().grad_step(ctx(states.clone())).unwrap().grads;
+    let names: Vec<String> = states.net_params.names().map(str::to_string).collect();
+    let values: Vec<Tensor> = names
+        .iter()
+        .map(|n| states.net_params.require(n).unwrap().clone())
+        .collect();
+    let loss_of = |params: &[Tensor]| {
+        let p: TensorMap = names.iter().cloned().zip(params.iter().cloned()).collect();
+        Ok(r.model()
+            .test_step(ctx(states.clone().with_net_params(p)))?
+            .loss)
+    };
+    check_gradients(loss_of, &values, &GradCheck::default())
+        .unwrap()
+        .assert_ok();
+    // And grad_step's gradients are those autodiff gives for that loss.
+    let tracked = states.net_params.tracked();
+    let loss = r
+        .model()
+        .test_step(ctx(states.clone().with_net_params(tracked.clone())))
+        .unwrap()
+        .loss;
+    assert_eq!(elegy::grad(&loss, &tracked).unwrap(), grads);
+}
+
+/// Overrides only `test_step`: mean squared error of a one-parameter model, by hand.
+struct OnlyTestStep;
+
+impl Model for OnlyTestStep {
+    fn test_step(&self, ctx: StepContext<'_>) -> Result<TestStep> {
+        let x = ctx.x.as_tensor("x")?;
+        let y = ctx.y_true.expect("targets given").as_tensor("y")?;
+        let params = if ctx.initializing {
+            TensorMap::new().with("a", Tensor::zeros(&[1]))
+        } else {
+            ctx.states.net_params.clone()
+        };
+        let loss = x.mul(params.require("a")?)?.sub(y)?.square().mean_all();
+        let mut logs = elegy::Logs::new();
+        logs.batch("loss", loss.item()?);
+        Ok(TestStep {
+            loss,
+            logs,
+            states: ctx.states.with_net_params(params),
+        })
+    }
+}
+
+#[test]
+fn a_model_overriding_only_test_step_can_be_fitted_but_not_asked_to_predict() {
+    let x = Tensor::from_vec((0..40).map(|i| i as f32 / 40.0).collect(), &[40, 1]).unwrap();
+    let y = x.mul_scalar(3.0);
+    let mut r = Runner::new(OnlyTestStep).optimizer(Sgd::new(0.5)).seed(0);
+    r.fit(
+        x.clone(),
+        y,
+        FitOptions {
+            batch_size: 8,
+            ..quiet(40)
+        },
+    )
+    .unwrap();
+    let a = r.states().net_params.require("a").unwrap().item().unwrap();
+    assert!((a - 3.0).abs() < 0.05, "a = {a}");
+    let err = r
+        .predict(x, PredictOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("does not override `pred_step`"), "{err}");
+}
+
+/// Overrides only `train_step`: plain gradient descent written by hand on top of `grad_step`.
+struct OnlyTrainStep;
+
+impl Model for OnlyTrainStep {
+    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+        Linear { classes: 10 }.pred_step(ctx)
+    }
+
+    fn train_step(&self, ctx: StepContext<'_>) -> Result<TrainStep> {
+        if ctx.initializing {
+            return elegy::step::defaults::train_step(self, ctx);
+        }
+        let step = self.grad_step(ctx)?;
+        let params = step
+            .states
+            .net_params
+            .zip_with(&step.grads, |p, g| p.sub(&g.mul_scalar(0.5)))?;
+        let mut logs = step.logs;
+        logs.running("custom", 1.0);
+        Ok(TrainStep {
+            logs,
+            states: step.states.with_net_params(params),
+        })
+    }
+}
+
+#[test]
+fn a_model_overriding_only_train_step_trains_without_an_optimizer() {
+    let (xtr, ytr, xte, yte) = digits_split();
+    let mut r = Runner::new(OnlyTrainStep)
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .metric(SparseCategoricalAccuracy)
+        .seed(0);
+    let history = r.fit(xtr, ytr, quiet(5)).unwrap();
+    assert_eq!(history.last("custom"), Some(1.0));
+    let logs = r.evaluate(xte, yte, EvaluateOptions::default()).unwrap();
+    assert!(logs["sparse_categorical_accuracy"] > 0.85, "{logs:?}");
+}
+
+#[test]
+fn bad_input_to_the_loops_is_an_error_not_a_panic() {
+    let x = Tensor::zeros(&[10, 64]);
+    let y = Tensor::zeros(&[9]);
+    let mut r = runner(0);
+    let err = r.fit(x.clone(), y, quiet(1)).unwrap_err().to_string();
+    assert!(err.contains("x has 10 samples but y has 9"), "{err}");
+
+    let err = r
+        .fit(Tensor::zeros(&[0, 64]), Tensor::zeros(&[0]), quiet(1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("x has no samples"), "{err}");
+
+    let zero_batch = FitOptions {
+        batch_size: 0,
+        ..quiet(1)
+    };
+    let err = r
+        .fit(x.clone(), Tensor::zeros(&[10]), zero_batch)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("batch_size must be at least 1"), "{err}");
+
+    let err = r
+        .predict(x.clone(), PredictOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("predict: the model is not initialized"),
+        "{err}"
+    );
+
+    // Labels for 10 classes against a model with 3 outputs: the loss rejects them.
+    let mut small = Runner::new(Linear { classes: 3 })
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .optimizer(Sgd::new(0.1));
+    let labels = Tensor::full(&[10], 7.0);
+    let err = small
+        .fit(x.clone(), labels, quiet(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("label 7 of sample 0 is not below the 3 classes"),
+        "{err}"
+    );
+
+    // Targets of the wrong shape for the loss.
+    let err = small
+        .fit(x, Tensor::zeros(&[10, 2, 2]), quiet(1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("sparse_categorical_crossentropy"), "{err}");
+}
+
+#[test]
+fn fit_without_an_optimizer_says_how_to_give_one() {
+    let mut r =
+        Runner::new(Linear { classes: 10 }).loss(SparseCategoricalCrossentropy::from_logits());
+    let err = r
+        .fit(Tensor::zeros(&[4, 64]), Tensor::zeros(&[4]), quiet(1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the runner has no optimizer"), "{err}");
+}
+
+#[test]
+fn init_creates_metric_state_without_counting_its_batch() {
+    let (xtr, ytr, _, _) = digits_split();
+    let mut r = runner(0);
+    r.init(xtr, Some(ytr), 32).unwrap();
+    let m = &r.states().metrics_states;
+    assert_eq!(
+        m.require("sparse_categorical_accuracy/count")
+            .unwrap()
+            .item()
+            .unwrap(),
+        0.0
+    );
+    assert_eq!(
+        m.require("sparse_categorical_accuracy/correct")
+            .unwrap()
+            .item()
+            .unwrap(),
+        0.0
+    );
+}
