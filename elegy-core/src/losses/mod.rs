@@ -4,12 +4,14 @@
 //! The set is Keras': regression ([`MeanSquaredError`], [`MeanAbsoluteError`],
 //! [`MeanAbsolutePercentageError`], [`MeanSquaredLogarithmicError`], [`Huber`]), classification
 //! ([`BinaryCrossentropy`], [`CategoricalCrossentropy`], [`SparseCategoricalCrossentropy`]),
-//! and [`CosineSimilarity`]. Each is named as in Keras (`"mean_squared_error"`), logged with a
+//! [`CosineSimilarity`], and regularization of the parameters ([`L1Regularization`],
+//! [`L2Regularization`]). Each is named as in Keras (`"mean_squared_error"`), logged with a
 //! `_loss` suffix, and computed with differentiable tensor ops.
 
 mod cosine;
 mod crossentropy;
 mod regression;
+mod regularization;
 mod shapes;
 
 pub use cosine::CosineSimilarity;
@@ -20,6 +22,7 @@ pub use regression::{
     Huber, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
     MeanSquaredLogarithmicError,
 };
+pub use regularization::{L1Regularization, L2Regularization};
 
 use crate::data::Data;
 use crate::error::{Error, Result};
