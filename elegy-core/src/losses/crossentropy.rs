@@ -1,16 +1,169 @@
-//! Cross-entropy losses.
+//! Cross-entropy losses: binary, categorical (one-hot or probability targets) and sparse
+//! categorical (integer labels).
+//!
+//! Predictions are probabilities by default, as in Keras; with `from_logits` they are
+//! unnormalized scores, and the loss is computed from them directly (softplus, log-softmax),
+//! which is exact for logits of any size.
 
-use super::SampleLoss;
+use super::shapes::{EPSILON, check_label_smoothing, feature_axis, match_shapes, mean_per_sample};
+use super::{SampleLoss, class_indices};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// Cross-entropy between integer class labels and predicted class scores.
+/// Cross-entropy of independent yes/no targets (each element its own binary problem).
 ///
-/// `y_true` holds class indices (`[n]` or `[n, 1]`); `y_pred` is `[n, classes]`, logits when
-/// `from_logits` (computed stably with log-softmax), probabilities otherwise.
-#[derive(Clone, Debug)]
+/// With targets `y` in `[0, 1]` (after label smoothing: `y * (1 - s) + 0.5 * s`), each element is
+/// - from probabilities `p`: `-(y ln(p) + (1 - y) ln(1 - p))`, with `p` clipped to
+///   `[1e-7, 1 - 1e-7]` as Keras does, so probabilities of exactly 0 or 1 give finite values;
+/// - from logits `z`: `max(z, 0) - z y + ln(1 + e^-|z|)` (that is `softplus(z) - z y`), which
+///   never overflows.
+///
+/// The loss is the mean over each sample's elements. Targets `[n]` against predictions `[n, 1]`
+/// are accepted. For `class_weight`, a sample with one target is of class 1 when its target
+/// exceeds 0.5 and of class 0 otherwise.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BinaryCrossentropy {
+    /// Whether predictions are logits rather than probabilities (default false).
+    pub from_logits: bool,
+    /// `s` in `[0, 1]`: targets move towards 0.5 by this fraction (default 0).
+    pub label_smoothing: f32,
+}
+
+impl BinaryCrossentropy {
+    /// For predictions that are logits.
+    pub fn from_logits() -> BinaryCrossentropy {
+        BinaryCrossentropy {
+            from_logits: true,
+            label_smoothing: 0.0,
+        }
+    }
+}
+
+impl SampleLoss for BinaryCrossentropy {
+    fn name(&self) -> String {
+        "binary_crossentropy".into()
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        const NAME: &str = "binary_crossentropy";
+        check_label_smoothing(NAME, self.label_smoothing)?;
+        let mut y = match_shapes(NAME, y_true, y_pred)?;
+        let s = self.label_smoothing;
+        if s > 0.0 {
+            y = y.mul_scalar(1.0 - s).add_scalar(0.5 * s);
+        }
+        let per_element = if self.from_logits {
+            y_pred.softplus().sub(&y_pred.mul(&y)?)?
+        } else {
+            let p = y_pred.clamp(EPSILON, 1.0 - EPSILON)?;
+            let positive = y.mul(&p.log())?;
+            let negative = y.rsub_scalar(1.0).mul(&p.rsub_scalar(1.0).log())?;
+            positive.add(&negative)?.neg()
+        };
+        mean_per_sample(&per_element)
+    }
+
+    fn classes(&self, y_true: &Tensor) -> Result<Tensor> {
+        match y_true.shape() {
+            // Keras rounds a single target to its class; soft targets are allowed here.
+            [_] | [_, 1] => {
+                class_indices(&Tensor::new(y_true.view().mapv(|v| (v > 0.5) as u8 as f32)))
+            }
+            _ => class_indices(y_true),
+        }
+    }
+}
+
+/// Cross-entropy of one-hot (or probability) targets against predicted class scores.
+///
+/// Along `axis` (the classes, `c` of them), with targets `y` after label smoothing
+/// (`y * (1 - s) + s / c`), the loss of a sample is `-sum(y * ln(q))` where
+/// - from logits: `ln(q) = log_softmax(y_pred)`, computed stably (log-sum-exp);
+/// - from probabilities: `q = clip(p / sum(p), 1e-7, 1 - 1e-7)`, as Keras does (the sum is
+///   floored at 1e-7 so that all-zero predictions stay finite).
+///
+/// Targets and predictions have the same shape; other axes than the samples axis and `axis`
+/// are averaged. Integer labels need [`SparseCategoricalCrossentropy`] instead.
+#[derive(Clone, Copy, Debug)]
+pub struct CategoricalCrossentropy {
+    /// Whether predictions are logits rather than probabilities (default false).
+    pub from_logits: bool,
+    /// `s` in `[0, 1]`: targets move towards the uniform `1 / c` by this fraction (default 0).
+    pub label_smoothing: f32,
+    /// The classes axis (default -1, the last; not 0, the samples axis).
+    pub axis: isize,
+}
+
+impl CategoricalCrossentropy {
+    /// For predictions that are logits.
+    pub fn from_logits() -> CategoricalCrossentropy {
+        CategoricalCrossentropy {
+            from_logits: true,
+            ..CategoricalCrossentropy::default()
+        }
+    }
+}
+
+impl Default for CategoricalCrossentropy {
+    /// Probabilities, no smoothing, classes on the last axis: Keras' defaults.
+    fn default() -> CategoricalCrossentropy {
+        CategoricalCrossentropy {
+            from_logits: false,
+            label_smoothing: 0.0,
+            axis: -1,
+        }
+    }
+}
+
+impl SampleLoss for CategoricalCrossentropy {
+    fn name(&self) -> String {
+        "categorical_crossentropy".into()
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        const NAME: &str = "categorical_crossentropy";
+        check_label_smoothing(NAME, self.label_smoothing)?;
+        let axis = feature_axis(NAME, y_pred, self.axis)?;
+        if y_true.shape() != y_pred.shape() {
+            let hint = if y_true.ndim() + 1 == y_pred.ndim()
+                || (y_true.ndim() == y_pred.ndim() && y_true.shape().last() == Some(&1))
+            {
+                "; for integer labels use sparse_categorical_crossentropy"
+            } else {
+                ""
+            };
+            return Err(Error::shape(
+                NAME,
+                format!(
+                    "targets of shape {:?} do not match predictions of shape {:?}; one-hot \
+                     targets must have the predictions' shape{hint}",
+                    y_true.shape(),
+                    y_pred.shape()
+                ),
+            ));
+        }
+        let classes = check_classes(NAME, y_pred, axis)?;
+        let s = self.label_smoothing;
+        let y = if s > 0.0 {
+            y_true.mul_scalar(1.0 - s).add_scalar(s / classes as f32)
+        } else {
+            y_true.clone()
+        };
+        let log_q = log_probabilities(y_pred, axis as isize, self.from_logits)?;
+        let per_row = y.mul(&log_q)?.sum(&[axis as isize], false)?.neg();
+        mean_per_sample(&per_row)
+    }
+}
+
+/// Cross-entropy of integer class labels against predicted class scores.
+///
+/// `y_pred` is `[n, ..., classes]`; `y_true` holds class indices of shape `[n, ...]` (or with a
+/// trailing axis of 1: `[n, 1]` labels for `[n, classes]` predictions). The loss of a sample is
+/// `-ln(q[label])`, with `q` as in [`CategoricalCrossentropy`]: log-softmax of logits, or
+/// probabilities normalized and clipped to `[1e-7, 1 - 1e-7]` as Keras does.
+#[derive(Clone, Copy, Debug, Default)]
 pub struct SparseCategoricalCrossentropy {
-    /// Whether predictions are unnormalized logits.
+    /// Whether predictions are logits rather than probabilities (default false, as Keras).
     pub from_logits: bool,
 }
 
@@ -21,47 +174,73 @@ impl SparseCategoricalCrossentropy {
     }
 }
 
-impl Default for SparseCategoricalCrossentropy {
-    /// For predictions that are probabilities, as Keras' default.
-    fn default() -> Self {
-        SparseCategoricalCrossentropy { from_logits: false }
-    }
-}
-
 impl SampleLoss for SparseCategoricalCrossentropy {
     fn name(&self) -> String {
         "sparse_categorical_crossentropy".into()
     }
 
     fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
-        let [n, classes] = *y_pred.shape() else {
+        const NAME: &str = "sparse_categorical_crossentropy";
+        let axis = feature_axis(NAME, y_pred, -1)?;
+        let classes = check_classes(NAME, y_pred, axis)?;
+        let label_shape = &y_pred.shape()[..axis];
+        let fits = y_true.shape() == label_shape
+            || (y_true.shape().split_last() == Some((&1, label_shape)));
+        if !fits {
             return Err(Error::shape(
-                "sparse_categorical_crossentropy",
+                NAME,
                 format!(
-                    "predictions must be [samples, classes], got {:?}",
-                    y_pred.shape()
-                ),
-            ));
-        };
-        if y_true.len() != n {
-            return Err(Error::shape(
-                "sparse_categorical_crossentropy",
-                format!(
-                    "targets of shape {:?} do not give one label per sample of predictions {:?}",
+                    "targets of shape {:?} do not give one label per row of predictions {:?}; \
+                     labels must have shape {label_shape:?} (or with a trailing 1)",
                     y_true.shape(),
                     y_pred.shape()
                 ),
             ));
         }
-        let labels = Tensor::one_hot_rows(y_true, classes)?;
-        let log_probs = if self.from_logits {
-            y_pred.log_softmax(-1)?
-        } else {
-            // Keras clips probabilities away from 0 and 1 before the log.
-            y_pred.clamp(1e-7, 1.0 - 1e-7)?.log()
-        };
-        Ok(log_probs.mul(&labels)?.sum(&[-1], false)?.neg())
+        let shape: Vec<isize> = y_pred.shape().iter().map(|&d| d as isize).collect();
+        let labels = Tensor::one_hot_rows(y_true, classes)?.reshape(&shape)?;
+        let log_q = log_probabilities(y_pred, -1, self.from_logits)?;
+        let per_row = labels.mul(&log_q)?.sum(&[-1], false)?.neg();
+        mean_per_sample(&per_row)
     }
+
+    fn classes(&self, y_true: &Tensor) -> Result<Tensor> {
+        match y_true.shape() {
+            [_] | [_, 1] => class_indices(y_true),
+            shape => Err(Error::shape(
+                "class_weight",
+                format!(
+                    "labels of shape {shape:?} give several classes per sample; class_weight \
+                     needs one label per sample ([n] or [n, 1]); use sample_weight instead"
+                ),
+            )),
+        }
+    }
+}
+
+/// The number of classes along `axis`, rejecting a single class (the loss would always be 0).
+fn check_classes(loss: &'static str, y_pred: &Tensor, axis: usize) -> Result<usize> {
+    let classes = y_pred.shape()[axis];
+    if classes < 2 {
+        return Err(Error::shape(
+            loss,
+            format!(
+                "predictions of shape {:?} have {classes} class along axis {axis}, so the loss \
+                 is always 0; for one yes/no output use binary_crossentropy",
+                y_pred.shape()
+            ),
+        ));
+    }
+    Ok(classes)
+}
+
+/// `ln(q)` along `axis`: log-softmax of logits, or Keras' normalized and clipped probabilities.
+fn log_probabilities(y_pred: &Tensor, axis: isize, from_logits: bool) -> Result<Tensor> {
+    if from_logits {
+        return y_pred.log_softmax(axis);
+    }
+    let total = y_pred.sum(&[axis], true)?.clamp(EPSILON, f32::INFINITY)?;
+    Ok(y_pred.div(&total)?.clamp(EPSILON, 1.0 - EPSILON)?.log())
 }
 
 impl Tensor {

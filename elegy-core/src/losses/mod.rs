@@ -1,9 +1,28 @@
 //! Losses: what `test_step` minimizes. Each loss computes one value per sample; weighting by
 //! `sample_weight` and `class_weight` and the reduction to a scalar are shared (see [`reduce`]).
+//!
+//! The set is Keras': regression ([`MeanSquaredError`], [`MeanAbsoluteError`],
+//! [`MeanAbsolutePercentageError`], [`MeanSquaredLogarithmicError`], [`Huber`]), classification
+//! ([`BinaryCrossentropy`], [`CategoricalCrossentropy`], [`SparseCategoricalCrossentropy`]),
+//! [`CosineSimilarity`], and regularization of the parameters ([`L1Regularization`],
+//! [`L2Regularization`]). Each is named as in Keras (`"mean_squared_error"`), logged with a
+//! `_loss` suffix, and computed with differentiable tensor ops.
 
+mod cosine;
 mod crossentropy;
+mod regression;
+mod regularization;
+mod shapes;
 
-pub use crossentropy::SparseCategoricalCrossentropy;
+pub use cosine::CosineSimilarity;
+pub use crossentropy::{
+    BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
+};
+pub use regression::{
+    Huber, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
+    MeanSquaredLogarithmicError,
+};
+pub use regularization::{L1Regularization, L2Regularization};
 
 use crate::data::Data;
 use crate::error::{Error, Result};
