@@ -7,6 +7,7 @@
 //! it from the states otherwise, in the manner of Haiku and Flax.
 
 mod context;
+pub mod layers;
 mod sequential;
 
 pub use context::ModuleContext;
