@@ -1,10 +1,49 @@
 //! Metrics: streaming measures of a model's predictions. A metric's state lives in
 //! `States::metrics_states` and is reset at the start of each epoch, so its value at the end of an
 //! epoch is exact over all of the epoch's samples.
+//!
+//! Conventions shared by every metric here:
+//! - Axis 0 of `y_true` and `y_pred` is the sample axis (a scalar is one sample);
+//!   `sample_weight`, when given, holds one weight per sample and applies to all of the sample's
+//!   elements.
+//! - The state is a few small `f32` tensors (scalars, or `[num_thresholds]` for [`Auc`]) under
+//!   fixed names; each batch's sums are added to it in `f64`.
+//! - A metric over no samples (or with a zero denominator) is 0, as in Keras.
+//! - Bad shapes are errors naming the metric and the shapes, never panics.
+//!
+//! | metric | logged as | value (means are sample-weighted) |
+//! |---|---|---|
+//! | [`Mean`] | `mean` | mean `p` |
+//! | [`MeanAbsoluteError`] | `mean_absolute_error` | mean `\|t - p\|` |
+//! | [`MeanSquaredError`] | `mean_squared_error` | mean `(t - p)^2` |
+//! | [`RootMeanSquaredError`] | `root_mean_squared_error` | `sqrt` of the epoch's MSE |
+//! | [`MeanAbsolutePercentageError`] | `mean_absolute_percentage_error` | mean `100\|t-p\|/\|t\|` |
+//! | [`Accuracy`] | `accuracy` | fraction of elements with `p == t` |
+//! | [`BinaryAccuracy`] | `binary_accuracy` | fraction with `(p > threshold) == t` |
+//! | [`CategoricalAccuracy`] | `categorical_accuracy` | fraction with `argmax p == argmax t` |
+//! | [`SparseCategoricalAccuracy`] | `sparse_categorical_accuracy` | fraction `argmax p == t` |
+//! | [`TopKCategoricalAccuracy`] | `top_k_categorical_accuracy` | fraction `argmax t` in top `k` |
+//! | [`SparseTopKCategoricalAccuracy`] | `sparse_top_k_categorical_accuracy` | same, label `t` |
+//! | [`Precision`] | `precision` | `TP / (TP + FP)` |
+//! | [`Recall`] | `recall` | `TP / (TP + FN)` |
+//! | [`F1Score`] | `f1_score` | `2 TP / (2 TP + FP + FN)` |
+//! | [`Auc`] | `auc` | area under the ROC curve |
 
 mod accuracy;
+mod confusion;
+mod inputs;
+mod mean;
+mod regression;
 
-pub use accuracy::SparseCategoricalAccuracy;
+pub use accuracy::{
+    Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
+};
+pub use confusion::{Auc, F1Score, Precision, Recall};
+pub use mean::Mean;
+pub use regression::{
+    MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, RootMeanSquaredError,
+};
 
 use crate::error::Result;
 use crate::tensor::{Tensor, TensorMap};
@@ -28,4 +67,53 @@ pub trait Metric: Send + Sync {
 
     /// The value over every batch seen since `init`.
     fn result(&self, state: &TensorMap) -> Result<f32>;
+
+    /// This metric logged (and its state stored) under `name` instead: to keep two metrics of
+    /// one kind apart, such as the precision of two classes.
+    ///
+    /// ```
+    /// use elegy_core::metrics::{Metric, Precision};
+    /// let cats = Precision { class_id: Some(3), ..Default::default() }.named("precision_cat");
+    /// assert_eq!(cats.name(), "precision_cat");
+    /// ```
+    fn named(self, name: impl Into<String>) -> Named<Self>
+    where
+        Self: Sized,
+    {
+        Named {
+            name: name.into(),
+            metric: self,
+        }
+    }
+}
+
+/// A metric under another name; made by [`Metric::named`].
+#[derive(Clone, Debug)]
+pub struct Named<M> {
+    name: String,
+    metric: M,
+}
+
+impl<M: Metric> Metric for Named<M> {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn init(&self) -> TensorMap {
+        self.metric.init()
+    }
+
+    fn update(
+        &self,
+        state: &TensorMap,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<TensorMap> {
+        self.metric.update(state, y_true, y_pred, sample_weight)
+    }
+
+    fn result(&self, state: &TensorMap) -> Result<f32> {
+        self.metric.result(state)
+    }
 }

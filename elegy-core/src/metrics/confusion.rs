@@ -1,0 +1,471 @@
+//! Metrics from confusion counts: [`Precision`], [`Recall`], [`F1Score`] and [`Auc`].
+//!
+//! Each element of `y_true` is a label (positive when non-zero, as Keras casts it to bool) and the
+//! element of `y_pred` at the same place its score; `y_true` and `y_pred` have one shape (`[n]` and
+//! `[n, 1]` may be mixed), and every element of sample `i` carries its weight `w_i`. The weighted
+//! counts of true/false positives/negatives are summed over the epoch, and the metric is computed
+//! from the sums once: it is exact over all samples, not an average of batch values.
+
+use super::Metric;
+use super::inputs::{
+    add_scalar, add_vector, matched, num_classes, num_samples, ratio, sample_weights, scalar,
+    vector,
+};
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, TensorMap};
+
+const TRUE_POSITIVES: &str = "true_positives";
+const FALSE_POSITIVES: &str = "false_positives";
+const TRUE_NEGATIVES: &str = "true_negatives";
+const FALSE_NEGATIVES: &str = "false_negatives";
+
+/// Calls `f(label_is_positive, score, weight)` for each element of `y_true` and `y_pred` (only
+/// those of class `class_id` on the last axis, when given), with the weight of its sample.
+fn for_each_element(
+    op: &'static str,
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    sample_weight: Option<&Tensor>,
+    class_id: Option<usize>,
+    mut f: impl FnMut(bool, f32, f64),
+) -> Result<()> {
+    let (t, p) = matched(op, y_true, y_pred)?;
+    let (t, p) = match class_id {
+        None => (t, p),
+        Some(c) => {
+            let classes = num_classes(op, &p)?;
+            if c >= classes {
+                return Err(Error::invalid(
+                    op,
+                    format!(
+                        "class_id {c} is not below the {classes} classes of y_pred {:?}",
+                        p.shape()
+                    ),
+                ));
+            }
+            let last = p.ndim() as isize - 1;
+            (t.slice(last, c, c + 1)?, p.slice(last, c, c + 1)?)
+        }
+    };
+    let n = num_samples(p.shape());
+    let weights = sample_weights(op, sample_weight, n)?;
+    // At least 1: an empty batch visits no element.
+    let per_sample = (p.len() / n.max(1)).max(1);
+    // Row-major iteration visits each sample's elements together, whatever the layout.
+    for (k, (&t, &p)) in t.view().iter().zip(p.view().iter()).enumerate() {
+        f(t != 0.0, p, weights[k / per_sample]);
+    }
+    Ok(())
+}
+
+/// Rejects a NaN threshold, which would silently make every prediction negative.
+fn check_threshold(op: &'static str, threshold: f32) -> Result<()> {
+    if threshold.is_nan() {
+        return Err(Error::invalid(
+            op,
+            "threshold is NaN; give a number such as 0.5",
+        ));
+    }
+    Ok(())
+}
+
+/// The weighted confusion counts of a batch at one threshold.
+#[derive(Default)]
+struct Counts {
+    true_positives: f64,
+    false_positives: f64,
+    false_negatives: f64,
+}
+
+impl Counts {
+    fn of(
+        op: &'static str,
+        threshold: f32,
+        class_id: Option<usize>,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<Counts> {
+        check_threshold(op, threshold)?;
+        let mut c = Counts::default();
+        for_each_element(
+            op,
+            y_true,
+            y_pred,
+            sample_weight,
+            class_id,
+            |label, p, w| match (label, p > threshold) {
+                (true, true) => c.true_positives += w,
+                (false, true) => c.false_positives += w,
+                (true, false) => c.false_negatives += w,
+                (false, false) => {}
+            },
+        )?;
+        Ok(c)
+    }
+
+    fn get(&self, name: &str) -> f64 {
+        match name {
+            TRUE_POSITIVES => self.true_positives,
+            FALSE_POSITIVES => self.false_positives,
+            // The only other name the metrics here keep.
+            _ => self.false_negatives,
+        }
+    }
+}
+
+/// Zero counts under `names`.
+fn counts_init(names: &[&str]) -> TensorMap {
+    names.iter().map(|&n| (n, Tensor::scalar(0.0))).collect()
+}
+
+/// The counts under `names` after one more batch.
+fn counts_update(names: &[&'static str], state: &TensorMap, batch: &Counts) -> Result<TensorMap> {
+    names
+        .iter()
+        .map(|&n| Ok((n, add_scalar(state, n, batch.get(n))?)))
+        .collect()
+}
+
+/// Keras' `Precision`: of the weight predicted positive, the fraction that is positive,
+/// `precision = TP / (TP + FP)` (0 when nothing was predicted positive).
+///
+/// A prediction is positive when strictly above `threshold`. With `class_id`, only that class
+/// (of the last axis of one-hot `y_true` and per-class scores `y_pred`) is measured, one class
+/// against the rest. State: `true_positives`, `false_positives`.
+///
+/// ```
+/// use elegy_core::Tensor;
+/// use elegy_core::metrics::{Metric, Precision};
+/// let p = Precision::default();
+/// let y_true = Tensor::from(vec![1.0, 0.0, 1.0]);
+/// let y_pred = Tensor::from(vec![0.9, 0.8, 0.2]); // TP = 1, FP = 1
+/// let state = p.update(&p.init(), &y_true, &y_pred, None)?;
+/// assert_eq!(p.result(&state)?, 0.5);
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Precision {
+    /// A score above it is a positive prediction.
+    pub threshold: f32,
+    /// Measure only this class (an index into the last axis), one against the rest.
+    pub class_id: Option<usize>,
+}
+
+impl Default for Precision {
+    fn default() -> Self {
+        Precision {
+            threshold: 0.5,
+            class_id: None,
+        }
+    }
+}
+
+impl Precision {
+    const NAME: &'static str = "precision";
+    const STATES: [&'static str; 2] = [TRUE_POSITIVES, FALSE_POSITIVES];
+}
+
+impl Metric for Precision {
+    fn name(&self) -> String {
+        Self::NAME.into()
+    }
+
+    fn init(&self) -> TensorMap {
+        counts_init(&Self::STATES)
+    }
+
+    fn update(
+        &self,
+        state: &TensorMap,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<TensorMap> {
+        let op = Self::NAME;
+        let batch = Counts::of(
+            op,
+            self.threshold,
+            self.class_id,
+            y_true,
+            y_pred,
+            sample_weight,
+        )?;
+        counts_update(&Self::STATES, state, &batch)
+    }
+
+    fn result(&self, state: &TensorMap) -> Result<f32> {
+        let tp = scalar(state, TRUE_POSITIVES)?;
+        Ok(ratio(tp, tp + scalar(state, FALSE_POSITIVES)?) as f32)
+    }
+}
+
+/// Keras' `Recall`: of the positive weight, the fraction predicted positive,
+/// `recall = TP / (TP + FN)` (0 when there was nothing positive).
+///
+/// A prediction is positive when strictly above `threshold`; `class_id` as in [`Precision`].
+/// State: `true_positives`, `false_negatives`.
+#[derive(Clone, Copy, Debug)]
+pub struct Recall {
+    /// A score above it is a positive prediction.
+    pub threshold: f32,
+    /// Measure only this class (an index into the last axis), one against the rest.
+    pub class_id: Option<usize>,
+}
+
+impl Default for Recall {
+    fn default() -> Self {
+        Recall {
+            threshold: 0.5,
+            class_id: None,
+        }
+    }
+}
+
+impl Recall {
+    const NAME: &'static str = "recall";
+    const STATES: [&'static str; 2] = [TRUE_POSITIVES, FALSE_NEGATIVES];
+}
+
+impl Metric for Recall {
+    fn name(&self) -> String {
+        Self::NAME.into()
+    }
+
+    fn init(&self) -> TensorMap {
+        counts_init(&Self::STATES)
+    }
+
+    fn update(
+        &self,
+        state: &TensorMap,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<TensorMap> {
+        let op = Self::NAME;
+        let batch = Counts::of(
+            op,
+            self.threshold,
+            self.class_id,
+            y_true,
+            y_pred,
+            sample_weight,
+        )?;
+        counts_update(&Self::STATES, state, &batch)
+    }
+
+    fn result(&self, state: &TensorMap) -> Result<f32> {
+        let tp = scalar(state, TRUE_POSITIVES)?;
+        Ok(ratio(tp, tp + scalar(state, FALSE_NEGATIVES)?) as f32)
+    }
+}
+
+/// The binary F1 score, the harmonic mean of precision and recall:
+/// `f1 = 2 TP / (2 TP + FP + FN)` (`= 2 P R / (P + R)`; 0 when there are no true positives).
+///
+/// Logged as Keras' `"f1_score"`. Unlike Keras' `F1Score` (which defaults to per-class scores of
+/// argmax predictions), this is one binary score: a prediction is positive when strictly above
+/// `threshold`, and `class_id` selects one class against the rest as in [`Precision`].
+/// State: `true_positives`, `false_positives`, `false_negatives`.
+#[derive(Clone, Copy, Debug)]
+pub struct F1Score {
+    /// A score above it is a positive prediction.
+    pub threshold: f32,
+    /// Measure only this class (an index into the last axis), one against the rest.
+    pub class_id: Option<usize>,
+}
+
+impl Default for F1Score {
+    fn default() -> Self {
+        F1Score {
+            threshold: 0.5,
+            class_id: None,
+        }
+    }
+}
+
+impl F1Score {
+    const NAME: &'static str = "f1_score";
+    const STATES: [&'static str; 3] = [TRUE_POSITIVES, FALSE_POSITIVES, FALSE_NEGATIVES];
+}
+
+impl Metric for F1Score {
+    fn name(&self) -> String {
+        Self::NAME.into()
+    }
+
+    fn init(&self) -> TensorMap {
+        counts_init(&Self::STATES)
+    }
+
+    fn update(
+        &self,
+        state: &TensorMap,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<TensorMap> {
+        let op = Self::NAME;
+        let batch = Counts::of(
+            op,
+            self.threshold,
+            self.class_id,
+            y_true,
+            y_pred,
+            sample_weight,
+        )?;
+        counts_update(&Self::STATES, state, &batch)
+    }
+
+    fn result(&self, state: &TensorMap) -> Result<f32> {
+        let tp2 = 2.0 * scalar(state, TRUE_POSITIVES)?;
+        let errors = scalar(state, FALSE_POSITIVES)? + scalar(state, FALSE_NEGATIVES)?;
+        Ok(ratio(tp2, tp2 + errors) as f32)
+    }
+}
+
+/// Keras' `AUC` (ROC curve): the area under the curve of true-positive rate against
+/// false-positive rate, from confusion counts at `num_thresholds` evenly spaced thresholds.
+///
+/// With `T = num_thresholds`, the thresholds are `t_0 = -1e-7`, `t_i = i / (T - 1)` for
+/// `0 < i < T - 1`, and `t_{T-1} = 1 + 1e-7`, so the curve runs from (1, 1) to (0, 0). At each,
+/// with a score positive when `p > t_i` (scores clipped to `[0, 1]` first, as Keras does):
+/// `TPR_i = TP_i / (TP_i + FN_i)`, `FPR_i = FP_i / (FP_i + TN_i)` (0 when undefined), and
+/// `auc = sum_i (FPR_i - FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2`: the trapezoid rule. That is exactly
+/// Keras' default `summation_method="interpolation"` for the ROC curve (its special
+/// interpolation applies to the PR curve only). `p > t_i` is decided exactly, in `f64`, where
+/// Keras compares against `f32`-rounded thresholds; the two can differ only for a score within
+/// a rounding error of a threshold.
+///
+/// Accuracy of the grid: the result is the Mann-Whitney statistic (the weighted fraction of
+/// (positive, negative) pairs ranked correctly, ties counting 1/2) of the scores rounded up to
+/// the grid, so pairs whose scores share a cell `(t_i, t_{i+1}]` count as ties. It differs from
+/// the exact ROC AUC (of the clipped scores) by at most half the weighted fraction of pairs
+/// within `1 / (T - 1)` of each other. With only positives or only negatives seen, the AUC is
+/// 0, as in Keras.
+///
+/// `y_true` holds labels (non-zero is positive) and `y_pred` scores in `[0, 1]` (or logits, with
+/// `from_logits`); every element counts, weighted by its sample's weight. State:
+/// `true_positives`, `false_positives`, `true_negatives`, `false_negatives`, each `[T]`.
+#[derive(Clone, Copy, Debug)]
+pub struct Auc {
+    /// How many thresholds to evaluate the curve at; at least 2.
+    pub num_thresholds: usize,
+    /// Whether `y_pred` holds logits, turned into probabilities by a sigmoid first.
+    pub from_logits: bool,
+}
+
+impl Default for Auc {
+    fn default() -> Self {
+        Auc {
+            num_thresholds: 200,
+            from_logits: false,
+        }
+    }
+}
+
+impl Auc {
+    const NAME: &'static str = "auc";
+    const STATES: [&'static str; 4] = [
+        TRUE_POSITIVES,
+        FALSE_POSITIVES,
+        TRUE_NEGATIVES,
+        FALSE_NEGATIVES,
+    ];
+
+    fn check(&self) -> Result<usize> {
+        match self.num_thresholds {
+            t if t >= 2 => Ok(t),
+            t => Err(Error::invalid(
+                Self::NAME,
+                format!("num_thresholds must be at least 2 (got {t})"),
+            )),
+        }
+    }
+
+    /// How many thresholds lie strictly below the score `p`: a score is positive at thresholds
+    /// `0..cell`. For `p` in `[0, 1]`, `#{0 < i < T-1 : i / (T-1) < p} = ceil(p (T-1)) - 1` (at
+    /// least 0), plus `t_0`, which every such score exceeds; none exceeds `t_{T-1}`.
+    fn cell(&self, p: f32) -> usize {
+        let p = if self.from_logits {
+            1.0 / (1.0 + (-(p as f64)).exp())
+        } else {
+            p as f64
+        };
+        // NaN counts as 0, like a score below every threshold but the first.
+        let p = if p > 0.0 { p.min(1.0) } else { 0.0 };
+        let steps = (self.num_thresholds - 1) as f64;
+        ((p * steps).ceil() as usize).clamp(1, self.num_thresholds - 1)
+    }
+}
+
+impl Metric for Auc {
+    fn name(&self) -> String {
+        Self::NAME.into()
+    }
+
+    fn init(&self) -> TensorMap {
+        let zeros = Tensor::zeros(&[self.num_thresholds]);
+        Self::STATES.iter().map(|&n| (n, zeros.clone())).collect()
+    }
+
+    fn update(
+        &self,
+        state: &TensorMap,
+        y_true: &Tensor,
+        y_pred: &Tensor,
+        sample_weight: Option<&Tensor>,
+    ) -> Result<TensorMap> {
+        let t = self.check()?;
+        // The weight of positives and negatives in each cell, then suffix sums: a score in cell
+        // `c` is positive at thresholds `0..c`.
+        let (mut pos, mut neg) = (vec![0.0f64; t], vec![0.0f64; t]);
+        for_each_element(
+            Self::NAME,
+            y_true,
+            y_pred,
+            sample_weight,
+            None,
+            |label, p, w| {
+                let c = self.cell(p);
+                if label { pos[c] += w } else { neg[c] += w }
+            },
+        )?;
+        let (total_pos, total_neg): (f64, f64) = (pos.iter().sum(), neg.iter().sum());
+        let (mut tp, mut fp) = (vec![0.0f64; t], vec![0.0f64; t]);
+        let (mut above_pos, mut above_neg) = (0.0, 0.0);
+        for i in (0..t).rev() {
+            tp[i] = above_pos;
+            fp[i] = above_neg;
+            above_pos += pos[i];
+            above_neg += neg[i];
+        }
+        let tn: Vec<f64> = fp.iter().map(|f| total_neg - f).collect();
+        let fn_: Vec<f64> = tp.iter().map(|p| total_pos - p).collect();
+        let op = Self::NAME;
+        Ok(TensorMap::new()
+            .with(TRUE_POSITIVES, add_vector(op, state, TRUE_POSITIVES, &tp)?)
+            .with(
+                FALSE_POSITIVES,
+                add_vector(op, state, FALSE_POSITIVES, &fp)?,
+            )
+            .with(TRUE_NEGATIVES, add_vector(op, state, TRUE_NEGATIVES, &tn)?)
+            .with(
+                FALSE_NEGATIVES,
+                add_vector(op, state, FALSE_NEGATIVES, &fn_)?,
+            ))
+    }
+
+    fn result(&self, state: &TensorMap) -> Result<f32> {
+        let t = self.check()?;
+        let [tp, fp, tn, fn_] = Self::STATES.map(|n| vector(Self::NAME, state, n, t));
+        let (tp, fp, tn, fn_) = (tp?, fp?, tn?, fn_?);
+        let tpr: Vec<f64> = (0..t).map(|i| ratio(tp[i], tp[i] + fn_[i])).collect();
+        let fpr: Vec<f64> = (0..t).map(|i| ratio(fp[i], fp[i] + tn[i])).collect();
+        let area: f64 = (0..t - 1)
+            .map(|i| (fpr[i] - fpr[i + 1]) * (tpr[i] + tpr[i + 1]) / 2.0)
+            .sum();
+        Ok(area as f32)
+    }
+}
