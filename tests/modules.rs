@@ -212,3 +212,19 @@ fn without_a_module_or_a_pred_step_prediction_is_an_error_saying_what_to_do() {
     );
     assert!(err.contains("Runner::module"), "{err}");
 }
+
+#[test]
+fn a_model_initialized_for_prediction_can_then_be_fitted_and_evaluated() {
+    // summary() initializes from inputs alone: no metric or optimizer state exists yet.
+    let d = scaled_digits();
+    let mut r = runner();
+    r.summary_rows(d.x.clone()).unwrap();
+    let params_before = r.states().net_params.clone();
+    let logs = r
+        .evaluate(d.x.clone(), d.y.clone(), EvaluateOptions::default())
+        .unwrap();
+    assert!(logs.contains_key("sparse_categorical_accuracy"));
+    r.fit(d.x, d.y, FitOptions { epochs: 1, verbose: 0, ..Default::default() }).unwrap();
+    assert_ne!(r.states().net_params, params_before);
+    assert!(r.states().optimizer_states.contains("step"));
+}

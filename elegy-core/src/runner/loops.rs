@@ -275,7 +275,8 @@ impl<M: Model> Runner<M> {
                 self.initialized = false;
                 self.states = States::new(self.seed).with_components(self.components.clone());
                 return Err(Error::Step(format!(
-                    "training step {} failed, and the states it was given are gone with it                      (load a checkpoint or initialize again): {e}",
+                    "training step {} failed, and the states it was given are gone with it \
+                     (load a checkpoint or initialize again): {e}",
                     self.step + 1
                 )));
             }

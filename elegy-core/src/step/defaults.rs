@@ -119,13 +119,16 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
     for metric in &components.metrics {
         let name = metric.name();
         let prefix = format!("{name}/");
-        let mine: TensorMap = if ctx.initializing {
+        let existing: TensorMap = metrics_states
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
+            .collect();
+        // A metric without state (initializing, or states created by `pred_step` alone) starts
+        // from its initial state.
+        let mine = if ctx.initializing || existing.is_empty() {
             metric.init()
         } else {
-            metrics_states
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
-                .collect()
+            existing
         };
         let y_true = ctx.y_true.ok_or_else(|| {
             Error::Step(format!(
@@ -203,7 +206,11 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
     }
     let mut states = states;
     let params = std::mem::take(&mut states.net_params);
-    let opt_states = std::mem::take(&mut states.optimizer_states);
+    let mut opt_states = std::mem::take(&mut states.optimizer_states);
+    if opt_states.is_empty() {
+        // States created by `pred_step` alone (init without targets) have no optimizer state yet.
+        opt_states = optimizer.init(&params)?;
+    }
     let (params, opt_states) = optimizer.update(params, &grads, opt_states)?;
     Ok(TrainStep {
         logs,

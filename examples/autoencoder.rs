@@ -1,0 +1,56 @@
+//! An autoencoder of the digits: 64 pixels squeezed through 8 numbers and back, trained to
+//! reproduce its input (the targets are the inputs).
+//!
+//! `cargo run --release --example autoencoder`
+
+use elegy::losses::MeanSquaredError;
+use elegy::metrics::MeanAbsoluteError;
+use elegy::module::Sequential;
+use elegy::module::layers::{Mlp, Sigmoid};
+use elegy::optimizers::Adam;
+use elegy::{Data, EvaluateOptions, FitOptions, Result, Runner, datasets};
+
+fn main() -> Result<()> {
+    let digits = datasets::digits()?;
+    let x = digits.x.div_scalar(16.0);
+    let (x_train, _, x_test, _) = datasets::train_test_split(x, digits.y, 0.2, 0)?;
+
+    let autoencoder = Sequential::new()
+        .layer(Mlp::new(&[32, 8]).named("encoder"))
+        .layer(Mlp::new(&[32, 64]).named("decoder"))
+        .layer(Sigmoid);
+    let mut runner = Runner::for_module(autoencoder)
+        .loss(MeanSquaredError)
+        .metric(MeanAbsoluteError)
+        .optimizer(Adam::new(3e-3))
+        .seed(0);
+    let targets: Data = x_train.clone();
+    runner.fit(
+        x_train,
+        targets,
+        FitOptions {
+            epochs: 60,
+            batch_size: 32,
+            verbose: 0,
+            ..Default::default()
+        },
+    )?;
+    let baseline = {
+        // Predicting every pixel's training mean, for scale.
+        let train = runner_mean(&x_test)?;
+        train
+    };
+    let logs = runner.evaluate(x_test.clone(), x_test, EvaluateOptions::default())?;
+    println!(
+        "test reconstruction MSE: {:.4} (predicting the mean image: {baseline:.4}) - MAE: {:.4}",
+        logs["loss"], logs["mean_absolute_error"]
+    );
+    Ok(())
+}
+
+/// The mean squared error of predicting each pixel's mean over `x`.
+fn runner_mean(x: &Data) -> Result<f32> {
+    let x = x.as_tensor("x")?;
+    let mean = x.mean(&[0], true)?;
+    x.sub(&mean)?.square().mean_all().item()
+}
