@@ -1,95 +1,183 @@
-//! Adam (Kingma & Ba, 2015, Algorithm 1).
+//! Adam (Kingma & Ba, 2015) and AdamW (Loshchilov & Hutter, 2019).
 
-use ndarray::Zip;
-
-use super::{Optimizer, check_grads, step_count, take_array, zeros_like_prefixed};
+use super::{
+    Common, GradientTransform, Schedule, chain, decay_rate, non_negative, scale_by_adam,
+    scale_by_learning_rate,
+};
 use crate::error::Result;
-use crate::tensor::{Tensor, TensorMap};
 
-/// Adam: `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`,
-/// `p -= lr * m_hat / (sqrt(v_hat) + epsilon)` with bias-corrected `m_hat`, `v_hat`.
-#[derive(Clone, Debug)]
+/// Adam (Kingma & Ba, 2015, Algorithm 1): `m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`,
+/// `p -= lr * m_hat / (sqrt(v_hat) + epsilon)` with bias-corrected `m_hat`, `v_hat`. (Keras adds
+/// `epsilon` to `sqrt(v)` before the bias correction instead; the two differ only in how much
+/// `epsilon` weighs in the first steps.)
+///
+/// `weight_decay` is an L2 penalty added to the gradient before the moments, as PyTorch's Adam;
+/// for decoupled weight decay use [`AdamW`]. Clipping applies to the raw gradient, by value
+/// first, then by global norm.
+///
+/// State: `"step"`, `"learning_rate"`, `"{i}/m/{param}"` and `"{i}/v/{param}"`, where `i` counts
+/// the clipping and weight decay links that are set (`"0/m/w"` with none).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Adam {
-    /// Step size.
-    pub learning_rate: f32,
-    /// Decay of the first moment.
+    /// Step size, constant or scheduled.
+    pub learning_rate: Schedule,
+    /// Decay of the first moment, in `[0, 1)`.
     pub beta_1: f32,
-    /// Decay of the second moment.
+    /// Decay of the second moment, in `[0, 1)`.
     pub beta_2: f32,
     /// Added to the denominator for stability.
     pub epsilon: f32,
+    /// L2 penalty coefficient added to the gradient; 0 for none.
+    pub weight_decay: f32,
+    /// Clips each gradient element to `[-clip_value, clip_value]`.
+    pub clip_value: Option<f32>,
+    /// Scales the gradients so that their global L2 norm is at most this.
+    pub clip_global_norm: Option<f32>,
 }
 
 impl Adam {
-    /// Adam with step size `learning_rate` and Keras' other defaults.
+    /// Adam with a constant step size `learning_rate` and Keras' other defaults.
     pub fn new(learning_rate: f32) -> Adam {
         Adam {
-            learning_rate,
+            learning_rate: Schedule::Constant(learning_rate),
             ..Adam::default()
         }
+    }
+
+    /// Checks the hyperparameters: an error names the one out of range.
+    pub fn validate(&self) -> Result<()> {
+        validate_adam(
+            "Adam",
+            &self.learning_rate,
+            (self.beta_1, self.beta_2, self.epsilon),
+            &self.common(),
+        )
+    }
+
+    fn common(&self) -> Common {
+        Common {
+            clip_value: self.clip_value,
+            clip_global_norm: self.clip_global_norm,
+            weight_decay: self.weight_decay,
+        }
+    }
+
+    fn transform(&self) -> Box<dyn GradientTransform> {
+        let common = self.common();
+        let mut links = common.clipping();
+        links.extend(common.decay());
+        links.push(scale_by_adam(self.beta_1, self.beta_2, self.epsilon));
+        links.push(scale_by_learning_rate());
+        chain(links)
     }
 }
 
 impl Default for Adam {
-    /// Keras' defaults: lr 0.001, betas 0.9 and 0.999, epsilon 1e-7.
+    /// Keras' defaults: lr 0.001, betas 0.9 and 0.999, epsilon 1e-7, no weight decay.
     fn default() -> Adam {
         Adam {
-            learning_rate: 1e-3,
+            learning_rate: Schedule::Constant(1e-3),
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
+            weight_decay: 0.0,
+            clip_value: None,
+            clip_global_norm: None,
         }
     }
 }
 
-impl Optimizer for Adam {
-    fn init(&self, params: &TensorMap) -> Result<TensorMap> {
-        let mut state = TensorMap::new().with("step", Tensor::scalar(0.0));
-        for prefix in ["m", "v"] {
-            for (k, v) in zeros_like_prefixed(params, prefix) {
-                state.insert(k, v);
-            }
+chained_optimizer!(Adam);
+
+/// Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as Keras' AdamW:
+/// `p -= lr * (m_hat / (sqrt(v_hat) + epsilon) + weight_decay * p)`. The decay does not pass
+/// through the moments, so unlike an L2 penalty it shrinks every weight at the same relative
+/// rate whatever its gradients' scale.
+///
+/// State: `"step"`, `"learning_rate"`, `"{i}/m/{param}"` and `"{i}/v/{param}"`, where `i`
+/// counts the clipping links that are set (`"0/m/w"` with none).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdamW {
+    /// Step size, constant or scheduled; it also scales the decay.
+    pub learning_rate: Schedule,
+    /// Decay of the first moment, in `[0, 1)`.
+    pub beta_1: f32,
+    /// Decay of the second moment, in `[0, 1)`.
+    pub beta_2: f32,
+    /// Added to the denominator for stability.
+    pub epsilon: f32,
+    /// Decoupled weight decay coefficient: each step shrinks `p` by `lr * weight_decay * p`.
+    pub weight_decay: f32,
+    /// Clips each gradient element to `[-clip_value, clip_value]`.
+    pub clip_value: Option<f32>,
+    /// Scales the gradients so that their global L2 norm is at most this.
+    pub clip_global_norm: Option<f32>,
+}
+
+impl AdamW {
+    /// AdamW with a constant step size `learning_rate` and Keras' other defaults.
+    pub fn new(learning_rate: f32) -> AdamW {
+        AdamW {
+            learning_rate: Schedule::Constant(learning_rate),
+            ..AdamW::default()
         }
-        Ok(state)
     }
 
-    fn update(
-        &self,
-        params: TensorMap,
-        grads: &TensorMap,
-        mut state: TensorMap,
-    ) -> Result<(TensorMap, TensorMap)> {
-        check_grads("Adam::update", &params, grads)?;
-        let t = step_count(&state)? + 1;
-        let (b1, b2, eps, lr) = (self.beta_1, self.beta_2, self.epsilon, self.learning_rate);
-        // Bias corrections in f64: b^t underflows gracefully and stays accurate for large t.
-        let c1 = (1.0 - (b1 as f64).powi(t as i32)) as f32;
-        let c2 = (1.0 - (b2 as f64).powi(t as i32)) as f32;
-        let mut new_params = TensorMap::new();
-        for (name, p) in params {
-            let g = grads.require(&name)?.view();
-            let (mk, vk) = (format!("m/{name}"), format!("v/{name}"));
-            let mut m = take_array(&mut state, &mk)?;
-            let mut v = take_array(&mut state, &vk)?;
-            let mut p = p.into_array();
-            Zip::from(&mut p)
-                .and(&mut m)
-                .and(&mut v)
-                .and(&g)
-                .for_each(|p, m, v, &g| {
-                    *m = b1 * *m + (1.0 - b1) * g;
-                    *v = b2 * *v + (1.0 - b2) * g * g;
-                    *p -= lr * (*m / c1) / ((*v / c2).sqrt() + eps);
-                });
-            state.insert(mk, Tensor::new(m));
-            state.insert(vk, Tensor::new(v));
-            new_params.insert(name, Tensor::new(p));
-        }
-        state.insert("step", Tensor::scalar(t as f32));
-        Ok((new_params, state))
+    /// Checks the hyperparameters: an error names the one out of range.
+    pub fn validate(&self) -> Result<()> {
+        validate_adam(
+            "AdamW",
+            &self.learning_rate,
+            (self.beta_1, self.beta_2, self.epsilon),
+            &self.common(),
+        )
     }
 
-    fn learning_rate(&self, _: &TensorMap) -> Option<f32> {
-        Some(self.learning_rate)
+    fn common(&self) -> Common {
+        Common {
+            clip_value: self.clip_value,
+            clip_global_norm: self.clip_global_norm,
+            weight_decay: self.weight_decay,
+        }
     }
+
+    fn transform(&self) -> Box<dyn GradientTransform> {
+        let common = self.common();
+        let mut links = common.clipping();
+        links.push(scale_by_adam(self.beta_1, self.beta_2, self.epsilon));
+        // After the moments, before the rate: decoupled, and scaled by the rate as Keras does.
+        links.extend(common.decay());
+        links.push(scale_by_learning_rate());
+        chain(links)
+    }
+}
+
+impl Default for AdamW {
+    /// Keras' defaults: lr 0.001, weight decay 0.004, betas 0.9 and 0.999, epsilon 1e-7.
+    fn default() -> AdamW {
+        AdamW {
+            learning_rate: Schedule::Constant(1e-3),
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            weight_decay: 0.004,
+            clip_value: None,
+            clip_global_norm: None,
+        }
+    }
+}
+
+chained_optimizer!(AdamW);
+
+fn validate_adam(
+    op: &'static str,
+    learning_rate: &Schedule,
+    (beta_1, beta_2, epsilon): (f32, f32, f32),
+    common: &Common,
+) -> Result<()> {
+    learning_rate.validate()?;
+    decay_rate(op, "beta_1", beta_1)?;
+    decay_rate(op, "beta_2", beta_2)?;
+    non_negative(op, "epsilon", epsilon)?;
+    common.validate(op)
 }

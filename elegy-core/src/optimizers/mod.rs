@@ -1,14 +1,123 @@
-//! Optimizers: how gradients become parameter updates. State (moments, the step count) lives in
-//! `States::optimizer_states`, so it is saved and restored with the model.
+//! Optimizers: how gradients become parameter updates. State (moments, the step count, the
+//! learning rate) lives in `States::optimizer_states`, so it is saved and restored with the model.
+//!
+//! Every optimizer here is a [`chain`] of small [`GradientTransform`]s, in the manner of optax:
+//! clipping, a scaling (Adam's moments, RMSProp's mean square, Adagrad's accumulator), weight
+//! decay, the learning rate, momentum. [`Transformed`] turns any chain into an [`Optimizer`], so
+//! a new optimizer is a new list of links:
+//!
+//! ```
+//! use elegy_core::optimizers::{
+//!     Optimizer, Schedule, Transformed, chain, clip_by_global_norm, scale_by_adam,
+//!     scale_by_learning_rate,
+//! };
+//! use elegy_core::{Tensor, TensorMap};
+//! let adam_clipped = Transformed::new(
+//!     chain(vec![
+//!         clip_by_global_norm(1.0),
+//!         scale_by_adam(0.9, 0.999, 1e-7),
+//!         scale_by_learning_rate(),
+//!     ]),
+//!     Schedule::Constant(1e-3),
+//! );
+//! let params = TensorMap::new().with("w", Tensor::from(vec![1.0, 2.0]));
+//! let state = adam_clipped.init(&params)?;
+//! let names: Vec<&str> = state.names().collect();
+//! assert_eq!(names, ["1/m/w", "1/v/w", "learning_rate", "step"]);
+//! # Ok::<(), elegy_core::Error>(())
+//! ```
+//!
+//! # State
+//!
+//! The state is one flat [`TensorMap`] with stable names: [`STEP`] (`"step"`, the number of
+//! updates applied), [`LEARNING_RATE`] (`"learning_rate"`, the base rate) and each link's own
+//! entries under its position in the chain (`"0/..."`, `"1/..."`), named after the parameter
+//! they follow (`"1/m/linear/kernel"`). Only the links an optimizer's options switch on are in
+//! its chain, so the names depend on those options (they are listed on each optimizer).
+//!
+//! # Learning rate and schedules
+//!
+//! At init the base rate `"learning_rate"` is set to the schedule's [`Schedule::base_rate`] (for a
+//! constant rate, the rate itself). Each update then uses
+//! `schedule.at(step) * learning_rate / schedule.base_rate()` ([`Schedule::scaled_at`]):
+//!
+//! - with a constant rate, exactly the state's `"learning_rate"`;
+//! - with a decaying schedule, the schedule's own values until someone changes the base rate,
+//!   which then scales the whole schedule: halving it halves every later rate and the schedule
+//!   keeps its shape.
+//!
+//! Callbacks such as ReduceLROnPlateau change training through that scalar, with
+//! [`Optimizer::set_base_learning_rate`]. [`Optimizer::learning_rate`] is the rate the next
+//! update will use, which the runner logs as `lr`.
 
+/// Implements [`Optimizer`] for a struct with a `learning_rate: Schedule` field and inherent
+/// `validate()` and `transform()` (its chain): every built-in optimizer runs the same way.
+macro_rules! chained_optimizer {
+    ($ty:ident) => {
+        impl $crate::optimizers::Optimizer for $ty {
+            fn init(
+                &self,
+                params: &$crate::tensor::TensorMap,
+            ) -> $crate::error::Result<$crate::tensor::TensorMap> {
+                self.validate()?;
+                let op = concat!(stringify!($ty), "::init");
+                super::transformed::init(op, &*self.transform(), &self.learning_rate, params)
+            }
+
+            fn update(
+                &self,
+                params: $crate::tensor::TensorMap,
+                grads: &$crate::tensor::TensorMap,
+                state: $crate::tensor::TensorMap,
+            ) -> $crate::error::Result<($crate::tensor::TensorMap, $crate::tensor::TensorMap)> {
+                self.validate()?;
+                let op = concat!(stringify!($ty), "::update");
+                let transform = self.transform();
+                super::transformed::update(
+                    op,
+                    &*transform,
+                    &self.learning_rate,
+                    params,
+                    grads,
+                    state,
+                )
+            }
+
+            fn learning_rate(&self, state: &$crate::tensor::TensorMap) -> Option<f32> {
+                Some(super::transformed::next_rate(&self.learning_rate, state))
+            }
+        }
+    };
+}
+
+mod adagrad;
 mod adam;
+mod rmsprop;
+mod schedule;
 mod sgd;
+mod transform;
+mod transformed;
 
-pub use adam::Adam;
+pub use adagrad::Adagrad;
+pub use adam::{Adam, AdamW};
+pub use rmsprop::RmsProp;
+pub use schedule::Schedule;
 pub use sgd::Sgd;
+pub use transform::{
+    GradientTransform, UpdateContext, add_decayed_weights, chain, clip_by_global_norm,
+    clip_by_value, scale_by_adagrad, scale_by_adam, scale_by_learning_rate, scale_by_rms, trace,
+};
+pub use transformed::Transformed;
 
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorMap};
+
+/// The name of the step count (the number of updates applied) in optimizer state.
+pub const STEP: &str = "step";
+
+/// The name of the base learning rate in optimizer state; see the
+/// [module documentation](self) for how it scales a schedule.
+pub const LEARNING_RATE: &str = "learning_rate";
 
 /// An optimizer: an initial state for some parameters, and an update from gradients.
 pub trait Optimizer: Send + Sync {
@@ -28,11 +137,46 @@ pub trait Optimizer: Send + Sync {
     fn learning_rate(&self, _state: &TensorMap) -> Option<f32> {
         None
     }
+
+    /// The base learning rate kept in `state` under [`LEARNING_RATE`], if there is one.
+    fn base_learning_rate(&self, state: &TensorMap) -> Option<f32> {
+        state.get(LEARNING_RATE)?.item().ok()
+    }
+
+    /// Replaces the base learning rate kept in `state` under [`LEARNING_RATE`]: how callbacks
+    /// change the rate of later updates. An error when the rate is negative or not finite, or
+    /// when the state keeps no learning rate.
+    fn set_base_learning_rate(&self, state: &mut TensorMap, learning_rate: f32) -> Result<()> {
+        let op = "Optimizer::set_base_learning_rate";
+        non_negative(op, "the learning rate", learning_rate)?;
+        if !state.contains(LEARNING_RATE) {
+            return Err(Error::NotFound {
+                what: STATE,
+                name: LEARNING_RATE.into(),
+                hint: "; this optimizer keeps no learning rate in its state, or the state was \
+                       not made by its init"
+                    .into(),
+            });
+        }
+        state.insert(LEARNING_RATE, Tensor::scalar(learning_rate));
+        Ok(())
+    }
 }
 
-/// The step count kept in optimizer state under `"step"`.
+/// What a missing state entry is called in [`Error::NotFound`].
+pub(crate) const STATE: &str = "optimizer state";
+
+/// The step count kept in optimizer state under [`STEP`].
 pub(crate) fn step_count(state: &TensorMap) -> Result<u64> {
-    Ok(state.require("step")?.item()? as u64)
+    let step = state.require(STEP)?.item()?;
+    if step.is_finite() && step >= 0.0 && step.fract() == 0.0 {
+        Ok(step as u64)
+    } else {
+        Err(Error::invalid(
+            "optimizer",
+            format!("the step count in state `{STEP}` is {step}, not a count of updates"),
+        ))
+    }
 }
 
 /// Checks that `grads` has a gradient of the right shape for every parameter.
@@ -55,21 +199,109 @@ pub(crate) fn check_grads(op: &'static str, params: &TensorMap, grads: &TensorMa
     Ok(())
 }
 
-/// Zeros shaped like each parameter, named `"{prefix}/{name}"`.
-pub(crate) fn zeros_like_prefixed(params: &TensorMap, prefix: &str) -> TensorMap {
-    params
-        .iter()
-        .map(|(name, p)| (format!("{prefix}/{name}"), p.zeros_like()))
-        .collect()
+/// Takes the state entry `name` out of `state` as an owned array (no copy when unshared),
+/// checking that it has the shape of the update it follows.
+pub(crate) fn take_state(
+    op: &'static str,
+    state: &mut TensorMap,
+    name: &str,
+    shape: &[usize],
+) -> Result<ndarray::ArrayD<f32>> {
+    let tensor = state.remove(name).ok_or_else(|| Error::NotFound {
+        what: STATE,
+        name: name.to_string(),
+        hint: "; the state was not made by this optimizer's init for these parameters".into(),
+    })?;
+    if tensor.shape() != shape {
+        return Err(Error::shape(
+            op,
+            format!(
+                "optimizer state `{name}` has shape {:?} but its parameter has {shape:?}; the \
+                 state was made for other parameters",
+                tensor.shape()
+            ),
+        ));
+    }
+    Ok(tensor.into_array())
 }
 
-/// Takes the tensor named `name` out of `map`, as an owned array (no copy when unshared).
-pub(crate) fn take_array(map: &mut TensorMap, name: &str) -> Result<ndarray::ArrayD<f32>> {
-    map.remove(name)
-        .map(Tensor::into_array)
-        .ok_or_else(|| Error::NotFound {
-            what: "optimizer state",
-            name: name.to_string(),
-            hint: "; the state was not created by this optimizer's init".into(),
-        })
+/// `Ok` when `value` is finite and `>= 0`.
+pub(crate) fn non_negative(op: &'static str, what: &str, value: f32) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            op,
+            format!("{what} must be finite and non-negative, got {value}"),
+        ))
+    }
+}
+
+/// `Ok` when `value` is finite and `> 0`.
+pub(crate) fn positive(op: &'static str, what: &str, value: f32) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            op,
+            format!("{what} must be finite and positive, got {value}"),
+        ))
+    }
+}
+
+/// `Ok` when `value` is in `[0, 1)`, as decay rates (betas, momentum, rho) must be.
+pub(crate) fn decay_rate(op: &'static str, what: &str, value: f32) -> Result<()> {
+    if (0.0..1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            op,
+            format!("{what} must be in [0, 1), got {value}"),
+        ))
+    }
+}
+
+/// `Ok` when `steps` is at least 1.
+pub(crate) fn positive_steps(op: &'static str, what: &str, steps: u64) -> Result<()> {
+    if steps > 0 {
+        Ok(())
+    } else {
+        Err(Error::invalid(op, format!("{what} must be at least 1")))
+    }
+}
+
+/// The options every optimizer shares: gradient clipping and weight decay.
+pub(crate) struct Common {
+    pub(crate) clip_value: Option<f32>,
+    pub(crate) clip_global_norm: Option<f32>,
+    pub(crate) weight_decay: f32,
+}
+
+impl Common {
+    pub(crate) fn validate(&self, op: &'static str) -> Result<()> {
+        if let Some(limit) = self.clip_value {
+            positive(op, "clip_value", limit)?;
+        }
+        if let Some(max_norm) = self.clip_global_norm {
+            positive(op, "clip_global_norm", max_norm)?;
+        }
+        non_negative(op, "weight_decay", self.weight_decay)
+    }
+
+    /// The clipping links, by value first so that the global norm bound holds at the end.
+    pub(crate) fn clipping(&self) -> Vec<Box<dyn GradientTransform>> {
+        let mut links = Vec::new();
+        if let Some(limit) = self.clip_value {
+            links.push(clip_by_value(limit));
+        }
+        if let Some(max_norm) = self.clip_global_norm {
+            links.push(clip_by_global_norm(max_norm));
+        }
+        links
+    }
+
+    /// The weight decay link, when there is a decay.
+    pub(crate) fn decay(&self) -> Option<Box<dyn GradientTransform>> {
+        (self.weight_decay != 0.0).then(|| add_decayed_weights(self.weight_decay))
+    }
 }
