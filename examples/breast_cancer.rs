@@ -28,9 +28,18 @@ fn main() -> Result<()> {
     let mut runner = Runner::for_module(Mlp::new(&[16, 1]))
         .loss(BinaryCrossentropy::from_logits())
         .metric(BinaryAccuracy { threshold: 0.0 })
-        .metric(Precision { threshold: 0.0, ..Default::default() })
-        .metric(Recall { threshold: 0.0, ..Default::default() })
-        .metric(Auc { from_logits: true, ..Default::default() })
+        .metric(Precision {
+            threshold: 0.0,
+            ..Default::default()
+        })
+        .metric(Recall {
+            threshold: 0.0,
+            ..Default::default()
+        })
+        .metric(Auc {
+            from_logits: true,
+            ..Default::default()
+        })
         .optimizer(Adam::new(1e-3))
         .seed(0);
     runner.fit(

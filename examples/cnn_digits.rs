@@ -13,8 +13,7 @@ use elegy::{EvaluateOptions, FitOptions, Result, Runner, datasets};
 fn main() -> Result<()> {
     let digits = datasets::digits()?;
     let images = digits.x.div_scalar(16.0).reshape(&[-1, 8, 8, 1])?;
-    let (x_train, y_train, x_test, y_test) =
-        datasets::train_test_split(images, digits.y, 0.2, 0)?;
+    let (x_train, y_train, x_test, y_test) = datasets::train_test_split(images, digits.y, 0.2, 0)?;
 
     let cnn = Sequential::new()
         .layer(Conv2D::new(16, (3, 3)).padding(Padding::Same))

@@ -70,7 +70,6 @@ fn fit_trains_a_linear_classifier_on_digits() {
         history.logs.keys().collect::<Vec<_>>(),
         vec![
             "loss",
-            "lr",
             "sparse_categorical_accuracy",
             "sparse_categorical_crossentropy_loss"
         ]
@@ -369,5 +368,79 @@ fn init_creates_metric_state_without_counting_its_batch() {
             .item()
             .unwrap(),
         0.0
+    );
+}
+
+#[test]
+fn the_learning_rate_is_logged_when_the_optimizer_has_a_schedule() {
+    use elegy::optimizers::Schedule;
+    let (xtr, ytr, _, _) = digits_split();
+    let schedule = Schedule::ExponentialDecay {
+        initial: 0.1,
+        decay_steps: 10,
+        decay_rate: 0.5,
+        staircase: false,
+    };
+    let mut r = Runner::new(Linear { classes: 10 })
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .optimizer(Sgd {
+            learning_rate: schedule,
+            ..Default::default()
+        });
+    let history = r.fit(xtr, ytr, quiet(1)).unwrap();
+    // The last step of the epoch logs the rate its update used... or the next one's: either
+    // way it has decayed far below the initial 0.1.
+    let lr = history.last("lr").unwrap();
+    assert!(lr > 0.0 && lr < 0.01, "{lr}");
+}
+
+#[test]
+fn a_metric_and_a_loss_sharing_a_log_name_is_an_error_before_anything_runs() {
+    use elegy::losses::MeanSquaredError;
+    use elegy::metrics::{MeanSquaredError as MseMetric, Metric};
+    // The loss logs as `mean_squared_error_loss`; a metric renamed to that would overwrite it.
+    let clash = MseMetric.named("mean_squared_error_loss");
+    let r = Runner::new(Linear { classes: 10 })
+        .loss(MeanSquaredError)
+        .metric(clash);
+    let err = r.check().unwrap_err().to_string();
+    assert!(
+        err.contains("`mean_squared_error_loss` takes a name"),
+        "{err}"
+    );
+    let mut r = r.optimizer(Sgd::new(0.1));
+    let err = r
+        .fit(Tensor::zeros(&[2, 64]), Tensor::zeros(&[2, 10]), quiet(1))
+        .unwrap_err();
+    assert!(err.to_string().contains("takes a name"), "{err}");
+    // The same metric twice clashes too.
+    let twice = Runner::new(Linear { classes: 10 })
+        .metric(SparseCategoricalAccuracy)
+        .metric(SparseCategoricalAccuracy);
+    assert!(twice.check().is_err());
+}
+
+#[test]
+fn named_groups_prefix_their_log_names() {
+    let (xtr, ytr, _, _) = digits_split();
+    let mut r = Runner::new(Linear { classes: 10 })
+        .named_loss("digits", SparseCategoricalCrossentropy::from_logits(), 1.0)
+        .named_metric("digits", SparseCategoricalAccuracy)
+        .metric(SparseCategoricalAccuracy)
+        .optimizer(Adam::new(1e-2));
+    r.check().unwrap();
+    let history = r.fit(xtr, ytr, quiet(1)).unwrap();
+    assert_eq!(
+        history.logs.keys().collect::<Vec<_>>(),
+        vec![
+            "digits/sparse_categorical_accuracy",
+            "digits/sparse_categorical_crossentropy_loss",
+            "loss",
+            "sparse_categorical_accuracy"
+        ]
+    );
+    assert_eq!(
+        history.last("digits/sparse_categorical_accuracy"),
+        history.last("sparse_categorical_accuracy")
     );
 }

@@ -224,7 +224,16 @@ fn a_model_initialized_for_prediction_can_then_be_fitted_and_evaluated() {
         .evaluate(d.x.clone(), d.y.clone(), EvaluateOptions::default())
         .unwrap();
     assert!(logs.contains_key("sparse_categorical_accuracy"));
-    r.fit(d.x, d.y, FitOptions { epochs: 1, verbose: 0, ..Default::default() }).unwrap();
+    r.fit(
+        d.x,
+        d.y,
+        FitOptions {
+            epochs: 1,
+            verbose: 0,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_ne!(r.states().net_params, params_before);
     assert!(r.states().optimizer_states.contains("step"));
 }

@@ -86,6 +86,10 @@ macro_rules! chained_optimizer {
             fn learning_rate(&self, state: &$crate::tensor::TensorMap) -> Option<f32> {
                 Some(super::transformed::next_rate(&self.learning_rate, state))
             }
+
+            fn has_schedule(&self) -> bool {
+                !matches!(self.learning_rate, super::Schedule::Constant(_))
+            }
         }
     };
 }
@@ -136,6 +140,12 @@ pub trait Optimizer: Send + Sync {
     /// The learning rate the next update will use, for the `lr` log.
     fn learning_rate(&self, _state: &TensorMap) -> Option<f32> {
         None
+    }
+
+    /// Whether the learning rate changes with the step (a schedule): then `train_step` logs it
+    /// as `lr`.
+    fn has_schedule(&self) -> bool {
+        false
     }
 
     /// The base learning rate kept in `state` under [`LEARNING_RATE`], if there is one.

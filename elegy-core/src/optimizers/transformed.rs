@@ -67,6 +67,10 @@ impl Optimizer for Transformed {
     fn learning_rate(&self, state: &TensorMap) -> Option<f32> {
         Some(next_rate(&self.learning_rate, state))
     }
+
+    fn has_schedule(&self) -> bool {
+        !matches!(self.learning_rate, Schedule::Constant(_))
+    }
 }
 
 /// The transform's state with the step count at 0 and the schedule's base rate.

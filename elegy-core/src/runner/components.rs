@@ -18,13 +18,23 @@ pub struct LossEntry {
     pub log_name: String,
 }
 
+/// One metric of a runner, with its log name (also the prefix of its state in
+/// `metrics_states`).
+#[derive(Clone)]
+pub struct MetricEntry {
+    /// The metric.
+    pub metric: Arc<dyn Metric>,
+    /// The name it is logged under (`accuracy`, or `key/accuracy` in a named group).
+    pub log_name: String,
+}
+
 /// What default steps use from their runner: the high-level API's parts. Cheap to clone (everything is shared).
 #[derive(Clone, Default)]
 pub struct Components {
     /// The losses, summed (with their weights) into the total loss.
     pub losses: Vec<LossEntry>,
     /// The metrics, logged by name.
-    pub metrics: Vec<Arc<dyn Metric>>,
+    pub metrics: Vec<MetricEntry>,
     /// The optimizer of `train_step`.
     pub optimizer: Option<Arc<dyn Optimizer>>,
     /// The module of the default `pred_step`.
@@ -37,5 +47,14 @@ pub(crate) fn loss_log_name(name: &str) -> String {
         name.to_string()
     } else {
         format!("{name}_loss")
+    }
+}
+
+impl Components {
+    /// Every log name the losses and metrics take, with the total's `loss`.
+    pub(crate) fn log_names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once("loss")
+            .chain(self.losses.iter().map(|l| l.log_name.as_str()))
+            .chain(self.metrics.iter().map(|m| m.log_name.as_str()))
     }
 }

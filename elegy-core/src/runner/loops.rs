@@ -40,6 +40,7 @@ impl<M: Model> Runner<M> {
             verbose,
             mut callbacks,
         } = options;
+        self.check()?;
         let (x, y) = (x.into(), y.into());
         check_batch_size("fit", batch_size)?;
         if !(0.0..1.0).contains(&validation_split) {

@@ -10,7 +10,7 @@ mod options;
 mod summary;
 
 pub use callback::{Callback, CallbackContext, LogValues};
-pub use components::{Components, LossEntry};
+pub use components::{Components, LossEntry, MetricEntry};
 pub use history::History;
 pub use options::{EvaluateOptions, FitOptions, PredictOptions};
 pub use summary::format_summary;
@@ -49,6 +49,8 @@ pub struct Runner<M> {
     /// Training steps taken so far; each step's random key derives from it.
     step: u64,
     history: History,
+    /// A mistake in the builder calls, reported by every method that runs the model.
+    config_error: Option<String>,
 }
 
 /// Keys derived from the seed for different purposes never collide.
@@ -75,6 +77,7 @@ impl<M: Model> Runner<M> {
             initialized: false,
             step: 0,
             history: History::default(),
+            config_error: None,
         }
     }
 
@@ -84,22 +87,64 @@ impl<M: Model> Runner<M> {
     }
 
     /// Adds a loss whose value is multiplied by `weight` in the total.
-    pub fn weighted_loss(mut self, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
+    pub fn weighted_loss(self, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
         let log_name = components::loss_log_name(&loss.name());
+        self.push_loss(Arc::new(loss), weight, log_name)
+    }
+
+    /// Adds a loss in the named group `key`, logged as `key/<name>_loss`.
+    pub fn named_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
+        let log_name = format!("{key}/{}", components::loss_log_name(&loss.name()));
+        self.push_loss(Arc::new(loss), weight, log_name)
+    }
+
+    /// Adds a metric, logged under its name.
+    pub fn metric(self, metric: impl Metric + 'static) -> Runner<M> {
+        let log_name = metric.name();
+        self.push_metric(Arc::new(metric), log_name)
+    }
+
+    /// Adds a metric in the named group `key`, logged as `key/<name>`.
+    pub fn named_metric(self, key: &str, metric: impl Metric + 'static) -> Runner<M> {
+        let log_name = format!("{key}/{}", metric.name());
+        self.push_metric(Arc::new(metric), log_name)
+    }
+
+    fn push_loss(mut self, loss: Arc<dyn Loss>, weight: f32, log_name: String) -> Runner<M> {
+        self.reject_taken_name("loss", &log_name);
         Arc::make_mut(&mut self.components).losses.push(LossEntry {
-            loss: Arc::new(loss),
+            loss,
             weight,
             log_name,
         });
         self
     }
 
-    /// Adds a metric.
-    pub fn metric(mut self, metric: impl Metric + 'static) -> Runner<M> {
+    fn push_metric(mut self, metric: Arc<dyn Metric>, log_name: String) -> Runner<M> {
+        self.reject_taken_name("metric", &log_name);
         Arc::make_mut(&mut self.components)
             .metrics
-            .push(Arc::new(metric));
+            .push(MetricEntry { metric, log_name });
         self
+    }
+
+    /// Two logs of one name would overwrite each other: remember the clash, and report it from
+    /// every method that runs the model (see [`Runner::check`]).
+    fn reject_taken_name(&mut self, what: &str, log_name: &str) {
+        if self.config_error.is_none() && self.components.log_names().any(|n| n == log_name) {
+            self.config_error = Some(format!(
+                "the {what} logged as `{log_name}` takes a name another loss or metric already                  has; give one of them a group with Runner::named_loss / Runner::named_metric,                  or rename a metric with Metric::named"
+            ));
+        }
+    }
+
+    /// The runner's configuration is usable: no two losses or metrics share a log name. Every
+    /// method that runs the model checks this first; call it to check right after building.
+    pub fn check(&self) -> Result<()> {
+        match &self.config_error {
+            Some(message) => Err(Error::invalid("Runner", message.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Sets the module the default `pred_step` runs (the high-level API: no step to write).
@@ -174,6 +219,7 @@ impl<M: Model> Runner<M> {
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<()> {
+        self.check()?;
         if self.initialized {
             return Ok(());
         }
@@ -222,6 +268,7 @@ impl<M: Model> Runner<M> {
     }
 
     fn require_initialized(&self, op: &str) -> Result<()> {
+        self.check()?;
         if self.initialized {
             Ok(())
         } else {

@@ -116,8 +116,9 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
     } else {
         states.metrics_states.clone()
     };
-    for metric in &components.metrics {
-        let name = metric.name();
+    for entry in &components.metrics {
+        let metric = &entry.metric;
+        let name = entry.log_name.clone();
         let prefix = format!("{name}/");
         let existing: TensorMap = metrics_states
             .iter()
@@ -201,7 +202,9 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
         grads,
         ..
     } = model.grad_step(ctx)?;
-    if let Some(lr) = optimizer.learning_rate(&states.optimizer_states) {
+    if optimizer.has_schedule()
+        && let Some(lr) = optimizer.learning_rate(&states.optimizer_states)
+    {
         logs.running("lr", lr);
     }
     let mut states = states;
