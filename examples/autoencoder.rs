@@ -35,11 +35,8 @@ fn main() -> Result<()> {
             ..Default::default()
         },
     )?;
-    let baseline = {
-        // Predicting every pixel's training mean, for scale.
-        let train = runner_mean(&x_test)?;
-        train
-    };
+    // Predicting every pixel's mean, for scale.
+    let baseline = mean_image_error(&x_test)?;
     let logs = runner.evaluate(x_test.clone(), x_test, EvaluateOptions::default())?;
     println!(
         "test reconstruction MSE: {:.4} (predicting the mean image: {baseline:.4}) - MAE: {:.4}",
@@ -49,7 +46,7 @@ fn main() -> Result<()> {
 }
 
 /// The mean squared error of predicting each pixel's mean over `x`.
-fn runner_mean(x: &Data) -> Result<f32> {
+fn mean_image_error(x: &Data) -> Result<f32> {
     let x = x.as_tensor("x")?;
     let mean = x.mean(&[0], true)?;
     x.sub(&mean)?.square().mean_all().item()
