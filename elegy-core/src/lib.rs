@@ -21,7 +21,7 @@ pub mod tensor;
 pub mod testing;
 
 pub use autodiff::{grad, value_and_grad};
-pub use data::Data;
+pub use data::{Batch, Data, Dataset, Loader};
 pub use error::{Error, Result};
 pub use model::{Defaults, Model};
 pub use ops::{Conv2dOptions, Padding, Pool2dOptions};

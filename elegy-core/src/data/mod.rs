@@ -1,5 +1,14 @@
-//! Data as the loops see it: one tensor, or a tuple or named map of them, batched along axis 0.
+//! Data as the loops see it: one tensor, or a tuple or named map of them, batched along axis 0;
+//! and [`Dataset`]s, sources that stream batches which do not sit in memory as one array.
 
+mod batch;
+mod check;
+mod dataset;
+mod loader;
 mod structure;
 
+pub use batch::Batch;
+pub use check::check_finite;
+pub use dataset::{Batches, Dataset};
+pub use loader::Loader;
 pub use structure::Data;

@@ -141,6 +141,98 @@ impl Data {
         }
     }
 
+    /// Samples without a batch axis, in the same structure, stacked along a new axis 0. `what`
+    /// (`"x"`, `"y"`) and `first` (the first sample's index in its stream) name the culprit of
+    /// an error: samples of different shapes (ragged) or structures.
+    pub fn stack(parts: &[Data], what: &str, first: usize) -> Result<Data> {
+        let Some(head) = parts.first() else {
+            return Err(Error::Data(format!("{what}: no samples to stack")));
+        };
+        let mismatch = |i: usize, found: &Data| {
+            Error::Data(format!(
+                "{what}: sample {} is {} but sample {first} is {}; every sample needs the same \
+                 structure and shapes",
+                first + i,
+                found.describe(),
+                head.describe()
+            ))
+        };
+        match head {
+            Data::Tensor(t0) => {
+                let mut views = Vec::with_capacity(parts.len());
+                for (i, part) in parts.iter().enumerate() {
+                    match part {
+                        Data::Tensor(t) if t.shape() == t0.shape() => views.push(t.view()),
+                        other => return Err(mismatch(i, other)),
+                    }
+                }
+                let stacked = ndarray::stack(ndarray::Axis(0), &views)
+                    .map_err(|e| Error::Data(format!("{what}: cannot stack samples: {e}")))?;
+                Ok(Data::Tensor(Tensor::new(stacked)))
+            }
+            Data::Tuple(items) => {
+                let mut columns = vec![Vec::with_capacity(parts.len()); items.len()];
+                for (i, part) in parts.iter().enumerate() {
+                    match part {
+                        Data::Tuple(v) if v.len() == items.len() => {
+                            for (column, item) in columns.iter_mut().zip(v) {
+                                column.push(item.clone());
+                            }
+                        }
+                        other => return Err(mismatch(i, other)),
+                    }
+                }
+                columns
+                    .iter()
+                    .enumerate()
+                    .map(|(k, column)| Data::stack(column, &format!("{what}.{k}"), first))
+                    .collect::<Result<Vec<_>>>()
+                    .map(Data::Tuple)
+            }
+            Data::Map(items) => {
+                let mut columns: BTreeMap<&String, Vec<Data>> = items
+                    .keys()
+                    .map(|k| (k, Vec::with_capacity(parts.len())))
+                    .collect();
+                for (i, part) in parts.iter().enumerate() {
+                    match part {
+                        Data::Map(m) if m.len() == items.len() && m.keys().eq(items.keys()) => {
+                            for (k, v) in m {
+                                columns.get_mut(k).expect("same keys").push(v.clone());
+                            }
+                        }
+                        other => return Err(mismatch(i, other)),
+                    }
+                }
+                columns
+                    .into_iter()
+                    .map(|(k, column)| {
+                        Ok((
+                            k.clone(),
+                            Data::stack(&column, &format!("{what}[{k}]"), first)?,
+                        ))
+                    })
+                    .collect::<Result<BTreeMap<_, _>>>()
+                    .map(Data::Map)
+            }
+        }
+    }
+
+    /// The part named `key`: a map's entry, or a tuple's item at that position (`"0"`, `"1"`).
+    pub fn part(&self, key: &str) -> Result<&Data> {
+        let found = match self {
+            Data::Map(parts) => parts.get(key),
+            Data::Tuple(parts) => key.parse::<usize>().ok().and_then(|i| parts.get(i)),
+            Data::Tensor(_) => None,
+        };
+        found.ok_or_else(|| {
+            Error::Data(format!(
+                "no part `{key}` in {}; name a key of the map (or a position of the tuple)",
+                self.describe()
+            ))
+        })
+    }
+
     fn describe(&self) -> String {
         match self {
             Data::Tensor(t) => format!("a tensor of shape {:?}", t.shape()),

@@ -16,6 +16,9 @@ pub struct LossEntry {
     pub weight: f32,
     /// The name it is logged under (`<name>_loss`).
     pub log_name: String,
+    /// The part of the targets and predictions it compares (a map's key or a tuple's
+    /// position), or all of them.
+    pub output: Option<String>,
 }
 
 /// One metric of a runner, with its log name (also the prefix of its state in
@@ -26,6 +29,8 @@ pub struct MetricEntry {
     pub metric: Arc<dyn Metric>,
     /// The name it is logged under (`accuracy`, or `key/accuracy` in a named group).
     pub log_name: String,
+    /// The part of the targets and predictions it measures, or all of them.
+    pub output: Option<String>,
 }
 
 /// What default steps use from their runner: the high-level API's parts. Cheap to clone (everything is shared).

@@ -8,7 +8,7 @@ use super::{
     Callback, CallbackContext, EvaluateOptions, FitOptions, History, PredictOptions, Runner,
     checked_len,
 };
-use crate::data::Data;
+use crate::data::{Batch, Batches, Data, Dataset, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::step::{PredContext, States, StepContext};
@@ -24,86 +24,113 @@ impl<M: Model> Runner<M> {
         &mut self,
         x: impl Into<Data>,
         y: impl Into<Data>,
-        options: FitOptions,
+        mut options: FitOptions,
     ) -> Result<History> {
-        let FitOptions {
-            epochs,
-            batch_size,
-            shuffle,
-            validation_split,
-            validation_data,
-            validation_freq,
-            initial_epoch,
-            steps_per_epoch,
-            sample_weight,
-            class_weight,
-            verbose,
-            mut callbacks,
-        } = options;
         self.check()?;
         let (x, y) = (x.into(), y.into());
-        check_batch_size("fit", batch_size)?;
+        check_batch_size("fit", options.batch_size)?;
+        let validation_split = options.validation_split;
         if !(0.0..1.0).contains(&validation_split) {
             return Err(Error::invalid(
                 "fit",
                 format!("validation_split {validation_split} must be in [0, 1)"),
             ));
         }
+        let n = checked_len(&x, Some(&y), "fit")?;
+        let sample_weight = options.sample_weight.take();
+        check_sample_weight("fit", sample_weight.as_ref(), n)?;
+        check_finite(&x, "fit: x", 0)?;
+        check_finite(&y, "fit: y", 0)?;
+
+        // Keras takes the validation split from the end, before shuffling.
+        let (x, y, sample_weight) = if options.validation_data.is_none() && validation_split > 0.0 {
+            let split = ((n as f64) * (1.0 - validation_split as f64)) as usize;
+            if split == 0 || split == n {
+                return Err(Error::Data(format!(
+                    "fit: validation_split {validation_split} of {n} samples leaves \
+                     {split} for training and {} for validation; both need at least one",
+                    n - split
+                )));
+            }
+            let (head, tail): (Vec<usize>, Vec<usize>) =
+                ((0..split).collect(), (split..n).collect());
+            let sw = select_weights(sample_weight.as_ref(), &head)?;
+            options.validation_data = Some((x.select(&tail)?, y.select(&tail)?));
+            (x.select(&head)?, y.select(&head)?, sw)
+        } else {
+            (x, y, sample_weight)
+        };
+        let n = x.num_samples()?;
+        let batches_per_pass = n.div_ceil(options.batch_size);
+        let steps = options.steps_per_epoch.unwrap_or(batches_per_pass);
+        let arrays = ArraySource {
+            x,
+            y,
+            sample_weight,
+            batch_size: options.batch_size,
+            shuffle: options.shuffle,
+            steps,
+        };
+        self.train_epochs(TrainSource::Arrays(arrays), options)
+    }
+
+    /// Trains on the batches of `dataset` (inputs, targets and optional sample weights) for
+    /// `options.epochs` epochs: a pass over the dataset per epoch, or `options.steps_per_epoch`
+    /// batches of it. The dataset decides batching and shuffling, so `batch_size`, `shuffle`,
+    /// `validation_split` and `sample_weight` of the options do not apply (the last two are
+    /// errors); validate with `validation_data`.
+    pub fn fit_dataset(
+        &mut self,
+        dataset: &mut dyn Dataset,
+        options: FitOptions,
+    ) -> Result<History> {
+        self.check()?;
+        if options.validation_split > 0.0 || options.sample_weight.is_some() {
+            return Err(Error::invalid(
+                "fit_dataset",
+                "validation_split and sample_weight do not apply to a dataset: pass \
+                 validation_data, and put sample weights in the dataset's batches",
+            ));
+        }
+        self.train_epochs(TrainSource::Stream(dataset), options)
+    }
+
+    /// The epochs of `fit` and `fit_dataset`.
+    fn train_epochs(
+        &mut self,
+        mut source: TrainSource<'_>,
+        options: FitOptions,
+    ) -> Result<History> {
+        let FitOptions {
+            epochs,
+            batch_size,
+            validation_data,
+            validation_freq,
+            initial_epoch,
+            steps_per_epoch,
+            class_weight,
+            verbose,
+            mut callbacks,
+            ..
+        } = options;
         if validation_freq == 0 {
             return Err(Error::invalid("fit", "validation_freq must be at least 1"));
         }
-        let n = checked_len(&x, Some(&y), "fit")?;
-        check_sample_weight("fit", sample_weight.as_ref(), n)?;
-
-        // Keras takes the validation split from the end, before shuffling.
-        let (train, validation) = match validation_data {
-            Some((vx, vy)) => {
-                checked_len(&vx, Some(&vy), "fit (validation_data)")?;
-                ((x, y, sample_weight), Some((vx, vy)))
-            }
-            None if validation_split > 0.0 => {
-                let split = ((n as f64) * (1.0 - validation_split as f64)) as usize;
-                if split == 0 || split == n {
-                    return Err(Error::Data(format!(
-                        "fit: validation_split {validation_split} of {n} samples leaves \
-                         {split} for training and {} for validation; both need at least one",
-                        n - split
-                    )));
-                }
-                let (head, tail): (Vec<usize>, Vec<usize>) =
-                    ((0..split).collect(), (split..n).collect());
-                let sw = sample_weight
-                    .map(|w| {
-                        Data::from(w)
-                            .select(&head)
-                            .and_then(|d| d.as_tensor("sample_weight").cloned())
-                    })
-                    .transpose()?;
-                (
-                    (x.select(&head)?, y.select(&head)?, sw),
-                    Some((x.select(&tail)?, y.select(&tail)?)),
-                )
-            }
-            None => ((x, y, sample_weight), None),
-        };
-        let (x, y, sample_weight) = train;
-        let n = x.num_samples()?;
-
-        let batches_per_pass = n.div_ceil(batch_size);
-        let steps = steps_per_epoch.unwrap_or(batches_per_pass);
-        if steps == 0 {
+        if steps_per_epoch == Some(0) {
             return Err(Error::invalid("fit", "steps_per_epoch must be at least 1"));
         }
-        if !self.initialized {
-            let first: Vec<usize> = (0..batch_size.min(n)).collect();
-            let sw = select_weights(sample_weight.as_ref(), &first)?;
-            self.init_on_batch(
-                &x.select(&first)?,
-                Some(&y.select(&first)?),
-                sw.as_ref(),
-                class_weight.as_ref(),
-            )?;
+        if let Some((vx, vy)) = &validation_data {
+            checked_len(vx, Some(vy), "fit (validation_data)")?;
+            check_finite(vx, "fit: validation x", 0)?;
+            check_finite(vy, "fit: validation y", 0)?;
         }
+        // Arrays were checked for NaN once, up front; streamed batches are checked as they come.
+        let streamed = matches!(source, TrainSource::Stream(_));
+        // Batches per epoch as far as known (a stream's length is not).
+        let steps = match &source {
+            TrainSource::Arrays(a) => a.steps,
+            TrainSource::Stream(_) => steps_per_epoch.unwrap_or(0),
+        };
 
         let mut history = History::default();
         let mut stop = false;
@@ -126,34 +153,58 @@ impl<M: Model> Runner<M> {
                 cb.on_epoch_begin(epoch, ctx)
             })?;
             self.states.metrics_states = self.initial_metrics_states.clone();
-            let mut order = self.epoch_order(n, epoch, 0, shuffle);
             let mut accumulator = LogAccumulator::default();
-            for batch in 0..steps {
-                // Past one pass (steps_per_epoch larger than the data), start a new pass.
-                let pass = batch / batches_per_pass;
-                let within = batch % batches_per_pass;
-                if within == 0 && pass > 0 {
-                    order = self.epoch_order(n, epoch, pass as u64, shuffle);
+            let (batches, prefetch) = match &mut source {
+                TrainSource::Arrays(a) => (a.epoch(self, epoch), 0),
+                TrainSource::Stream(ds) => {
+                    let prefetch = ds.prefetch();
+                    (ds.batches(epoch)?, prefetch)
                 }
-                let idx = &order[within * batch_size..((within + 1) * batch_size).min(n)];
+            };
+            let limit = steps_per_epoch.unwrap_or(usize::MAX);
+            let mut seen = 0usize;
+            drive(batches, prefetch, limit, |batch, b| {
+                let n = b.num_samples()?;
+                if streamed {
+                    check_finite(&b.x, "fit: x", seen)?;
+                    if let Some(y) = &b.y {
+                        check_finite(y, "fit: y", seen)?;
+                    }
+                }
+                seen += n;
+                let y = b.y.as_ref().ok_or_else(|| {
+                    Error::Data(format!(
+                        "fit: batch {batch} has no targets; fit needs x and y"
+                    ))
+                })?;
+                if !self.initialized {
+                    self.init_on_batch(
+                        &b.x,
+                        Some(y),
+                        b.sample_weight.as_ref(),
+                        class_weight.as_ref(),
+                    )?;
+                }
                 self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_begin(batch, ctx)
                 })?;
-                let (xb, yb) = (x.select(idx)?, y.select(idx)?);
-                let swb = select_weights(sample_weight.as_ref(), idx)?;
-                let logs = self.train_batch(&xb, &yb, swb.as_ref(), class_weight.as_ref())?;
-                accumulator.add(&logs, idx.len());
+                let logs =
+                    self.train_batch(&b.x, y, b.sample_weight.as_ref(), class_weight.as_ref())?;
+                accumulator.add(&logs, n);
                 let running = accumulator.values();
                 self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_end(batch, ctx, &running)
                 })?;
-                if stop {
-                    break;
-                }
+                Ok(!stop)
+            })?;
+            if seen == 0 {
+                return Err(Error::Data(format!(
+                    "fit: epoch {epoch} had no batches; the data or dataset is empty"
+                )));
             }
             let mut logs = accumulator.values();
             let validate = (epoch + 1 - initial_epoch) % validation_freq == 0;
-            if let (Some((vx, vy)), true) = (&validation, validate) {
+            if let (Some((vx, vy)), true) = (&validation_data, validate) {
                 let val = self.evaluate_data(vx, vy, None, batch_size, &mut callbacks)?;
                 logs.extend(val.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
             }
@@ -209,6 +260,7 @@ impl<M: Model> Runner<M> {
         check_batch_size("predict", options.batch_size)?;
         let n = checked_len(&x, None, "predict")?;
         self.require_initialized("predict")?;
+        check_finite(&x, "predict: x", 0)?;
         let mut parts = Vec::with_capacity(n.div_ceil(options.batch_size));
         for (batch, start) in (0..n).step_by(options.batch_size).enumerate() {
             let idx: Vec<usize> = (start..(start + options.batch_size).min(n)).collect();
@@ -307,30 +359,98 @@ impl<M: Model> Runner<M> {
         callbacks: &mut [Box<dyn Callback>],
     ) -> Result<BTreeMap<String, f32>> {
         let n = x.num_samples()?;
+        let batches: Batches<'_> = Box::new((0..n).step_by(batch_size).map(move |start| {
+            let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+            Ok(Batch {
+                x: x.select(&idx)?,
+                y: Some(y.select(&idx)?),
+                sample_weight: select_weights(sample_weight, &idx)?,
+            })
+        }));
+        self.evaluate_batches(batches, 0, callbacks)
+    }
+
+    /// `test_step` over `batches` from fresh metric state; the logs over all of them.
+    fn evaluate_batches(
+        &self,
+        batches: Batches<'_>,
+        prefetch: usize,
+        callbacks: &mut [Box<dyn Callback>],
+    ) -> Result<BTreeMap<String, f32>> {
         let mut states = self.states.clone();
         states.metrics_states = self.initial_metrics_states.clone();
         let mut accumulator = LogAccumulator::default();
-        for (batch, start) in (0..n).step_by(batch_size).enumerate() {
-            let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
-            let (xb, yb) = (x.select(&idx)?, y.select(&idx)?);
-            let swb = select_weights(sample_weight, &idx)?;
+        let mut seen = 0;
+        drive(batches, prefetch, usize::MAX, |batch, b| {
+            let n = b.num_samples()?;
+            let y = b
+                .y
+                .as_ref()
+                .ok_or_else(|| Error::Data(format!("evaluate: batch {batch} has no targets")))?;
+            check_finite(&b.x, "evaluate: x", seen)?;
+            check_finite(y, "evaluate: y", seen)?;
+            seen += n;
             let out = self.model.test_step(StepContext {
-                x: &xb,
-                y_true: Some(&yb),
-                sample_weight: swb.as_ref(),
+                x: &b.x,
+                y_true: Some(y),
+                sample_weight: b.sample_weight.as_ref(),
                 class_weight: None,
-                states: states.with_rng(self.eval_key(batch as u64)),
+                states: std::mem::take(&mut states).with_rng(self.eval_key(batch as u64)),
                 initializing: false,
                 training: false,
             })?;
             states = out.states.with_components(self.components.clone());
-            accumulator.add(&out.logs, idx.len());
+            accumulator.add(&out.logs, n);
             let running = accumulator.values();
             for cb in callbacks.iter_mut() {
                 cb.on_test_batch_end(batch, &running)?;
             }
+            Ok(true)
+        })?;
+        if seen == 0 {
+            return Err(Error::Data("evaluate: there were no batches".into()));
         }
         Ok(accumulator.values())
+    }
+
+    /// The logs of `test_step` over the batches of `dataset` (which must hold targets), from
+    /// fresh metric state. Initializes the model from the first batch if needed.
+    pub fn evaluate_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<BTreeMap<String, f32>> {
+        self.check()?;
+        if !self.initialized {
+            let first = dataset
+                .batches(0)?
+                .next()
+                .ok_or_else(|| Error::Data("evaluate_dataset: the dataset is empty".into()))??;
+            self.init_on_batch(
+                &first.x,
+                first.y.as_ref(),
+                first.sample_weight.as_ref(),
+                None,
+            )?;
+        }
+        let prefetch = dataset.prefetch();
+        let batches = dataset.batches(0)?;
+        self.evaluate_batches(batches, prefetch, &mut Vec::new())
+    }
+
+    /// The predictions of `pred_step` over the batches of `dataset` (targets, if any, are
+    /// ignored), joined along axis 0.
+    pub fn predict_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<Data> {
+        self.require_initialized("predict_dataset")?;
+        let prefetch = dataset.prefetch();
+        let mut parts = Vec::new();
+        let mut seen = 0;
+        drive(dataset.batches(0)?, prefetch, usize::MAX, |batch, b| {
+            check_finite(&b.x, "predict: x", seen)?;
+            seen += b.x.num_samples()?;
+            parts.push(self.predict_batch(&b.x, batch as u64)?);
+            Ok(true)
+        })?;
+        if parts.is_empty() {
+            return Err(Error::Data("predict_dataset: the dataset is empty".into()));
+        }
+        Data::concat(&parts)
     }
 
     /// The sample order of one pass: a seeded permutation, or `0..n`.
@@ -379,6 +499,82 @@ impl<M: Model> Runner<M> {
         self.states = std::mem::take(&mut self.states).with_components(self.components.clone());
         Ok(())
     }
+}
+
+/// Where the training batches of `fit` and `fit_dataset` come from.
+enum TrainSource<'d> {
+    Arrays(ArraySource),
+    Stream(&'d mut dyn Dataset),
+}
+
+/// In-memory training data, batched by the loop.
+struct ArraySource {
+    x: Data,
+    y: Data,
+    sample_weight: Option<Tensor>,
+    batch_size: usize,
+    shuffle: bool,
+    /// Batches per epoch; more than one pass cycles through reshuffled passes.
+    steps: usize,
+}
+
+impl ArraySource {
+    /// The batches of `epoch`, in the runner's seeded order.
+    fn epoch<M: Model>(&self, runner: &Runner<M>, epoch: usize) -> Batches<'_> {
+        let n = self.x.num_samples().unwrap_or(0);
+        let per_pass = n.div_ceil(self.batch_size).max(1);
+        let passes = self.steps.div_ceil(per_pass);
+        let orders: Vec<Vec<usize>> = (0..passes)
+            .map(|pass| runner.epoch_order(n, epoch, pass as u64, self.shuffle))
+            .collect();
+        let batch_size = self.batch_size;
+        Box::new((0..self.steps).map(move |b| {
+            let (pass, within) = (b / per_pass, b % per_pass);
+            let idx = &orders[pass][within * batch_size..((within + 1) * batch_size).min(n)];
+            Ok(Batch {
+                x: self.x.select(idx)?,
+                y: Some(self.y.select(idx)?),
+                sample_weight: select_weights(self.sample_weight.as_ref(), idx)?,
+            })
+        }))
+    }
+}
+
+/// Calls `each(index, batch)` on up to `limit` batches until it returns `false`. With `prefetch`
+/// above 0 the batches are produced on a scoped background thread, at most `prefetch` ahead; an
+/// error from either side ends both (the producer stops when its receiver is gone), so nothing
+/// hangs.
+fn drive(
+    batches: Batches<'_>,
+    prefetch: usize,
+    limit: usize,
+    mut each: impl FnMut(usize, Batch) -> Result<bool>,
+) -> Result<()> {
+    if prefetch == 0 {
+        for (i, batch) in batches.take(limit).enumerate() {
+            if !each(i, batch?)? {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(prefetch);
+        scope.spawn(move || {
+            for batch in batches.take(limit) {
+                let failed = batch.is_err();
+                if sender.send(batch).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for (i, batch) in receiver.iter().enumerate() {
+            if !each(i, batch?)? {
+                break;
+            }
+        }
+        Ok(())
+    })
 }
 
 /// Where a `fit` is, for callbacks.

@@ -89,42 +89,72 @@ impl<M: Model> Runner<M> {
     /// Adds a loss whose value is multiplied by `weight` in the total.
     pub fn weighted_loss(self, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
         let log_name = components::loss_log_name(&loss.name());
-        self.push_loss(Arc::new(loss), weight, log_name)
+        self.push_loss(Arc::new(loss), weight, log_name, None)
     }
 
     /// Adds a loss in the named group `key`, logged as `key/<name>_loss`.
     pub fn named_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
         let log_name = format!("{key}/{}", components::loss_log_name(&loss.name()));
-        self.push_loss(Arc::new(loss), weight, log_name)
+        self.push_loss(Arc::new(loss), weight, log_name, None)
+    }
+
+    /// Adds a loss of the model's output `key` (a map's key, or a tuple's position `"0"`,
+    /// `"1"`...) against the same part of the targets, logged as `key/<name>_loss`.
+    pub fn output_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
+        let log_name = format!("{key}/{}", components::loss_log_name(&loss.name()));
+        self.push_loss(Arc::new(loss), weight, log_name, Some(key.to_string()))
     }
 
     /// Adds a metric, logged under its name.
     pub fn metric(self, metric: impl Metric + 'static) -> Runner<M> {
         let log_name = metric.name();
-        self.push_metric(Arc::new(metric), log_name)
+        self.push_metric(Arc::new(metric), log_name, None)
     }
 
     /// Adds a metric in the named group `key`, logged as `key/<name>`.
     pub fn named_metric(self, key: &str, metric: impl Metric + 'static) -> Runner<M> {
         let log_name = format!("{key}/{}", metric.name());
-        self.push_metric(Arc::new(metric), log_name)
+        self.push_metric(Arc::new(metric), log_name, None)
     }
 
-    fn push_loss(mut self, loss: Arc<dyn Loss>, weight: f32, log_name: String) -> Runner<M> {
+    /// Adds a metric of the model's output `key` against the same part of the targets, logged
+    /// as `key/<name>`.
+    pub fn output_metric(self, key: &str, metric: impl Metric + 'static) -> Runner<M> {
+        let log_name = format!("{key}/{}", metric.name());
+        self.push_metric(Arc::new(metric), log_name, Some(key.to_string()))
+    }
+
+    fn push_loss(
+        mut self,
+        loss: Arc<dyn Loss>,
+        weight: f32,
+        log_name: String,
+        output: Option<String>,
+    ) -> Runner<M> {
         self.reject_taken_name("loss", &log_name);
         Arc::make_mut(&mut self.components).losses.push(LossEntry {
             loss,
             weight,
             log_name,
+            output,
         });
         self
     }
 
-    fn push_metric(mut self, metric: Arc<dyn Metric>, log_name: String) -> Runner<M> {
+    fn push_metric(
+        mut self,
+        metric: Arc<dyn Metric>,
+        log_name: String,
+        output: Option<String>,
+    ) -> Runner<M> {
         self.reject_taken_name("metric", &log_name);
         Arc::make_mut(&mut self.components)
             .metrics
-            .push(MetricEntry { metric, log_name });
+            .push(MetricEntry {
+                metric,
+                log_name,
+                output,
+            });
         self
     }
 

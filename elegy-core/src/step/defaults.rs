@@ -8,6 +8,7 @@
 use std::any::type_name;
 
 use crate::autodiff::grad;
+use crate::data::Data;
 use crate::error::{Error, Result};
 use crate::losses;
 use crate::model::Model;
@@ -91,16 +92,17 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
                 .into(),
         ));
     }
-    let inputs = losses::LossInputs {
-        y_true: ctx.y_true,
-        y_pred: &pred.y_pred,
-        sample_weight: ctx.sample_weight,
-        class_weight: ctx.class_weight,
-        params: &states.net_params,
-    };
     let mut logs = Logs::new();
     let mut total = None;
     for entry in &components.losses {
+        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &pred.y_pred)?;
+        let inputs = losses::LossInputs {
+            y_true,
+            y_pred,
+            sample_weight: ctx.sample_weight,
+            class_weight: ctx.class_weight,
+            params: &states.net_params,
+        };
         let value = entry.loss.compute(&inputs)?.mul_scalar(entry.weight);
         logs.batch(entry.log_name.clone(), value.item()?);
         total = Some(match total {
@@ -131,12 +133,13 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
         } else {
             existing
         };
-        let y_true = ctx.y_true.ok_or_else(|| {
+        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &pred.y_pred)?;
+        let y_true = y_true.ok_or_else(|| {
             Error::Step(format!(
                 "metric `{name}` needs targets; pass y to fit/evaluate"
             ))
         })?;
-        let y_pred = pred.y_pred.as_tensor("y_pred")?.detach();
+        let y_pred = y_pred.as_tensor("y_pred")?.detach();
         let updated = metric.update(
             &mine,
             y_true.as_tensor("y_true")?,
@@ -256,6 +259,26 @@ pub fn summary_step<M: Model + ?Sized>(
         .map(|(k, t)| row(k, t, true))
         .chain(states.net_states.iter().map(|(k, t)| row(k, t, false)))
         .collect())
+}
+
+/// The targets and predictions a loss or metric bound to `output` sees: that part of each, or
+/// all of them.
+fn select_output<'a>(
+    output: Option<&str>,
+    y_true: Option<&'a Data>,
+    y_pred: &'a Data,
+) -> Result<(Option<&'a Data>, &'a Data)> {
+    let Some(key) = output else {
+        return Ok((y_true, y_pred));
+    };
+    let y_pred = y_pred
+        .part(key)
+        .map_err(|e| Error::Step(format!("test_step: predictions: {e}")))?;
+    let y_true = y_true
+        .map(|y| y.part(key))
+        .transpose()
+        .map_err(|e| Error::Step(format!("test_step: targets: {e}")))?;
+    Ok((y_true, y_pred))
 }
 
 /// The states with every tensor cut from the autodiff graph, so no graph outlives its step.
