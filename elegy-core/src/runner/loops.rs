@@ -71,7 +71,7 @@ impl<M: Model> Runner<M> {
             shuffle: options.shuffle,
             steps,
         };
-        self.train_epochs(TrainSource::Arrays(arrays), options)
+        self.train_epochs(TrainSource::Arrays(Box::new(arrays)), options)
     }
 
     /// Trains on the batches of `dataset` (inputs, targets and optional sample weights) for
@@ -503,7 +503,7 @@ impl<M: Model> Runner<M> {
 
 /// Where the training batches of `fit` and `fit_dataset` come from.
 enum TrainSource<'d> {
-    Arrays(ArraySource),
+    Arrays(Box<ArraySource>),
     Stream(&'d mut dyn Dataset),
 }
 
