@@ -1,5 +1,6 @@
 //! Saving and loading: exact resumption (across processes), crash safety under SIGKILL, clear
-//! errors for damaged or mismatched checkpoints, weights-only files and `.npz` export.
+//! errors for damaged or mismatched checkpoints, weights-only files, `.npz` export, and the
+//! `ModelCheckpoint` callback.
 //!
 //! Two tests run a second copy of this test binary as the "other process": the `child_*` tests
 //! below do nothing unless their environment variable is set, which only the parent tests do.
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use elegy::callbacks::{Mode, ModelCheckpoint, SaveFreq};
 use elegy::checkpoint::{Checkpoint, Kind, MANIFEST_FILE};
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::metrics::SparseCategoricalAccuracy;
@@ -525,4 +527,129 @@ fn export_npz_writes_every_parameter_under_its_name() {
         &w,
         &trained.states().net_params.require("w").unwrap().to_array()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// ModelCheckpoint
+
+fn fit_with(r: &mut Runner<Linear>, epochs: usize, checkpoint: ModelCheckpoint) -> Result<History> {
+    let (x, y) = digits(200);
+    r.fit(
+        x,
+        y,
+        FitOptions {
+            callbacks: vec![Box::new(checkpoint)],
+            ..options(0, epochs)
+        },
+    )
+}
+
+fn template(dir: &Path, pattern: &str) -> String {
+    dir.join(pattern).to_string_lossy().into_owned()
+}
+
+#[test]
+fn model_checkpoint_saves_every_epoch_to_the_rendered_path() {
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "epoch{epoch:02}-{val_loss:.4}"));
+    let history = fit_with(&mut r, 3, cb).unwrap();
+
+    let expected: BTreeSet<String> = history.get("val_loss").unwrap()[..]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("epoch{:02}-{v:.4}", i + 1))
+        .collect();
+    assert_eq!(file_names(dir.path()), expected);
+}
+
+#[test]
+fn save_best_only_does_not_write_when_the_monitor_gets_worse() {
+    // The training loss falls every epoch, so with mode Max each epoch after the first is worse.
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "e{epoch}"))
+        .monitor("loss")
+        .mode(Mode::Max)
+        .save_best_only(true);
+    let history = fit_with(&mut r, 3, cb).unwrap();
+    let losses = history.get("loss").unwrap();
+    assert!(losses.windows(2).all(|w| w[1] < w[0]), "{losses:?}");
+    assert_eq!(file_names(dir.path()), BTreeSet::from(["e1".to_string()]));
+}
+
+#[test]
+fn save_best_only_writes_each_time_the_monitor_improves() {
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "e{epoch}"))
+        .monitor("loss") // Mode::Auto minimizes a loss
+        .save_best_only(true);
+    fit_with(&mut r, 3, cb).unwrap();
+    assert_eq!(file_names(dir.path()).len(), 3);
+}
+
+#[test]
+fn save_best_only_with_an_absent_monitor_stops_fit_with_an_error() {
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "best"))
+        .monitor("val_f1")
+        .save_best_only(true);
+    let err = fit_with(&mut r, 1, cb).unwrap_err().to_string();
+    assert!(err.contains("monitor `val_f1` is not in the logs"), "{err}");
+}
+
+#[test]
+fn save_freq_batches_saves_every_n_batches_counted_across_epochs() {
+    // 160 training samples in batches of 32: 5 batches per epoch.
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "e{epoch}-b{batch}-s{step}"))
+        .save_freq(SaveFreq::Batches(3));
+    fit_with(&mut r, 2, cb).unwrap();
+    let expected = ["e1-b3-s3", "e2-b1-s6", "e2-b4-s9"].map(String::from);
+    assert_eq!(file_names(dir.path()), BTreeSet::from(expected));
+    let mid = Checkpoint::read(dir.path().join("e2-b1-s6")).unwrap();
+    assert_eq!((mid.step, mid.next_epoch), (6, 1));
+    let mut resumed = runner(10, 0);
+    resumed.load(dir.path().join("e2-b1-s6")).unwrap();
+    assert_eq!(resumed.next_epoch(), 1, "the interrupted epoch starts over");
+}
+
+#[test]
+fn weights_only_model_checkpoints_hold_only_the_network() {
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "w")).weights_only(true);
+    fit_with(&mut r, 1, cb).unwrap();
+    let saved = Checkpoint::read(dir.path().join("w")).unwrap();
+    assert_eq!(saved.kind, Kind::Weights);
+    assert_eq!(saved.states.net_params, r.states().net_params);
+    assert!(saved.states.optimizer_states.is_empty());
+}
+
+#[test]
+fn a_model_checkpoint_of_epoch_two_resumes_exactly_in_an_uninitialized_runner() {
+    let dir = temp_dir();
+    let mut straight = runner(10, 21);
+    let cb = ModelCheckpoint::new(template(dir.path(), "e{epoch}"));
+    fit_with(&mut straight, 4, cb).unwrap();
+
+    let (x, y) = digits(200);
+    let mut resumed = runner(10, 21);
+    resumed.load(dir.path().join("e2")).unwrap();
+    assert_eq!(resumed.next_epoch(), 2);
+    resumed.fit(x, y, options(2, 4)).unwrap();
+    assert_same_run(&straight, &resumed);
+}
+
+#[test]
+fn a_template_naming_an_unavailable_log_stops_fit_with_an_error() {
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "{val_accuracy:.3}"));
+    let err = fit_with(&mut r, 1, cb).unwrap_err().to_string();
+    assert!(err.contains("`{val_accuracy}` is not available"), "{err}");
+    assert!(err.contains("val_sparse_categorical_accuracy"), "{err}");
 }

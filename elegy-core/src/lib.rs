@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod autodiff;
+pub mod callbacks;
 pub mod checkpoint;
 pub mod data;
 pub mod datasets;
