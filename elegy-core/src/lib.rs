@@ -6,6 +6,8 @@
 #![warn(missing_docs)]
 
 mod autodiff;
+pub mod callbacks;
+pub mod checkpoint;
 pub mod data;
 pub mod datasets;
 pub mod error;

@@ -7,6 +7,7 @@ mod components;
 mod history;
 mod loops;
 mod options;
+mod persist;
 mod summary;
 
 pub use callback::{Callback, CallbackContext, LogValues};

@@ -1,0 +1,136 @@
+//! Saving and loading a runner's state: [`Runner::save`], [`Runner::load`] and their
+//! weights-only forms, on top of [`crate::checkpoint`].
+
+use std::path::Path;
+
+use super::Runner;
+use crate::checkpoint::{self, Checkpoint, Kind, Position};
+use crate::error::{Error, Result};
+use crate::model::Model;
+
+impl<M: Model> Runner<M> {
+    /// Saves everything needed to predict and to continue training (all tensors of the states,
+    /// the random key, the step count, the seed and the history) to the directory `dir`,
+    /// replacing the checkpoint there crash-safely (see [`crate::checkpoint`]).
+    ///
+    /// To resume, build the runner the same way (same model, loss, metrics and optimizer), call
+    /// [`Runner::load`], and fit from [`Runner::next_epoch`] with the same data: the result is
+    /// bit-identical to an uninterrupted run.
+    ///
+    /// ```ignore
+    /// runner.fit(x.clone(), y.clone(), FitOptions { epochs: 2, ..Default::default() })?;
+    /// runner.save("run/ckpt")?;
+    /// // ... later, in another process:
+    /// let mut runner = build_runner(); // as before
+    /// runner.load("run/ckpt")?;
+    /// let initial_epoch = runner.next_epoch();
+    /// runner.fit(x, y, FitOptions { epochs: 4, initial_epoch, ..Default::default() })?;
+    /// ```
+    pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
+        self.checkpoint("save")?.write(dir)
+    }
+
+    /// Saves only the network's weights (`net_params` and `net_states`) to the directory `dir`:
+    /// enough to predict, not to resume training exactly.
+    pub fn save_weights(&self, dir: impl AsRef<Path>) -> Result<()> {
+        self.require_initialized("save_weights")?;
+        Checkpoint::weights(
+            self.states.net_params.clone(),
+            self.states.net_states.clone(),
+        )
+        .write(dir)
+    }
+
+    /// Loads a full checkpoint written by [`Runner::save`] (or by
+    /// [`ModelCheckpoint`](crate::callbacks::ModelCheckpoint)): the states, the random key, the
+    /// step count, the seed and the history. The runner must have been built the same way.
+    ///
+    /// When the runner is already initialized, every tensor's name and shape must match its
+    /// states, or nothing is changed and the error names the file and the tensors. An
+    /// uninitialized runner takes the checkpoint's tensors as they are and becomes initialized;
+    /// call [`Runner::init`] first to have them checked against the model.
+    pub fn load(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        let checkpoint = Checkpoint::read(dir)?;
+        self.restore(checkpoint)
+    }
+
+    /// Loads only the weights (`net_params` and `net_states`) of a checkpoint of either kind
+    /// into an initialized runner, checking their names and shapes; the other states, the step
+    /// count and the history stay as they are.
+    pub fn load_weights(&mut self, dir: impl AsRef<Path>) -> Result<()> {
+        let dir = dir.as_ref();
+        if !self.initialized {
+            return Err(Error::Step(format!(
+                "load_weights({}): the model is not initialized, so there is nothing to check \
+                 the weights against and no optimizer or metric state; call `init` first, or \
+                 `load` a full checkpoint",
+                dir.display()
+            )));
+        }
+        let mut checkpoint = Checkpoint::read(dir)?;
+        checkpoint.kind = Kind::Weights;
+        checkpoint.check_matches(&self.states, &self.initial_metrics_states)?;
+        self.states.net_params = checkpoint.states.net_params;
+        self.states.net_states = checkpoint.states.net_states;
+        Ok(())
+    }
+
+    /// Writes the trainable parameters to the `.npz` file `path`, one `float32` array per
+    /// parameter under its name (`numpy.load(path)["linear/w"]`).
+    pub fn export_npz(&self, path: impl AsRef<Path>) -> Result<()> {
+        self.require_initialized("export_npz")?;
+        checkpoint::export_npz(path, &self.states.net_params)
+    }
+
+    /// The epoch to resume training at: the one after the last epoch in the history (0 before
+    /// any). After loading a checkpoint saved between batches, it is the epoch that was under
+    /// way, which then starts over. Pass it as `FitOptions::initial_epoch`.
+    pub fn next_epoch(&self) -> usize {
+        self.history.epochs.last().map_or(0, |e| e + 1)
+    }
+
+    /// The runner's full state as a [`Checkpoint`], to write or inspect.
+    pub fn to_checkpoint(&self) -> Result<Checkpoint> {
+        self.checkpoint("to_checkpoint")
+    }
+
+    /// Replaces the runner's state with a full checkpoint's, checked as [`Runner::load`] does;
+    /// on error nothing is changed.
+    pub fn restore(&mut self, checkpoint: Checkpoint) -> Result<()> {
+        if checkpoint.kind != Kind::Full {
+            return Err(Error::Format {
+                path: checkpoint.origin().unwrap_or(Path::new("")).to_path_buf(),
+                message: "a weights-only checkpoint cannot restore the training state; load it \
+                          with `load_weights` into an initialized runner"
+                    .into(),
+            });
+        }
+        if self.initialized {
+            checkpoint.check_matches(&self.states, &self.initial_metrics_states)?;
+        }
+        // Everything is checked: from here on nothing can fail, so the runner is never
+        // half-loaded.
+        self.seed = checkpoint.seed;
+        self.step = checkpoint.step;
+        self.history = checkpoint.history;
+        self.initial_metrics_states = checkpoint.initial_metrics_states;
+        self.states = checkpoint.states.with_components(self.components.clone());
+        self.initialized = true;
+        Ok(())
+    }
+
+    fn checkpoint(&self, op: &str) -> Result<Checkpoint> {
+        self.require_initialized(op)?;
+        Ok(Checkpoint::full(
+            self.states.clone(),
+            self.initial_metrics_states.clone(),
+            self.history.clone(),
+            Position {
+                seed: self.seed,
+                step: self.step,
+                next_epoch: self.next_epoch(),
+                learning_rate: checkpoint::learning_rate_of(&self.states),
+            },
+        ))
+    }
+}
