@@ -1,9 +1,9 @@
 //! The loops: `fit`, `evaluate`, `predict`, and one batch at a time.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use super::accumulate::LogAccumulator;
+use super::progress::{Progress, format_logs};
 use super::{
     Callback, CallbackContext, EvaluateOptions, FitOptions, History, PredictOptions, Runner,
     checked_len,
@@ -41,6 +41,10 @@ impl<M: Model> Runner<M> {
             mut callbacks,
         } = options;
         let (x, y) = (x.into(), y.into());
+        if let Some(progress) = Progress::for_verbosity(verbose) {
+            // First, so that an epoch's line comes before what other callbacks print about it.
+            callbacks.insert(0, Box::new(progress));
+        }
         check_batch_size("fit", batch_size)?;
         if !(0.0..1.0).contains(&validation_split) {
             return Err(Error::invalid(
@@ -120,7 +124,6 @@ impl<M: Model> Runner<M> {
             if stop {
                 break;
             }
-            let started = Instant::now();
             self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_begin(epoch, ctx)
             })?;
@@ -158,12 +161,6 @@ impl<M: Model> Runner<M> {
             }
             history.record(epoch, &logs);
             self.history.record(epoch, &logs);
-            if verbose > 0 {
-                println!(
-                    "{}",
-                    epoch_line(epoch, epochs, steps, started.elapsed().as_secs_f64(), &logs)
-                );
-            }
             self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_end(epoch, ctx, &logs)
             })?;
@@ -397,36 +394,4 @@ fn select_weights(weights: Option<&Tensor>, idx: &[usize]) -> Result<Option<Tens
     weights
         .map(|w| Ok(Tensor::new(w.view().select(ndarray::Axis(0), idx))))
         .transpose()
-}
-
-/// `loss: 0.2103 - accuracy: 0.9412 - val_loss: ...`: the loss first, validation logs last.
-fn format_logs(logs: &BTreeMap<String, f32>) -> String {
-    let rank = |k: &str| match k {
-        "loss" => 0,
-        k if k.starts_with("val_") && k != "val_loss" => 3,
-        "val_loss" => 2,
-        _ => 1,
-    };
-    let mut names: Vec<&String> = logs.keys().collect();
-    names.sort_by_key(|k| (rank(k), k.as_str()));
-    names
-        .iter()
-        .map(|k| format!("{k}: {:.4}", logs[*k]))
-        .collect::<Vec<_>>()
-        .join(" - ")
-}
-
-/// Keras' one line per epoch.
-fn epoch_line(
-    epoch: usize,
-    epochs: usize,
-    steps: usize,
-    seconds: f64,
-    logs: &BTreeMap<String, f32>,
-) -> String {
-    format!(
-        "Epoch {}/{epochs} - {steps}/{steps} - {seconds:.1}s - {}",
-        epoch + 1,
-        format_logs(logs)
-    )
 }

@@ -7,12 +7,14 @@ mod components;
 mod history;
 mod loops;
 mod options;
+mod progress;
 mod summary;
 
 pub use callback::{Callback, CallbackContext, LogValues};
 pub use components::{Components, LossEntry};
 pub use history::History;
 pub use options::{EvaluateOptions, FitOptions, PredictOptions};
+pub use progress::Progress;
 pub use summary::format_summary;
 
 use std::sync::Arc;
