@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 mod autodiff;
+pub mod callbacks;
 pub mod data;
 pub mod datasets;
 pub mod error;
