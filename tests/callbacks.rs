@@ -143,12 +143,27 @@ fn assert_close(actual: &[f32], expected: &[f32]) {
     }
 }
 
-/// A fresh folder for one test's files.
-fn scratch(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("elegy-callbacks-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder for one test's files, removed when the test is done.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Scratch {
+        let dir =
+            std::env::temp_dir().join(format!("elegy-callbacks-{}-{test}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+
+    fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// What the progress display writes, kept for the test to read.
@@ -377,7 +392,8 @@ fn auto_mode_on_a_log_of_unknown_direction_is_an_error() {
 
 #[test]
 fn csv_logger_writes_a_header_and_one_row_per_epoch() {
-    let path = scratch("csv_rows").join("log.csv");
+    let dir = Scratch::new("csv_rows");
+    let path = dir.join("log.csv");
     let (_, history) = fit(
         Scripted::new(&[3.0, 2.5]),
         2,
@@ -390,7 +406,8 @@ fn csv_logger_writes_a_header_and_one_row_per_epoch() {
 
 #[test]
 fn csv_logger_rows_are_on_disk_when_their_epoch_ends() {
-    let path = scratch("csv_flush").join("log.csv");
+    let dir = Scratch::new("csv_flush");
+    let path = dir.join("log.csv");
     let rows = Rc::new(RefCell::new(Vec::new()));
     let seen = rows.clone();
     let reader = path.clone();
@@ -408,7 +425,8 @@ fn csv_logger_rows_are_on_disk_when_their_epoch_ends() {
 
 #[test]
 fn csv_logger_appends_rows_under_the_existing_header() {
-    let path = scratch("csv_append").join("log.csv");
+    let dir = Scratch::new("csv_append");
+    let path = dir.join("log.csv");
     let mut runner = Runner::new(Scripted::new(&[4.0, 3.0, 2.0, 1.0]));
     let logger = || Box::new(CsvLogger::new(&path).append(true)) as Box<dyn Callback>;
     runner
@@ -425,7 +443,8 @@ fn csv_logger_appends_rows_under_the_existing_header() {
 
 #[test]
 fn csv_logger_without_append_starts_the_file_afresh() {
-    let path = scratch("csv_rewrite").join("log.csv");
+    let dir = Scratch::new("csv_rewrite");
+    let path = dir.join("log.csv");
     std::fs::write(&path, "epoch,loss\n0,99\n").unwrap();
     fit(
         Scripted::new(&[1.0]),
@@ -440,7 +459,8 @@ fn csv_logger_without_append_starts_the_file_afresh() {
 
 #[test]
 fn csv_logger_uses_the_separator_given() {
-    let path = scratch("csv_separator").join("log.csv");
+    let dir = Scratch::new("csv_separator");
+    let path = dir.join("log.csv");
     let logger = CsvLogger::new(&path).separator(';');
     fit(Scripted::new(&[1.0]), 1, vec![Box::new(logger)])
         .1
@@ -451,7 +471,8 @@ fn csv_logger_uses_the_separator_given() {
 
 #[test]
 fn csv_logger_adds_a_column_for_a_log_first_seen_later() {
-    let path = scratch("csv_widen").join("log.csv");
+    let dir = Scratch::new("csv_widen");
+    let path = dir.join("log.csv");
     let model = Scripted::new(&[1.0, 2.0]).with_val(&[0.0, 0.5]);
     let mut runner = Runner::new(model);
     let options = FitOptions {
@@ -793,7 +814,7 @@ fn svg_texts(svg: &str) -> Vec<String> {
 
 #[test]
 fn plot_svg_writes_a_curve_per_log_with_its_name() {
-    let dir = scratch("plot");
+    let dir = Scratch::new("plot");
     let path = dir.join("curves.svg");
     let history = sample_history();
     history.plot_svg(&path).unwrap();
@@ -808,7 +829,7 @@ fn plot_svg_writes_a_curve_per_log_with_its_name() {
         assert!(texts.contains(name), "no label {name} in {texts:?}");
     }
     // Written through a temporary file that is gone once renamed.
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
+    let files: Vec<_> = std::fs::read_dir(&dir.0).unwrap().collect();
     assert_eq!(files.len(), 1);
 }
 
