@@ -1,4 +1,83 @@
-//! Built-in callbacks: hooks into `fit` that save, stop or log (see [`crate::runner::Callback`]).
+//! Built-in callbacks for `fit` (`FitOptions::callbacks`), in Keras' terms: early stopping,
+//! checkpoints, learning-rate schedules, CSV logs, stopping on NaN or Ctrl-C, closures; and the training
+//! curves of a [`History`] as an SVG plot ([`History::plot_svg`]).
+//!
+//! ```ignore
+//! use elegy_core::callbacks::{CsvLogger, EarlyStopping, StopOnInterrupt};
+//! let history = runner.fit(x, y, FitOptions {
+//!     epochs: 100,
+//!     validation_split: 0.2,
+//!     callbacks: vec![
+//!         Box::new(EarlyStopping::new("val_loss").patience(5).restore_best_weights(true)),
+//!         Box::new(CsvLogger::new("training.csv")),
+//!         Box::new(StopOnInterrupt::new()),
+//!     ],
+//!     ..Default::default()
+//! })?;
+//! history.plot_svg("training.svg")?;
+//! ```
+//!
+//! Callbacks run in the order given, each seeing what the previous ones did to the states and to
+//! `stop_training`; `fit`'s own progress display runs first.
 
+mod csv_logger;
+mod early_stopping;
+mod lambda;
+mod learning_rate;
+mod learning_rate_scheduler;
 mod model_checkpoint;
-pub use model_checkpoint::{Mode, ModelCheckpoint, SaveFreq};
+mod monitor;
+mod plot;
+mod reduce_lr_on_plateau;
+mod stop_on_interrupt;
+mod terminate_on_nan;
+
+pub use crate::runner::{Callback, CallbackContext, History, LogValues, Progress};
+pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStopping;
+pub use lambda::LambdaCallback;
+pub use learning_rate::LEARNING_RATE;
+pub use learning_rate_scheduler::LearningRateScheduler;
+pub use model_checkpoint::{ModelCheckpoint, SaveFreq};
+pub use monitor::Mode;
+pub use reduce_lr_on_plateau::ReduceLrOnPlateau;
+pub use stop_on_interrupt::StopOnInterrupt;
+pub use terminate_on_nan::TerminateOnNaN;
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::error::{Error, Result};
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, synced and then
+/// renamed over it, so that `path` always holds either the old or the new content.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path.file_name().ok_or_else(|| {
+        Error::invalid("write", format!("{} does not name a file", path.display()))
+    })?;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir).map_err(io)?;
+    let tmp = dir.join(format!(
+        ".{}.{}-{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = File::create(&tmp)
+        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written.map_err(io)
+}

@@ -4,24 +4,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use super::monitor::{Mode, auto_direction};
 use crate::checkpoint::{self, Checkpoint, Position};
 use crate::error::{Error, Result};
 use crate::runner::{Callback, CallbackContext, LogValues};
 use crate::tensor::TensorMap;
-
-/// Whether a smaller or a larger value of the monitored log is better.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Smaller is better (losses, errors).
-    Min,
-    /// Larger is better (accuracies).
-    Max,
-    /// From the log's name, as Keras does: `min` for names ending in `loss` or `error`, `max`
-    /// for names containing `acc`, `auc`, `precision`, `recall` or `f1`; any other name is an
-    /// error asking for an explicit mode.
-    #[default]
-    Auto,
-}
 
 /// When [`ModelCheckpoint`] saves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -247,16 +234,18 @@ impl Callback for ModelCheckpoint {
         self.minimize = match self.mode {
             Mode::Min => true,
             Mode::Max => false,
-            Mode::Auto => auto_minimize(&self.monitor).ok_or_else(|| {
-                Error::invalid(
-                    "ModelCheckpoint",
-                    format!(
-                        "cannot tell whether monitor `{}` should be minimized or maximized; \
+            Mode::Auto => auto_direction(&self.monitor)
+                .map(|m| m == Mode::Min)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "ModelCheckpoint",
+                        format!(
+                            "cannot tell whether monitor `{}` should be minimized or maximized; \
                          pass .mode(Mode::Min) or .mode(Mode::Max)",
-                        self.monitor
-                    ),
-                )
-            })?,
+                            self.monitor
+                        ),
+                    )
+                })?,
         };
         self.batches_since_save = 0;
         Ok(())
@@ -296,22 +285,6 @@ impl Callback for ModelCheckpoint {
             self.maybe_save(ctx, logs, None)?;
         }
         Ok(())
-    }
-}
-
-/// `Some(true)` to minimize `monitor`, `Some(false)` to maximize, `None` when the name says
-/// neither.
-fn auto_minimize(monitor: &str) -> Option<bool> {
-    let name = monitor.strip_prefix("val_").unwrap_or(monitor);
-    if name.ends_with("loss") || name.ends_with("error") {
-        Some(true)
-    } else if ["acc", "auc", "precision", "recall", "f1"]
-        .iter()
-        .any(|word| name.contains(word))
-    {
-        Some(false)
-    } else {
-        None
     }
 }
 
@@ -497,13 +470,5 @@ mod tests {
         for bad in ["{epoch", "epoch}", "{}", "{epoch:x2}", "{loss:.x}"] {
             assert!(parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn auto_mode_reads_the_direction_from_the_name() {
-        assert_eq!(auto_minimize("val_loss"), Some(true));
-        assert_eq!(auto_minimize("sparse_categorical_accuracy"), Some(false));
-        assert_eq!(auto_minimize("val_auc"), Some(false));
-        assert_eq!(auto_minimize("lr"), None);
     }
 }

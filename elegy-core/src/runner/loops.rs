@@ -1,9 +1,9 @@
 //! The loops: `fit`, `evaluate`, `predict`, and one batch at a time.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use super::accumulate::LogAccumulator;
+use super::progress::{Progress, format_logs};
 use super::{
     Callback, CallbackContext, EvaluateOptions, FitOptions, History, PredictOptions, Runner,
     checked_len,
@@ -119,6 +119,10 @@ impl<M: Model> Runner<M> {
         if steps_per_epoch == Some(0) {
             return Err(Error::invalid("fit", "steps_per_epoch must be at least 1"));
         }
+        if let Some(progress) = Progress::for_verbosity(verbose) {
+            // First, so that an epoch's line comes before what other callbacks print about it.
+            callbacks.insert(0, Box::new(progress));
+        }
         if let Some((vx, vy)) = &validation_data {
             checked_len(vx, Some(vy), "fit (validation_data)")?;
             check_finite(vx, "fit: validation x", 0)?;
@@ -131,6 +135,24 @@ impl<M: Model> Runner<M> {
             TrainSource::Arrays(a) => a.steps,
             TrainSource::Stream(_) => steps_per_epoch.unwrap_or(0),
         };
+
+        if !self.initialized {
+            // Before any hook, so that callbacks see the model's states from the start.
+            let first = match &mut source {
+                TrainSource::Arrays(a) => a.epoch(self, initial_epoch).next(),
+                TrainSource::Stream(ds) => ds.batches(initial_epoch)?.next(),
+            }
+            .ok_or_else(|| Error::Data("fit: the data or dataset is empty".into()))??;
+            let y = first.y.as_ref().ok_or_else(|| {
+                Error::Data("fit: the first batch has no targets; fit needs x and y".into())
+            })?;
+            self.init_on_batch(
+                &first.x,
+                Some(y),
+                first.sample_weight.as_ref(),
+                class_weight.as_ref(),
+            )?;
+        }
 
         let mut history = History::default();
         let mut stop = false;
@@ -148,7 +170,6 @@ impl<M: Model> Runner<M> {
             if stop {
                 break;
             }
-            let started = Instant::now();
             self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_begin(epoch, ctx)
             })?;
@@ -177,14 +198,6 @@ impl<M: Model> Runner<M> {
                         "fit: batch {batch} has no targets; fit needs x and y"
                     ))
                 })?;
-                if !self.initialized {
-                    self.init_on_batch(
-                        &b.x,
-                        Some(y),
-                        b.sample_weight.as_ref(),
-                        class_weight.as_ref(),
-                    )?;
-                }
                 self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_begin(batch, ctx)
                 })?;
@@ -210,12 +223,6 @@ impl<M: Model> Runner<M> {
             }
             history.record(epoch, &logs);
             self.history.record(epoch, &logs);
-            if verbose > 0 {
-                println!(
-                    "{}",
-                    epoch_line(epoch, epochs, steps, started.elapsed().as_secs_f64(), &logs)
-                );
-            }
             self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_end(epoch, ctx, &logs)
             })?;
@@ -609,36 +616,4 @@ fn select_weights(weights: Option<&Tensor>, idx: &[usize]) -> Result<Option<Tens
     weights
         .map(|w| Ok(Tensor::new(w.view().select(ndarray::Axis(0), idx))))
         .transpose()
-}
-
-/// `loss: 0.2103 - accuracy: 0.9412 - val_loss: ...`: the loss first, validation logs last.
-fn format_logs(logs: &BTreeMap<String, f32>) -> String {
-    let rank = |k: &str| match k {
-        "loss" => 0,
-        k if k.starts_with("val_") && k != "val_loss" => 3,
-        "val_loss" => 2,
-        _ => 1,
-    };
-    let mut names: Vec<&String> = logs.keys().collect();
-    names.sort_by_key(|k| (rank(k), k.as_str()));
-    names
-        .iter()
-        .map(|k| format!("{k}: {:.4}", logs[*k]))
-        .collect::<Vec<_>>()
-        .join(" - ")
-}
-
-/// Keras' one line per epoch.
-fn epoch_line(
-    epoch: usize,
-    epochs: usize,
-    steps: usize,
-    seconds: f64,
-    logs: &BTreeMap<String, f32>,
-) -> String {
-    format!(
-        "Epoch {}/{epochs} - {steps}/{steps} - {seconds:.1}s - {}",
-        epoch + 1,
-        format_logs(logs)
-    )
 }

@@ -8,12 +8,14 @@ mod history;
 mod loops;
 mod options;
 mod persist;
+mod progress;
 mod summary;
 
 pub use callback::{Callback, CallbackContext, LogValues};
 pub use components::{Components, LossEntry, MetricEntry};
 pub use history::History;
 pub use options::{EvaluateOptions, FitOptions, PredictOptions};
+pub use progress::Progress;
 pub use summary::format_summary;
 
 use std::sync::Arc;

@@ -26,7 +26,8 @@ pub struct FitOptions {
     pub sample_weight: Option<Tensor>,
     /// A weight per class (shape `[num_classes]`), multiplying the loss of each sample of that class.
     pub class_weight: Option<Tensor>,
-    /// 0: silent; 1 or more: a line per epoch.
+    /// 0: silent; 1: a live progress bar on a terminal, a line per epoch otherwise; 2: a line
+    /// per epoch (see [`crate::runner::Progress`]).
     pub verbose: u8,
     /// Hooks called during training.
     pub callbacks: Vec<Box<dyn Callback>>,
