@@ -6,8 +6,7 @@ use crate::error::{Error, Result};
 use crate::runner::CallbackContext;
 use crate::tensor::Tensor;
 
-/// The name of the learning rate in `States::optimizer_states`.
-pub const LEARNING_RATE: &str = "learning_rate";
+pub use crate::optimizers::LEARNING_RATE;
 
 impl CallbackContext<'_> {
     /// The learning rate the next update will use, when the optimizer keeps it in its state.

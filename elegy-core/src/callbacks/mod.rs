@@ -44,40 +44,11 @@ pub use reduce_lr_on_plateau::ReduceLrOnPlateau;
 pub use stop_on_interrupt::StopOnInterrupt;
 pub use terminate_on_nan::TerminateOnNaN;
 
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
-
-use crate::error::{Error, Result};
-
-/// Writes `bytes` to `path` through a temporary file in the same folder, synced and then
-/// renamed over it, so that `path` always holds either the old or the new content.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path.file_name().ok_or_else(|| {
-        Error::invalid("write", format!("{} does not name a file", path.display()))
-    })?;
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(
-        ".{}.{}-{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let written = File::create(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
+/// Replaces `path` with `bytes` crash-safely (temporary file, fsync, rename), creating its folder
+/// if needed.
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> crate::error::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        crate::checkpoint::atomic::create_dir(dir)?;
     }
-    written.map_err(io)
+    crate::checkpoint::atomic::write(path, bytes)
 }

@@ -26,7 +26,7 @@
 //! [`ModelCheckpoint`](crate::callbacks::ModelCheckpoint) callback; this module is the format
 //! underneath, plus [`export_npz`] for numpy users.
 
-mod atomic;
+pub(crate) mod atomic;
 mod manifest;
 mod npz;
 mod tensors;

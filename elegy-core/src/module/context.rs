@@ -51,7 +51,8 @@ impl<'a> ModuleContext<'a> {
         }
     }
 
-    /// Records one summary row per module called from now on (see [`ModuleContext::summary`]).
+    /// Records one summary row per module called from now on, returned by
+    /// [`ModuleContext::finish`].
     pub fn record_summary(mut self) -> ModuleContext<'a> {
         self.summary = Some(Vec::new());
         self
