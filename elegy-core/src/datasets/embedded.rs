@@ -11,30 +11,86 @@ const IRIS: &str = include_str!("../../data/iris.csv");
 const BREAST_CANCER: &str = include_str!("../../data/breast_cancer.csv");
 const WINE: &str = include_str!("../../data/wine_data.csv");
 
-/// Handwritten digits: 1797 images of 8x8 pixels (values 0 to 16, row-major in 64 features),
-/// labels 0 to 9.
+/// Handwritten digits: 1797 images of 8x8 pixels (values 0 to 16, row-major in 64 features named
+/// `pixel_<row>_<column>`), labels 0 to 9.
+///
+/// ```
+/// let digits = elegy_core::datasets::digits()?;
+/// assert_eq!(digits.x.shape(), &[1797, 64]);
+/// let images = digits.x.div_scalar(16.0).reshape(&[-1, 8, 8, 1])?;
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
 pub fn digits() -> Result<Dataset> {
     let mut text = String::new();
     flate2::read::GzDecoder::new(DIGITS_GZ)
         .read_to_string(&mut text)
         .map_err(|e| format_error("digits.csv.gz", format!("cannot decompress: {e}")))?;
     let names = (0..10).map(|d| d.to_string()).collect();
-    parse_rows("digits.csv.gz", &text, 64, names)
+    let mut data = parse_rows("digits.csv.gz", &text, 64, names)?;
+    data.feature_names = (0..64)
+        .map(|i| format!("pixel_{}_{}", i / 8, i % 8))
+        .collect();
+    Ok(data)
 }
 
-/// Iris: 150 flowers, 4 measurements (cm), 3 species.
+/// Iris: 150 flowers, 4 measurements (cm), 3 species (setosa, versicolor, virginica).
 pub fn iris() -> Result<Dataset> {
-    parse_with_header("iris.csv", IRIS)
+    let mut data = parse_with_header("iris.csv", IRIS)?;
+    data.feature_names = names(&[
+        "sepal length (cm)",
+        "sepal width (cm)",
+        "petal length (cm)",
+        "petal width (cm)",
+    ]);
+    Ok(data)
 }
 
-/// Breast cancer (Wisconsin diagnostic): 569 tumours, 30 features, malignant (0) or benign (1).
+/// Breast cancer (Wisconsin diagnostic): 569 tumours, 30 features (the mean, standard error and
+/// worst value of ten measurements of cell nuclei), malignant (0) or benign (1).
 pub fn breast_cancer() -> Result<Dataset> {
-    parse_with_header("breast_cancer.csv", BREAST_CANCER)
+    let mut data = parse_with_header("breast_cancer.csv", BREAST_CANCER)?;
+    let measurements = [
+        "radius",
+        "texture",
+        "perimeter",
+        "area",
+        "smoothness",
+        "compactness",
+        "concavity",
+        "concave points",
+        "symmetry",
+        "fractal dimension",
+    ];
+    let mean = measurements.iter().map(|m| format!("mean {m}"));
+    let error = measurements.iter().map(|m| format!("{m} error"));
+    let worst = measurements.iter().map(|m| format!("worst {m}"));
+    data.feature_names = mean.chain(error).chain(worst).collect();
+    Ok(data)
 }
 
 /// Wine: 178 wines, 13 chemical measurements, 3 cultivars.
 pub fn wine() -> Result<Dataset> {
-    parse_with_header("wine_data.csv", WINE)
+    let mut data = parse_with_header("wine_data.csv", WINE)?;
+    data.feature_names = names(&[
+        "alcohol",
+        "malic_acid",
+        "ash",
+        "alcalinity_of_ash",
+        "magnesium",
+        "total_phenols",
+        "flavanoids",
+        "nonflavanoid_phenols",
+        "proanthocyanins",
+        "color_intensity",
+        "hue",
+        "od280/od315_of_diluted_wines",
+        "proline",
+    ]);
+    Ok(data)
+}
+
+fn names(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
 }
 
 fn format_error(file: &str, message: String) -> Error {
@@ -113,5 +169,6 @@ fn parse_rows(
         x: Tensor::from_vec(x, &[n, features])?,
         y: Tensor::from(y),
         class_names,
+        feature_names: Vec::new(),
     })
 }

@@ -1,0 +1,316 @@
+//! Tables of numbers with one label column, as CSV (or TSV, ...) text.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::Dataset;
+use super::files::{format_error, read_maybe_gzip};
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// Which column of a CSV file holds the labels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LabelColumn {
+    /// The column with this name in the header.
+    Name(String),
+    /// The column at this position, counting from 0.
+    Index(usize),
+    /// The last column (the layout of most UCI tables).
+    Last,
+}
+
+impl From<&str> for LabelColumn {
+    fn from(name: &str) -> Self {
+        LabelColumn::Name(name.to_string())
+    }
+}
+
+impl From<String> for LabelColumn {
+    fn from(name: String) -> Self {
+        LabelColumn::Name(name)
+    }
+}
+
+impl From<usize> for LabelColumn {
+    fn from(index: usize) -> Self {
+        LabelColumn::Index(index)
+    }
+}
+
+/// How [`read_csv`] reads a file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CsvOptions {
+    /// The column of labels; every other column is a feature. Default: the last.
+    pub label_column: LabelColumn,
+    /// The character between fields. Default: `,` (`\t` for TSV, `;` for European CSV).
+    pub delimiter: char,
+    /// Whether the first line names the columns. Default: `true`. Without a header the columns
+    /// are named `column 0`, `column 1`, ... and a label column can only be chosen by position.
+    pub has_header: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            label_column: LabelColumn::Last,
+            delimiter: ',',
+            has_header: true,
+        }
+    }
+}
+
+impl CsvOptions {
+    /// The default options with the labels in `column` (a name or a position).
+    ///
+    /// ```
+    /// use elegy_core::datasets::{CsvOptions, LabelColumn};
+    /// assert_eq!(CsvOptions::label("species").label_column, LabelColumn::Name("species".into()));
+    /// assert_eq!(CsvOptions::label(0).label_column, LabelColumn::Index(0));
+    /// ```
+    pub fn label(column: impl Into<LabelColumn>) -> CsvOptions {
+        CsvOptions {
+            label_column: column.into(),
+            ..CsvOptions::default()
+        }
+    }
+}
+
+/// Reads a table of numbers with one label column from a CSV file (plain or gzip-compressed) as
+/// a [`Dataset`]: `x` `[rows, columns - 1]`, `y` `[rows]`, and the other columns' header names
+/// as `feature_names`.
+///
+/// Labels:
+/// - when every label is a non-negative integer, it is kept as the class index, and the class
+///   names are `"0"`, `"1"`, ... up to the largest label;
+/// - when every label is a number but not all are such integers (a regression target), the
+///   values are kept and `class_names` is empty;
+/// - otherwise labels are names: the distinct names, sorted, become `class_names` and each label
+///   its index there. Sorting (rather than order of first appearance) gives a training file and
+///   a test file with the same classes the same indices.
+///
+/// Fields are separated by [`CsvOptions::delimiter`]; spaces around a field are ignored; a field
+/// may be enclosed in double quotes (to hold the delimiter), with `""` for a quote inside it;
+/// blank lines are skipped. Every feature must be a number (`nan` and `inf` are accepted, as by
+/// Rust's `f32` parser). A field that is not a number, or a row of the wrong length, is an
+/// [`crate::Error::Format`] naming the file, the line (counting from 1, header included, as
+/// editors do) and the column (counting from 0, as [`LabelColumn::Index`] does).
+///
+/// ```no_run
+/// use elegy_core::datasets::{CsvOptions, read_csv};
+/// let data = read_csv("data/penguins.csv", CsvOptions::label("species"))?;
+/// println!("{} rows of {:?}, classes {:?}", data.x.shape()[0], data.feature_names, data.class_names);
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub fn read_csv(path: impl AsRef<Path>, options: CsvOptions) -> Result<Dataset> {
+    let path = path.as_ref();
+    let bytes = read_maybe_gzip(path)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        format_error(
+            path,
+            format!(
+                "is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    parse_csv(path, &text, &options)
+}
+
+fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<Dataset> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut lines = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
+        .filter(|(_, line)| !line.trim().is_empty());
+    let split = |(number, line): (usize, &str)| {
+        split_fields(line, options.delimiter)
+            .map(|fields| (number, fields))
+            .map_err(|message| format_error(path, format!("line {number}: {message}")))
+    };
+
+    let header: Vec<String> = if options.has_header {
+        let first = lines
+            .next()
+            .ok_or_else(|| format_error(path, "is empty: no header line"))?;
+        split(first)?.1
+    } else {
+        Vec::new()
+    };
+    let rows = lines.map(split).collect::<Result<Vec<_>>>()?;
+    let columns = if options.has_header {
+        header.len()
+    } else {
+        rows.first().map_or(0, |(_, fields)| fields.len())
+    };
+    if rows.is_empty() {
+        return Err(format_error(path, "has no data rows"));
+    }
+    let column_name = |c: usize| match header.get(c) {
+        Some(name) => format!("column {c} (`{name}`, counting from 0)"),
+        None => format!("column {c} (counting from 0)"),
+    };
+
+    let label = label_index(path, &header, columns, &options.label_column)?;
+    let feature_columns: Vec<usize> = (0..columns).filter(|&c| c != label).collect();
+    let mut x = Vec::with_capacity(rows.len() * feature_columns.len());
+    let mut labels = Vec::with_capacity(rows.len());
+    for (number, fields) in &rows {
+        if fields.len() != columns {
+            let reference = if options.has_header {
+                "the header"
+            } else {
+                "the first row"
+            };
+            return Err(format_error(
+                path,
+                format!(
+                    "line {number}: {} fields, but {reference} has {columns}",
+                    fields.len()
+                ),
+            ));
+        }
+        for &c in &feature_columns {
+            let field = &fields[c];
+            let value = field.parse::<f32>().map_err(|_| {
+                let what = if field.is_empty() {
+                    "is empty".to_string()
+                } else {
+                    format!("`{field}` is not a number")
+                };
+                format_error(path, format!("line {number}, {}: {what}", column_name(c)))
+            })?;
+            x.push(value);
+        }
+        labels.push(fields[label].as_str());
+    }
+
+    let (y, class_names) = encode_labels(&labels);
+    let n = labels.len();
+    let feature_names = feature_columns
+        .iter()
+        .map(|&c| {
+            header
+                .get(c)
+                .cloned()
+                .unwrap_or_else(|| format!("column {c}"))
+        })
+        .collect();
+    Ok(Dataset {
+        x: Tensor::from_vec(x, &[n, feature_columns.len()])?,
+        y: Tensor::from(y),
+        class_names,
+        feature_names,
+    })
+}
+
+/// The position of the label column among `columns`.
+fn label_index(
+    path: &Path,
+    header: &[String],
+    columns: usize,
+    label: &LabelColumn,
+) -> Result<usize> {
+    match label {
+        LabelColumn::Last if columns > 0 => Ok(columns - 1),
+        LabelColumn::Last => Err(format_error(path, "has no columns")),
+        LabelColumn::Index(i) if *i < columns => Ok(*i),
+        LabelColumn::Index(i) => Err(format_error(
+            path,
+            format!(
+                "label column {i} does not exist: the file has {columns} columns (0..{columns})"
+            ),
+        )),
+        LabelColumn::Name(name) if header.is_empty() => Err(format_error(
+            path,
+            format!(
+                "label column `{name}` cannot be found without a header; set has_header or \
+                 choose the column by position"
+            ),
+        )),
+        LabelColumn::Name(name) => header.iter().position(|h| h == name).ok_or_else(|| {
+            format_error(
+                path,
+                format!(
+                    "no column named `{name}` for the labels; the header has {}",
+                    header
+                        .iter()
+                        .map(|h| format!("`{h}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        }),
+    }
+}
+
+/// Labels as numbers, and the class names (see [`read_csv`] for the rules).
+fn encode_labels(labels: &[&str]) -> (Vec<f32>, Vec<String>) {
+    let numbers: Option<Vec<f32>> = labels.iter().map(|l| l.parse::<f32>().ok()).collect();
+    if let Some(numbers) = numbers {
+        // Every integer up to 2^24 is exact in f32, so it can serve as a class index.
+        let is_class = |v: &f32| *v >= 0.0 && v.fract() == 0.0 && *v < 16_777_216.0;
+        if numbers.iter().all(is_class) {
+            let classes = numbers.iter().fold(0.0f32, |m, &v| m.max(v + 1.0)) as usize;
+            return (numbers, (0..classes).map(|c| c.to_string()).collect());
+        }
+        return (numbers, Vec::new());
+    }
+    let index: BTreeMap<&str, usize> = labels
+        .iter()
+        .copied()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .enumerate()
+        .map(|(i, name)| (name, i))
+        .collect();
+    let y = labels.iter().map(|l| index[l] as f32).collect();
+    (y, index.into_keys().map(str::to_string).collect())
+}
+
+/// The fields of one line, trimmed, with double-quoted fields unquoted.
+fn split_fields(line: &str, delimiter: char) -> std::result::Result<Vec<String>, String> {
+    let mut fields = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars
+            .next_if(|&c| c != delimiter && c.is_whitespace())
+            .is_some()
+        {}
+        let mut field = String::new();
+        if chars.next_if_eq(&'"').is_some() {
+            loop {
+                match chars.next() {
+                    Some('"') if chars.next_if_eq(&'"').is_some() => field.push('"'),
+                    Some('"') => break,
+                    Some(c) => field.push(c),
+                    None => {
+                        return Err(format!(
+                            "field {} opens a quote that the line does not close",
+                            fields.len() + 1
+                        ));
+                    }
+                }
+            }
+            while chars
+                .next_if(|&c| c != delimiter && c.is_whitespace())
+                .is_some()
+            {}
+            if chars.peek().is_some_and(|&c| c != delimiter) {
+                return Err(format!(
+                    "field {} has text after its closing quote",
+                    fields.len() + 1
+                ));
+            }
+        } else {
+            while let Some(c) = chars.next_if(|&c| c != delimiter) {
+                field.push(c);
+            }
+            field.truncate(field.trim_end().len());
+        }
+        fields.push(field);
+        if chars.next().is_none() {
+            return Ok(fields);
+        }
+    }
+}

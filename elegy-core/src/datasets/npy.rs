@@ -1,0 +1,213 @@
+//! NumPy's `.npy` (one array) and `.npz` (a zip of named `.npy` arrays) files, through
+//! `ndarray-npy`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, ErrorKind, Seek};
+use std::path::Path;
+
+use ndarray::ArrayD;
+use ndarray_npy::{
+    NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement, WriteNpyExt,
+};
+
+use super::files::format_error;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+/// Reads a `.npy` file as an `f32` tensor of the stored shape.
+///
+/// `float32` is read as is; `float64`, the integer types and `bool` are converted (to the nearest
+/// `f32`: integers are exact up to 2^24, `bool` becomes 0 or 1). Either byte order and either
+/// memory order (C or Fortran) is accepted. Other dtypes (`float16`, complex, strings, objects)
+/// are an [`Error::Format`] naming the file and the dtype.
+///
+/// ```no_run
+/// let x = elegy_core::datasets::read_npy("features.npy")?;
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
+    let path = path.as_ref();
+    let mut source = NpyFile(BufReader::new(open(path)?));
+    read_any(&mut source)
+        .map(Tensor::new)
+        .map_err(|e| format_error(path, format!("cannot be read as .npy: {e}")))
+}
+
+/// Reads every array of a `.npz` file (as written by `numpy.savez` or `numpy.savez_compressed`)
+/// as `f32` tensors by name, converting dtypes as [`read_npy`] does.
+///
+/// ```no_run
+/// let arrays = elegy_core::datasets::read_npz("mnist.npz")?;
+/// let x_train = &arrays["x_train"];
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub fn read_npz(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tensor>> {
+    let path = path.as_ref();
+    let unreadable = |e| format_error(path, format!("cannot be read as .npz: {}", describe(e)));
+    let mut npz = NpzReader::new(open(path)?).map_err(unreadable)?;
+    let names = npz.names().map_err(unreadable)?;
+    let mut arrays = BTreeMap::new();
+    for name in names {
+        let mut source = NpzEntry {
+            npz: &mut npz,
+            name: &name,
+        };
+        let array = read_any(&mut source)
+            .map_err(|e| format_error(path, format!("array `{name}` cannot be read: {e}")))?;
+        arrays.insert(name, Tensor::new(array));
+    }
+    Ok(arrays)
+}
+
+/// Writes `tensor` to a `.npy` file as `float32` (little-endian), readable by `numpy.load`.
+///
+/// ```no_run
+/// use elegy_core::Tensor;
+/// elegy_core::datasets::write_npy("x.npy", &Tensor::zeros(&[2, 3]))?;
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<()> {
+    let path = path.as_ref();
+    let file = BufWriter::new(create(path)?);
+    tensor
+        .array()
+        .write_npy(file)
+        .map_err(|e| format_error(path, format!("cannot be written as .npy: {e}")))
+}
+
+/// Writes named tensors to an (uncompressed) `.npz` file as `float32` arrays, readable by
+/// `numpy.load`. Takes a map or any list of `(name, &tensor)` pairs; a name given twice is an
+/// error.
+///
+/// ```no_run
+/// use elegy_core::Tensor;
+/// let (x, y) = (Tensor::zeros(&[4, 2]), Tensor::ones(&[4]));
+/// elegy_core::datasets::write_npz("data.npz", [("x", &x), ("y", &y)])?;
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub fn write_npz<'a, K: AsRef<str>>(
+    path: impl AsRef<Path>,
+    arrays: impl IntoIterator<Item = (K, &'a Tensor)>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let mut seen = BTreeSet::new();
+    let mut npz = NpzWriter::new(create(path)?);
+    let failed = |e: &dyn std::fmt::Display| format_error(path, format!("cannot be written: {e}"));
+    for (name, tensor) in arrays {
+        let name = name.as_ref();
+        if !seen.insert(name.to_string()) {
+            return Err(Error::invalid(
+                "write_npz",
+                format!(
+                    "array name `{name}` is given twice for {}; names must be unique",
+                    path.display()
+                ),
+            ));
+        }
+        npz.add_array(name, tensor.array())
+            .map_err(|e| failed(&e))?;
+    }
+    npz.finish().map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+fn create(path: &Path) -> Result<File> {
+    File::create(path).map_err(|source| Error::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+/// A stored array that can be read again from its start, as any element type.
+trait Source {
+    fn read<T: ReadableElement>(&mut self) -> std::result::Result<ArrayD<T>, ReadNpzError>;
+}
+
+struct NpyFile(BufReader<File>);
+
+impl Source for NpyFile {
+    fn read<T: ReadableElement>(&mut self) -> std::result::Result<ArrayD<T>, ReadNpzError> {
+        self.0.rewind().map_err(ReadNpyError::Io)?;
+        Ok(ArrayD::<T>::read_npy(&mut self.0)?)
+    }
+}
+
+struct NpzEntry<'a> {
+    npz: &'a mut NpzReader<File>,
+    name: &'a str,
+}
+
+impl Source for NpzEntry<'_> {
+    fn read<T: ReadableElement>(&mut self) -> std::result::Result<ArrayD<T>, ReadNpzError> {
+        self.npz.by_name(self.name)
+    }
+}
+
+/// The array of `source` as `f32`, in standard (C) order, whatever its stored dtype.
+fn read_any(source: &mut impl Source) -> std::result::Result<ArrayD<f32>, String> {
+    // float32 first: the common case, and otherwise the error names the stored dtype, read
+    // from the header without touching the data.
+    let descriptor = match source.read::<f32>() {
+        Ok(array) => return Ok(standard_order(array)),
+        Err(ReadNpzError::Npy(ReadNpyError::WrongDescriptor(descriptor))) => descriptor,
+        Err(e) => return Err(describe(e)),
+    };
+    // The descriptor is a Python literal such as '<f8'.
+    let descriptor = descriptor.to_string();
+    let code = descriptor.trim_matches(['\'', '"']);
+    let converted = match code.trim_start_matches(['<', '>', '|', '=']) {
+        "f8" => source.read::<f64>().map(|a| convert(a, |v| v as f32)),
+        "i1" | "b" => source.read::<i8>().map(|a| convert(a, f32::from)),
+        "i2" => source.read::<i16>().map(|a| convert(a, f32::from)),
+        "i4" => source.read::<i32>().map(|a| convert(a, |v| v as f32)),
+        "i8" => source.read::<i64>().map(|a| convert(a, |v| v as f32)),
+        "u1" | "B" => source.read::<u8>().map(|a| convert(a, f32::from)),
+        "u2" => source.read::<u16>().map(|a| convert(a, f32::from)),
+        "u4" => source.read::<u32>().map(|a| convert(a, |v| v as f32)),
+        "u8" => source.read::<u64>().map(|a| convert(a, |v| v as f32)),
+        "b1" | "?" => source.read::<bool>().map(|a| convert(a, f32::from)),
+        _ => {
+            return Err(format!(
+                "dtype {descriptor} is not supported; store float32, float64, an integer type \
+                 or bool"
+            ));
+        }
+    };
+    converted.map_err(describe)
+}
+
+/// The reason an array cannot be read, in words about the file.
+fn describe(error: ReadNpzError) -> String {
+    match error {
+        ReadNpzError::Npy(ReadNpyError::Io(e)) if e.kind() == ErrorKind::UnexpectedEof => {
+            "the file ends inside its header (truncated?)".into()
+        }
+        ReadNpzError::Npy(ReadNpyError::MissingData) => {
+            "the data ends before filling the shape in the header (truncated?)".into()
+        }
+        ReadNpzError::Npy(e) => e.to_string(),
+        ReadNpzError::Zip(e) => format!("not a readable zip archive ({e})"),
+    }
+}
+
+fn standard_order(array: ArrayD<f32>) -> ArrayD<f32> {
+    if array.is_standard_layout() {
+        array
+    } else {
+        array.as_standard_layout().into_owned()
+    }
+}
+
+/// `array` mapped element by element to `f32`, in standard order (iteration is logical order).
+fn convert<T: Copy>(array: ArrayD<T>, f: impl Fn(T) -> f32) -> ArrayD<f32> {
+    let values = array.iter().map(|&v| f(v)).collect();
+    ArrayD::from_shape_vec(array.raw_dim(), values).expect("one value per element")
+}
