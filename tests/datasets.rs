@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use elegy::datasets::{self, CsvOptions, Dataset, LabelColumn, Standardizer};
+use elegy::datasets::{self, CsvOptions, LabelColumn, LabelledData, Standardizer};
 use elegy::{Data, Error, Tensor};
 use ndarray::{Array2, ArrayD, IxDyn, ShapeBuilder, array};
 use ndarray_npy::{NpzWriter, WriteNpyExt};
@@ -89,7 +89,7 @@ fn tensor(values: &[f32], shape: &[usize]) -> Tensor {
 /// Labels are small integers: their sum is exact.
 #[track_caller]
 fn assert_dataset(
-    data: &Dataset,
+    data: &LabelledData,
     (rows, features): (usize, usize),
     class_names: &[&str],
     (feature_sum, label_sum): (f64, f64),

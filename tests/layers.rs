@@ -612,7 +612,7 @@ fn embedding_gradients_add_up_over_repeated_indices() {
 // ---------------------------------------------------------------------------------------------
 // Training end to end
 
-fn scaled_digits() -> datasets::Dataset {
+fn scaled_digits() -> datasets::LabelledData {
     let mut d = datasets::digits().unwrap();
     d.x = d.x.div_scalar(16.0);
     d

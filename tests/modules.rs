@@ -71,7 +71,7 @@ fn runner() -> Runner<Defaults> {
         .seed(0)
 }
 
-fn scaled_digits() -> datasets::Dataset {
+fn scaled_digits() -> datasets::LabelledData {
     let mut d = datasets::digits().unwrap();
     d.x = d.x.div_scalar(16.0);
     d

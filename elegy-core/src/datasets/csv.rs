@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::Dataset;
+use super::LabelledData;
 use super::files::{format_error, read_maybe_gzip};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -76,7 +76,7 @@ impl CsvOptions {
 }
 
 /// Reads a table of numbers with one label column from a CSV file (plain or gzip-compressed) as
-/// a [`Dataset`]: `x` `[rows, columns - 1]`, `y` `[rows]`, and the other columns' header names
+/// a [`LabelledData`]: `x` `[rows, columns - 1]`, `y` `[rows]`, and the other columns' header names
 /// as `feature_names`.
 ///
 /// Labels:
@@ -101,7 +101,7 @@ impl CsvOptions {
 /// println!("{} rows of {:?}, classes {:?}", data.x.shape()[0], data.feature_names, data.class_names);
 /// # Ok::<(), elegy_core::Error>(())
 /// ```
-pub fn read_csv(path: impl AsRef<Path>, options: CsvOptions) -> Result<Dataset> {
+pub fn read_csv(path: impl AsRef<Path>, options: CsvOptions) -> Result<LabelledData> {
     let path = path.as_ref();
     let bytes = read_maybe_gzip(path)?;
     let text = String::from_utf8(bytes).map_err(|e| {
@@ -116,7 +116,7 @@ pub fn read_csv(path: impl AsRef<Path>, options: CsvOptions) -> Result<Dataset> 
     parse_csv(path, &text, &options)
 }
 
-fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<Dataset> {
+fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<LabelledData> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .split('\n')
@@ -196,7 +196,7 @@ fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<Dataset> {
                 .unwrap_or_else(|| format!("column {c}"))
         })
         .collect();
-    Ok(Dataset {
+    Ok(LabelledData {
         x: Tensor::from_vec(x, &[n, feature_columns.len()])?,
         y: Tensor::from(y),
         class_names,

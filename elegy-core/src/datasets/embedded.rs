@@ -2,7 +2,7 @@
 
 use std::io::Read;
 
-use super::Dataset;
+use super::LabelledData;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -20,7 +20,7 @@ const WINE: &str = include_str!("../../data/wine_data.csv");
 /// let images = digits.x.div_scalar(16.0).reshape(&[-1, 8, 8, 1])?;
 /// # Ok::<(), elegy_core::Error>(())
 /// ```
-pub fn digits() -> Result<Dataset> {
+pub fn digits() -> Result<LabelledData> {
     let mut text = String::new();
     flate2::read::GzDecoder::new(DIGITS_GZ)
         .read_to_string(&mut text)
@@ -34,7 +34,7 @@ pub fn digits() -> Result<Dataset> {
 }
 
 /// Iris: 150 flowers, 4 measurements (cm), 3 species (setosa, versicolor, virginica).
-pub fn iris() -> Result<Dataset> {
+pub fn iris() -> Result<LabelledData> {
     let mut data = parse_with_header("iris.csv", IRIS)?;
     data.feature_names = names(&[
         "sepal length (cm)",
@@ -47,7 +47,7 @@ pub fn iris() -> Result<Dataset> {
 
 /// Breast cancer (Wisconsin diagnostic): 569 tumours, 30 features (the mean, standard error and
 /// worst value of ten measurements of cell nuclei), malignant (0) or benign (1).
-pub fn breast_cancer() -> Result<Dataset> {
+pub fn breast_cancer() -> Result<LabelledData> {
     let mut data = parse_with_header("breast_cancer.csv", BREAST_CANCER)?;
     let measurements = [
         "radius",
@@ -69,7 +69,7 @@ pub fn breast_cancer() -> Result<Dataset> {
 }
 
 /// Wine: 178 wines, 13 chemical measurements, 3 cultivars.
-pub fn wine() -> Result<Dataset> {
+pub fn wine() -> Result<LabelledData> {
     let mut data = parse_with_header("wine_data.csv", WINE)?;
     data.feature_names = names(&[
         "alcohol",
@@ -101,7 +101,7 @@ fn format_error(file: &str, message: String) -> Error {
 }
 
 /// Files whose first line is `samples,features,class names...`.
-fn parse_with_header(file: &str, text: &str) -> Result<Dataset> {
+fn parse_with_header(file: &str, text: &str) -> Result<LabelledData> {
     let (header, body) = text
         .split_once('\n')
         .ok_or_else(|| format_error(file, "no header line".into()))?;
@@ -130,7 +130,7 @@ fn parse_rows(
     text: &str,
     features: usize,
     class_names: Vec<String>,
-) -> Result<Dataset> {
+) -> Result<LabelledData> {
     let mut x = Vec::new();
     let mut y = Vec::new();
     for (line_no, line) in text
@@ -165,7 +165,7 @@ fn parse_rows(
         y.push(label);
     }
     let n = y.len();
-    Ok(Dataset {
+    Ok(LabelledData {
         x: Tensor::from_vec(x, &[n, features])?,
         y: Tensor::from(y),
         class_names,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::Dataset;
+use super::LabelledData;
 use super::files::{format_error, read_maybe_gzip};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -182,7 +182,7 @@ const FASHION_MNIST: Collection = Collection {
 /// let x_train = train.x.div_scalar(255.0);
 /// # Ok::<(), elegy_core::Error>(())
 /// ```
-pub fn mnist(dir: impl AsRef<Path>) -> Result<(Dataset, Dataset)> {
+pub fn mnist(dir: impl AsRef<Path>) -> Result<(LabelledData, LabelledData)> {
     read_collection(dir.as_ref(), &MNIST)
 }
 
@@ -195,11 +195,11 @@ pub fn mnist(dir: impl AsRef<Path>) -> Result<(Dataset, Dataset)> {
 /// assert_eq!(train.class_names[9], "Ankle boot");
 /// # Ok::<(), elegy_core::Error>(())
 /// ```
-pub fn fashion_mnist(dir: impl AsRef<Path>) -> Result<(Dataset, Dataset)> {
+pub fn fashion_mnist(dir: impl AsRef<Path>) -> Result<(LabelledData, LabelledData)> {
     read_collection(dir.as_ref(), &FASHION_MNIST)
 }
 
-fn read_collection(dir: &Path, collection: &Collection) -> Result<(Dataset, Dataset)> {
+fn read_collection(dir: &Path, collection: &Collection) -> Result<(LabelledData, LabelledData)> {
     let names = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
     let found: Vec<Option<PathBuf>> = names.iter().map(|name| find(dir, name)).collect();
     let missing: Vec<&str> = names
@@ -248,7 +248,11 @@ fn missing_files(dir: &Path, collection: &Collection, missing: &[&str]) -> Error
     }
 }
 
-fn read_split(images_path: &Path, labels_path: &Path, collection: &Collection) -> Result<Dataset> {
+fn read_split(
+    images_path: &Path,
+    labels_path: &Path,
+    collection: &Collection,
+) -> Result<LabelledData> {
     let images = read_idx(images_path)?;
     let labels = read_idx(labels_path)?;
     let &[n, height, width] = images.shape() else {
@@ -282,7 +286,7 @@ fn read_split(images_path: &Path, labels_path: &Path, collection: &Collection) -
             format!("label {label} at index {i} is not a class 0..{classes}"),
         ));
     }
-    Ok(Dataset {
+    Ok(LabelledData {
         x: images.reshape(&[n as isize, height as isize, width as isize, 1])?,
         y: labels,
         class_names: collection

@@ -48,7 +48,7 @@ use crate::tensor::Tensor;
 /// `y` holds class indices `0..class_names.len()` as exact `f32`, except for a regression target
 /// read by [`read_csv`], whose values are kept and whose `class_names` is empty.
 #[derive(Clone, Debug)]
-pub struct Dataset {
+pub struct LabelledData {
     /// Features, one sample per index of axis 0.
     pub x: Tensor,
     /// Labels: class indices `0..class_names.len()` (or regression targets, see above).
