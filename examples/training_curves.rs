@@ -1,5 +1,6 @@
-//! Trains a softmax classifier on the bundled handwritten digits with early stopping, logs every
-//! epoch to a CSV file and draws the training curves as an SVG plot.
+//! Trains an MLP on the bundled handwritten digits with early stopping, keeps the best model in a
+//! checkpoint, logs every epoch to a CSV file and draws the training curves as an SVG plot; then
+//! loads the checkpoint into a fresh runner and evaluates it.
 //!
 //! ```sh
 //! cargo run --release --example training_curves [output folder]   # default: target/training_curves
@@ -7,37 +8,19 @@
 
 use std::path::PathBuf;
 
-use elegy::callbacks::{Callback, CsvLogger, EarlyStopping, StopOnInterrupt};
+use elegy::callbacks::{Callback, CsvLogger, EarlyStopping, ModelCheckpoint, StopOnInterrupt};
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::metrics::SparseCategoricalAccuracy;
+use elegy::module::layers::Mlp;
 use elegy::optimizers::Adam;
-use elegy::step::PredContext;
-use elegy::{
-    EvaluateOptions, FitOptions, Initializer, Model, PredStep, Result, Runner, Tensor, TensorMap,
-    datasets,
-};
+use elegy::{Defaults, EvaluateOptions, FitOptions, Result, Runner, datasets};
 
-/// Softmax regression over the 8x8 images, their pixels (0 to 16) scaled to [0, 1].
-struct Linear {
-    classes: usize,
-}
-
-impl Model for Linear {
-    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
-        let x = ctx.x.as_tensor("x")?;
-        let x = x.reshape(&[x.shape()[0] as isize, -1])?.div_scalar(16.0);
-        let params = if ctx.initializing {
-            let (key, _) = ctx.states.rng.split();
-            let w = Initializer::GlorotUniform.init(&[x.shape()[1], self.classes], key)?;
-            TensorMap::new()
-                .with("w", w)
-                .with("b", Tensor::zeros(&[self.classes]))
-        } else {
-            ctx.states.net_params.clone()
-        };
-        let logits = x.matmul(params.require("w")?)?.add(params.require("b")?)?;
-        Ok(PredStep::new(logits, ctx.states.with_net_params(params)))
-    }
+fn runner() -> Runner<Defaults> {
+    Runner::for_module(Mlp::new(&[64, 10]))
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .metric(SparseCategoricalAccuracy)
+        .optimizer(Adam::new(3e-3))
+        .seed(0)
 }
 
 fn main() -> Result<()> {
@@ -46,27 +29,28 @@ fn main() -> Result<()> {
         .map_or_else(|| PathBuf::from("target/training_curves"), PathBuf::from);
     let digits = datasets::digits()?;
     let (x_train, y_train, x_test, y_test) =
-        datasets::train_test_split(digits.x, digits.y, 0.2, 0)?;
+        datasets::train_test_split(digits.x.div_scalar(16.0), digits.y, 0.2, 0)?;
 
-    let mut runner = Runner::new(Linear { classes: 10 })
-        .loss(SparseCategoricalCrossentropy::from_logits())
-        .metric(SparseCategoricalAccuracy)
-        .optimizer(Adam::new(1e-2))
-        .seed(0);
-
+    let best = out.join("best");
     let callbacks: Vec<Box<dyn Callback>> = vec![
         // Ctrl-C ends the run after the current batch, and the callbacks after it still finish.
         Box::new(StopOnInterrupt::new()),
         Box::new(
             EarlyStopping::new("val_loss")
-                .patience(3)
+                .patience(5)
                 .min_delta(1e-3)
                 .restore_best_weights(true)
                 .verbose(true),
         ),
+        Box::new(
+            ModelCheckpoint::new(best.to_string_lossy())
+                .monitor("val_loss")
+                .save_best_only(true),
+        ),
         Box::new(CsvLogger::new(out.join("training.csv"))),
     ];
-    let history = runner.fit(
+    let mut trained = runner();
+    let history = trained.fit(
         x_train,
         y_train,
         FitOptions {
@@ -77,20 +61,24 @@ fn main() -> Result<()> {
             ..Default::default()
         },
     )?;
+    let plot = out.join("training_curves.svg");
+    history.plot_svg(&plot)?;
 
-    let test = runner.evaluate(x_test, y_test, EvaluateOptions::default())?;
+    // The best epoch's checkpoint, in a runner built the same way.
+    let mut restored = runner();
+    restored.load(&best)?;
+    let test = restored.evaluate(x_test, y_test, EvaluateOptions::default())?;
     println!(
-        "trained {} epochs; test loss {:.4}, test accuracy {:.4}",
+        "trained {} epochs; best checkpoint: test loss {:.4}, test accuracy {:.4}",
         history.epochs.len(),
         test["loss"],
         test["sparse_categorical_accuracy"]
     );
-    let plot = out.join("training_curves.svg");
-    history.plot_svg(&plot)?;
     println!(
-        "wrote {} and {}",
+        "wrote {}, {} and {}",
         out.join("training.csv").display(),
-        plot.display()
+        plot.display(),
+        best.display()
     );
     Ok(())
 }
