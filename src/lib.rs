@@ -5,12 +5,49 @@
 //! and let the framework supply the rest of the steps and the `fit` / `evaluate` / `predict` loops.
 //!
 //! This crate is the facade: it re-exports [`elegy_core`] (tensors, autodiff, and everything built
-//! on them) and the `#[step]` macro of `elegy_macros`.
+//! on them) and the [`step`] attribute macro of `elegy_macros`.
 //!
 //! ```
 //! use elegy::prelude::*;
-//! let w = Tensor::from(vec![3.0f32]);
-//! let params = TensorMap::new().with("w", w);
+//! use elegy::losses::SparseCategoricalCrossentropy;
+//! use elegy::metrics::SparseCategoricalAccuracy;
+//! use elegy::optimizers::Adam;
+//! use elegy::{FitOptions, PredStep, Runner, datasets};
+//!
+//! struct LinearClassifier;
+//!
+//! impl Model for LinearClassifier {
+//!     #[step]
+//!     fn pred_step(&self, x: &Tensor, states: States, initializing: bool) -> Result<PredStep> {
+//!         let params = if initializing {
+//!             let (key, _) = states.rng.split();
+//!             TensorMap::new()
+//!                 .with("w", Initializer::GlorotUniform.init(&[x.shape()[1], 3], key)?)
+//!                 .with("b", Tensor::zeros(&[3]))
+//!         } else {
+//!             states.net_params.clone()
+//!         };
+//!         let y_pred = x.matmul(params.require("w")?)?.add(params.require("b")?)?;
+//!         Ok(PredStep::new(y_pred, states.with_net_params(params)))
+//!     }
+//! }
+//!
+//! let iris = datasets::iris()?;
+//! let mut runner = Runner::new(LinearClassifier)
+//!     .loss(SparseCategoricalCrossentropy::from_logits())
+//!     .metric(SparseCategoricalAccuracy)
+//!     .optimizer(Adam::new(5e-2))
+//!     .seed(0);
+//! let history = runner.fit(iris.x, iris.y, FitOptions { epochs: 30, verbose: 0, ..Default::default() })?;
+//! assert!(history.last("sparse_categorical_accuracy").unwrap() > 0.8);
+//! # Ok::<(), elegy::Error>(())
+//! ```
+//!
+//! Gradients of any computation over tensors:
+//!
+//! ```
+//! use elegy::prelude::*;
+//! let params = TensorMap::new().with("w", Tensor::from(vec![3.0f32]));
 //! let (loss, grads) = value_and_grad(&params, |p| Ok(p.require("w")?.square().sum_all()))?;
 //! assert_eq!(loss.item()?, 9.0);
 //! assert_eq!(grads.require("w")?.to_vec(), vec![6.0]);

@@ -14,15 +14,35 @@ use crate::step::{
 /// - `evaluate` calls `test_step`; `predict` calls `pred_step`;
 /// - `init` calls `init_step`, which runs `train_step` once with `initializing = true` (no update).
 ///
-/// Write an override with `#[step]` to ask for only the inputs it needs, by name:
+/// Write an override with the facade's `#[step]` to ask for only the inputs it needs, by name
+/// (see the crate `elegy`); without it, a step receives its whole context:
 ///
-/// ```ignore
-/// impl Model for LinearClassifier {
-///     #[step]
-///     fn pred_step(&self, x: &Tensor, states: States, initializing: bool) -> Result<PredStep> {
-///         // ...
+/// ```
+/// use elegy_core::step::PredContext;
+/// use elegy_core::{Initializer, Model, PredStep, Result, Runner, Tensor, TensorMap};
+///
+/// /// y = x w, with w created from the first batch's width.
+/// struct Linear;
+///
+/// impl Model for Linear {
+///     fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+///         let x = ctx.x.as_tensor("x")?;
+///         let params = if ctx.initializing {
+///             let w = Initializer::Zeros.init(&[x.shape()[1], 1], ctx.states.rng)?;
+///             TensorMap::new().with("w", w)
+///         } else {
+///             ctx.states.net_params.clone()
+///         };
+///         let y = x.matmul(params.require("w")?)?;
+///         Ok(PredStep::new(y, ctx.states.with_net_params(params)))
 ///     }
 /// }
+///
+/// let mut runner = Runner::new(Linear);
+/// runner.init(Tensor::ones(&[2, 3]), None, 2)?;
+/// let y = runner.predict_on_batch(Tensor::ones(&[2, 3]))?;
+/// assert_eq!(y.as_tensor("y")?.to_vec(), vec![0.0, 0.0]);
+/// # Ok::<(), elegy_core::Error>(())
 /// ```
 ///
 /// The default bodies stay callable on their own, e.g. `defaults::train_step(self, ctx)` from an

@@ -2,7 +2,18 @@
 //! checkpoints, learning-rate schedules, CSV logs, stopping on NaN or Ctrl-C, closures; and the training
 //! curves of a [`History`] as an SVG plot ([`History::plot_svg`]).
 //!
-//! ```ignore
+//! ```no_run
+//! # use elegy_core::{Defaults, FitOptions, Runner, Tensor};
+//! # use elegy_core::losses::SparseCategoricalCrossentropy;
+//! # use elegy_core::module::layers::Mlp;
+//! # use elegy_core::optimizers::Adam;
+//! # fn build_runner() -> Runner<Defaults> {
+//! #     Runner::for_module(Mlp::new(&[8, 3]))
+//! #         .loss(SparseCategoricalCrossentropy::from_logits())
+//! #         .optimizer(Adam::default())
+//! # }
+//! # let (x, y) = (Tensor::zeros(&[6, 4]), Tensor::zeros(&[6]));
+//! # let mut runner = build_runner();
 //! use elegy_core::callbacks::{CsvLogger, EarlyStopping, StopOnInterrupt};
 //! let history = runner.fit(x, y, FitOptions {
 //!     epochs: 100,
@@ -15,6 +26,7 @@
 //!     ..Default::default()
 //! })?;
 //! history.plot_svg("training.svg")?;
+//! # Ok::<(), elegy_core::Error>(())
 //! ```
 //!
 //! Callbacks run in the order given, each seeing what the previous ones did to the states and to

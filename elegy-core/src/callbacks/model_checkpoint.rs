@@ -38,11 +38,29 @@ pub enum SaveFreq {
 /// the same way and fit from [`Runner::next_epoch`](crate::Runner::next_epoch). One saved between
 /// batches resumes at the start of the epoch that was under way.
 ///
-/// ```ignore
+/// ```no_run
+/// # use elegy_core::{Defaults, FitOptions, Runner, Tensor};
+/// # use elegy_core::losses::SparseCategoricalCrossentropy;
+/// # use elegy_core::module::layers::Mlp;
+/// # use elegy_core::optimizers::Adam;
+/// # fn build_runner() -> Runner<Defaults> {
+/// #     Runner::for_module(Mlp::new(&[8, 3]))
+/// #         .loss(SparseCategoricalCrossentropy::from_logits())
+/// #         .optimizer(Adam::default())
+/// # }
+/// # let (x, y) = (Tensor::zeros(&[6, 4]), Tensor::zeros(&[6]));
+/// # let mut runner = build_runner();
+/// use elegy_core::callbacks::ModelCheckpoint;
 /// let checkpoint = ModelCheckpoint::new("runs/ckpt/epoch{epoch:02}-{val_loss:.4}")
 ///     .monitor("val_loss")
 ///     .save_best_only(true);
-/// runner.fit(x, y, FitOptions { callbacks: vec![Box::new(checkpoint)], ..Default::default() })?;
+/// let options = FitOptions {
+///     validation_split: 0.5,
+///     callbacks: vec![Box::new(checkpoint)],
+///     ..Default::default()
+/// };
+/// runner.fit(x, y, options)?;
+/// # Ok::<(), elegy_core::Error>(())
 /// ```
 #[derive(Clone, Debug)]
 pub struct ModelCheckpoint {

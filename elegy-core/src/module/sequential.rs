@@ -6,11 +6,19 @@ use crate::tensor::Tensor;
 
 /// Applies its modules in order, each to the previous one's output.
 ///
-/// ```ignore
+/// ```
+/// use elegy_core::module::Sequential;
+/// use elegy_core::module::layers::{Linear, Relu};
+/// use elegy_core::{Runner, Tensor};
 /// let model = Sequential::new()
 ///     .layer(Linear::new(64))
 ///     .layer(Relu)
 ///     .layer(Linear::new(10));
+/// let mut runner = Runner::for_module(model);
+/// runner.init(Tensor::zeros(&[2, 5]), None, 2)?;
+/// let names: Vec<&str> = runner.states().net_params.names().collect();
+/// assert_eq!(names[..2], ["sequential/linear/bias", "sequential/linear/kernel"]);
+/// # Ok::<(), elegy_core::Error>(())
 /// ```
 #[derive(Default)]
 pub struct Sequential {

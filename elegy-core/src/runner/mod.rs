@@ -33,13 +33,22 @@ use crate::tensor::{RngKey, Tensor, TensorMap};
 /// Runs a [`Model`]'s steps over data: `fit`, `evaluate`, `predict`, and their `*_on_batch`
 /// forms.
 ///
-/// ```ignore
-/// let mut runner = Runner::new(LinearClassifier)
+/// ```
+/// use elegy_core::losses::SparseCategoricalCrossentropy;
+/// use elegy_core::metrics::SparseCategoricalAccuracy;
+/// use elegy_core::module::layers::Mlp;
+/// use elegy_core::optimizers::Adam;
+/// use elegy_core::{FitOptions, Runner, datasets};
+/// let iris = datasets::iris()?;
+/// let mut runner = Runner::for_module(Mlp::new(&[16, 3]))
 ///     .loss(SparseCategoricalCrossentropy::from_logits())
 ///     .metric(SparseCategoricalAccuracy)
-///     .optimizer(Adam::new(1e-3))
+///     .optimizer(Adam::new(1e-2))
 ///     .seed(42);
-/// let history = runner.fit(x_train, y_train, FitOptions { epochs: 10, ..Default::default() })?;
+/// let options = FitOptions { epochs: 20, verbose: 0, ..Default::default() };
+/// let history = runner.fit(iris.x, iris.y, options)?;
+/// assert!(history.last("sparse_categorical_accuracy").unwrap() > 0.8);
+/// # Ok::<(), elegy_core::Error>(())
 /// ```
 pub struct Runner<M> {
     model: M,

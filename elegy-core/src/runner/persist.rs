@@ -17,7 +17,18 @@ impl<M: Model> Runner<M> {
     /// [`Runner::load`], and fit from [`Runner::next_epoch`] with the same data: the result is
     /// bit-identical to an uninterrupted run.
     ///
-    /// ```ignore
+    /// ```no_run
+    /// # use elegy_core::{Defaults, FitOptions, Runner, Tensor};
+    /// # use elegy_core::losses::SparseCategoricalCrossentropy;
+    /// # use elegy_core::module::layers::Mlp;
+    /// # use elegy_core::optimizers::Adam;
+    /// # fn build_runner() -> Runner<Defaults> {
+    /// #     Runner::for_module(Mlp::new(&[8, 3]))
+    /// #         .loss(SparseCategoricalCrossentropy::from_logits())
+    /// #         .optimizer(Adam::default())
+    /// # }
+    /// # let (x, y) = (Tensor::zeros(&[6, 4]), Tensor::zeros(&[6]));
+    /// # let mut runner = build_runner();
     /// runner.fit(x.clone(), y.clone(), FitOptions { epochs: 2, ..Default::default() })?;
     /// runner.save("run/ckpt")?;
     /// // ... later, in another process:
@@ -25,6 +36,7 @@ impl<M: Model> Runner<M> {
     /// runner.load("run/ckpt")?;
     /// let initial_epoch = runner.next_epoch();
     /// runner.fit(x, y, FitOptions { epochs: 4, initial_epoch, ..Default::default() })?;
+    /// # Ok::<(), elegy_core::Error>(())
     /// ```
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
         self.checkpoint("save")?.write(dir)
