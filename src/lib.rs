@@ -65,3 +65,8 @@ pub mod prelude {
     };
     pub use elegy_macros::step;
 }
+
+/// The README's code, compiled and run as a test so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
