@@ -179,7 +179,13 @@ fn main() -> Result<()> {
         let median = timed[timed.len() / 2];
 
         let t = Instant::now();
-        let pred = runner.predict(x_test.clone(), PredictOptions { batch_size: 1000 })?;
+        let pred = runner.predict(
+            x_test.clone(),
+            PredictOptions {
+                batch_size: 1000,
+                ..Default::default()
+            },
+        )?;
         let predict_rate = 10_000.0 / t.elapsed().as_secs_f64();
         black_box(pred);
 

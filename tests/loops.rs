@@ -152,7 +152,15 @@ fn validation_logs_are_prefixed_and_predict_concatenates_batches() {
     );
     assert!(history.get("val_sparse_categorical_accuracy").is_some());
     let n = xte.num_samples().unwrap();
-    let pred = r.predict(xte, PredictOptions { batch_size: 50 }).unwrap();
+    let pred = r
+        .predict(
+            xte,
+            PredictOptions {
+                batch_size: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
     assert_eq!(pred.as_tensor("y_pred").unwrap().shape(), &[n, 10]);
 }
 
@@ -443,4 +451,113 @@ fn named_groups_prefix_their_log_names() {
         history.last("digits/sparse_categorical_accuracy"),
         history.last("sparse_categorical_accuracy")
     );
+}
+
+/// Records the hooks it sees, in order.
+#[derive(Clone, Default)]
+struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl elegy::runner::Callback for Recorder {
+    fn on_test_begin(&mut self) -> Result<()> {
+        self.0.lock().unwrap().push("test_begin".into());
+        Ok(())
+    }
+    fn on_test_batch_begin(&mut self, batch: usize) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("test_batch_begin {batch}"));
+        Ok(())
+    }
+    fn on_test_batch_end(&mut self, batch: usize, _: &elegy::runner::LogValues) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("test_batch_end {batch}"));
+        Ok(())
+    }
+    fn on_test_end(&mut self, logs: &elegy::runner::LogValues) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("test_end {}", logs.contains_key("loss")));
+        Ok(())
+    }
+    fn on_predict_begin(&mut self) -> Result<()> {
+        self.0.lock().unwrap().push("predict_begin".into());
+        Ok(())
+    }
+    fn on_predict_batch_begin(&mut self, batch: usize) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("predict_batch_begin {batch}"));
+        Ok(())
+    }
+    fn on_predict_batch_end(&mut self, batch: usize) -> Result<()> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("predict_batch_end {batch}"));
+        Ok(())
+    }
+    fn on_predict_end(&mut self) -> Result<()> {
+        self.0.lock().unwrap().push("predict_end".into());
+        Ok(())
+    }
+}
+
+#[test]
+fn evaluate_and_predict_call_their_hooks_around_each_batch() {
+    let (xtr, ytr, _, _) = digits_split();
+    let x = xtr.select(&(0..40).collect::<Vec<_>>()).unwrap();
+    let y = ytr.select(&(0..40).collect::<Vec<_>>()).unwrap();
+    let mut r = runner(0);
+    r.init(x.clone(), Some(y.clone()), 32).unwrap();
+    let seen = Recorder::default();
+    let options = EvaluateOptions {
+        batch_size: 32,
+        callbacks: vec![Box::new(seen.clone())],
+        ..Default::default()
+    };
+    r.evaluate(x.clone(), y, options).unwrap();
+    let options = PredictOptions {
+        batch_size: 32,
+        callbacks: vec![Box::new(seen.clone())],
+    };
+    r.predict(x, options).unwrap();
+    assert_eq!(
+        *seen.0.lock().unwrap(),
+        vec![
+            "test_begin",
+            "test_batch_begin 0",
+            "test_batch_end 0",
+            "test_batch_begin 1",
+            "test_batch_end 1",
+            "test_end true",
+            "predict_begin",
+            "predict_batch_begin 0",
+            "predict_batch_end 0",
+            "predict_batch_begin 1",
+            "predict_batch_end 1",
+            "predict_end",
+        ]
+    );
+}
+
+#[test]
+fn validation_during_fit_calls_the_test_hooks() {
+    let (xtr, ytr, _, _) = digits_split();
+    let seen = Recorder::default();
+    let mut r = runner(0);
+    let options = FitOptions {
+        validation_split: 0.1,
+        batch_size: 1000,
+        callbacks: vec![Box::new(seen.clone())],
+        ..quiet(2)
+    };
+    r.fit(xtr, ytr, options).unwrap();
+    let log = seen.0.lock().unwrap();
+    assert_eq!(log.iter().filter(|e| *e == "test_begin").count(), 2);
+    assert_eq!(log.iter().filter(|e| *e == "test_end true").count(), 2);
 }

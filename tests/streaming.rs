@@ -251,3 +251,47 @@ fn tuple_inputs_and_named_outputs_flow_through_fit_evaluate_and_predict() {
         &[1797, 2]
     );
 }
+
+#[test]
+fn named_map_inputs_reach_the_model_batched_in_the_same_structure() {
+    use elegy::module::layers::Linear;
+    use elegy::module::{Module, ModuleContext};
+    /// Sums its two named inputs' linear maps.
+    struct Both;
+    impl Module for Both {
+        fn kind(&self) -> &'static str {
+            "Both"
+        }
+        fn forward(&self, x: &Tensor, _: &mut ModuleContext<'_>) -> Result<Tensor> {
+            Err(elegy::Error::Data(format!(
+                "Both wants a map, got {:?}",
+                x.shape()
+            )))
+        }
+        fn forward_data(&self, x: &Data, ctx: &mut ModuleContext<'_>) -> Result<Data> {
+            let a = ctx.call(&Linear::new(10).named("a"), x.part("a")?.as_tensor("a")?)?;
+            let b = ctx.call(&Linear::new(10).named("b"), x.part("b")?.as_tensor("b")?)?;
+            Ok(a.add(&b)?.into())
+        }
+    }
+    let (x, y) = digits();
+    let inputs: Data = [
+        ("a", x.slice(1, 0, 40).unwrap()),
+        ("b", x.slice(1, 40, 64).unwrap()),
+    ]
+    .into_iter()
+    .collect();
+    let mut r = Runner::for_module(Both)
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .metric(SparseCategoricalAccuracy)
+        .optimizer(Adam::new(1e-2))
+        .seed(0);
+    let history = r.fit(inputs.clone(), y.clone(), quiet(5)).unwrap();
+    assert!(history.last("sparse_categorical_accuracy").unwrap() > 0.9);
+    let logs = r
+        .evaluate(inputs.clone(), y, EvaluateOptions::default())
+        .unwrap();
+    assert!(logs["sparse_categorical_accuracy"] > 0.9);
+    let pred = r.predict(inputs, PredictOptions::default()).unwrap();
+    assert_eq!(pred.as_tensor("y").unwrap().shape(), &[1797, 10]);
+}

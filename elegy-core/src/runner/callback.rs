@@ -67,8 +67,32 @@ pub trait Callback {
     ) -> Result<()> {
         Ok(())
     }
+    /// Before an evaluation (by `evaluate`, or `fit`'s validation).
+    fn on_test_begin(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After an evaluation, with its logs.
+    fn on_test_end(&mut self, logs: &LogValues) -> Result<()> {
+        Ok(())
+    }
+    /// Before each evaluation batch.
+    fn on_test_batch_begin(&mut self, batch: usize) -> Result<()> {
+        Ok(())
+    }
     /// After each evaluation batch, with the running logs.
     fn on_test_batch_end(&mut self, batch: usize, logs: &LogValues) -> Result<()> {
+        Ok(())
+    }
+    /// Before `predict` runs its first batch.
+    fn on_predict_begin(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After `predict`'s last batch.
+    fn on_predict_end(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// Before each prediction batch.
+    fn on_predict_batch_begin(&mut self, batch: usize) -> Result<()> {
         Ok(())
     }
     /// After each prediction batch.

@@ -241,7 +241,7 @@ impl<M: Model> Runner<M> {
         &mut self,
         x: impl Into<Data>,
         y: impl Into<Data>,
-        options: EvaluateOptions,
+        mut options: EvaluateOptions,
     ) -> Result<BTreeMap<String, f32>> {
         let (x, y) = (x.into(), y.into());
         check_batch_size("evaluate", options.batch_size)?;
@@ -253,7 +253,7 @@ impl<M: Model> Runner<M> {
             &y,
             options.sample_weight.as_ref(),
             options.batch_size,
-            &mut Vec::new(),
+            &mut options.callbacks,
         )?;
         if options.verbose > 0 {
             println!("{}", format_logs(&logs));
@@ -264,14 +264,51 @@ impl<M: Model> Runner<M> {
     /// The predictions of `pred_step` over `x`, batch by batch, joined along axis 0.
     pub fn predict(&mut self, x: impl Into<Data>, options: PredictOptions) -> Result<Data> {
         let x = x.into();
-        check_batch_size("predict", options.batch_size)?;
+        let PredictOptions {
+            batch_size,
+            mut callbacks,
+        } = options;
+        check_batch_size("predict", batch_size)?;
         let n = checked_len(&x, None, "predict")?;
         self.require_initialized("predict")?;
         check_finite(&x, "predict: x", 0)?;
-        let mut parts = Vec::with_capacity(n.div_ceil(options.batch_size));
-        for (batch, start) in (0..n).step_by(options.batch_size).enumerate() {
-            let idx: Vec<usize> = (start..(start + options.batch_size).min(n)).collect();
-            parts.push(self.predict_batch(&x.select(&idx)?, batch as u64)?);
+        let x = &x;
+        let batches: Batches<'_> = Box::new((0..n).step_by(batch_size).map(move |start| {
+            let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+            Ok(Batch::new(x.select(&idx)?))
+        }));
+        self.predict_batches(batches, 0, &mut callbacks)
+    }
+
+    /// `pred_step` over `batches`, joined along axis 0.
+    fn predict_batches(
+        &self,
+        batches: Batches<'_>,
+        prefetch: usize,
+        callbacks: &mut [Box<dyn Callback>],
+    ) -> Result<Data> {
+        for cb in callbacks.iter_mut() {
+            cb.on_predict_begin()?;
+        }
+        let mut parts = Vec::new();
+        let mut seen = 0;
+        drive(batches, prefetch, usize::MAX, |batch, b| {
+            check_finite(&b.x, "predict: x", seen)?;
+            seen += b.x.num_samples()?;
+            for cb in callbacks.iter_mut() {
+                cb.on_predict_batch_begin(batch)?;
+            }
+            parts.push(self.predict_batch(&b.x, batch as u64)?);
+            for cb in callbacks.iter_mut() {
+                cb.on_predict_batch_end(batch)?;
+            }
+            Ok(true)
+        })?;
+        if parts.is_empty() {
+            return Err(Error::Data("predict: there were no batches".into()));
+        }
+        for cb in callbacks.iter_mut() {
+            cb.on_predict_end()?;
         }
         Data::concat(&parts)
     }
@@ -384,11 +421,17 @@ impl<M: Model> Runner<M> {
         prefetch: usize,
         callbacks: &mut [Box<dyn Callback>],
     ) -> Result<BTreeMap<String, f32>> {
+        for cb in callbacks.iter_mut() {
+            cb.on_test_begin()?;
+        }
         let mut states = self.states.clone();
         states.metrics_states = self.initial_metrics_states.clone();
         let mut accumulator = LogAccumulator::default();
         let mut seen = 0;
         drive(batches, prefetch, usize::MAX, |batch, b| {
+            for cb in callbacks.iter_mut() {
+                cb.on_test_batch_begin(batch)?;
+            }
             let n = b.num_samples()?;
             let y = b
                 .y
@@ -417,7 +460,11 @@ impl<M: Model> Runner<M> {
         if seen == 0 {
             return Err(Error::Data("evaluate: there were no batches".into()));
         }
-        Ok(accumulator.values())
+        let logs = accumulator.values();
+        for cb in callbacks.iter_mut() {
+            cb.on_test_end(&logs)?;
+        }
+        Ok(logs)
     }
 
     /// The logs of `test_step` over the batches of `dataset` (which must hold targets), from
@@ -446,18 +493,7 @@ impl<M: Model> Runner<M> {
     pub fn predict_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<Data> {
         self.require_initialized("predict_dataset")?;
         let prefetch = dataset.prefetch();
-        let mut parts = Vec::new();
-        let mut seen = 0;
-        drive(dataset.batches(0)?, prefetch, usize::MAX, |batch, b| {
-            check_finite(&b.x, "predict: x", seen)?;
-            seen += b.x.num_samples()?;
-            parts.push(self.predict_batch(&b.x, batch as u64)?);
-            Ok(true)
-        })?;
-        if parts.is_empty() {
-            return Err(Error::Data("predict_dataset: the dataset is empty".into()));
-        }
-        Data::concat(&parts)
+        self.predict_batches(dataset.batches(0)?, prefetch, &mut Vec::new())
     }
 
     /// The sample order of one pass: a seeded permutation, or `0..n`.

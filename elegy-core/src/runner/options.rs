@@ -53,7 +53,6 @@ impl Default for FitOptions {
 }
 
 /// Options of [`crate::Runner::evaluate`].
-#[derive(Clone, Debug)]
 pub struct EvaluateOptions {
     /// Samples per batch.
     pub batch_size: usize,
@@ -61,6 +60,8 @@ pub struct EvaluateOptions {
     pub sample_weight: Option<Tensor>,
     /// 0: silent; 1: print the logs.
     pub verbose: u8,
+    /// Hooks called around the evaluation and each batch (`on_test_*`).
+    pub callbacks: Vec<Box<dyn Callback>>,
 }
 
 impl Default for EvaluateOptions {
@@ -69,19 +70,24 @@ impl Default for EvaluateOptions {
             batch_size: 32,
             sample_weight: None,
             verbose: 0,
+            callbacks: Vec::new(),
         }
     }
 }
 
 /// Options of [`crate::Runner::predict`].
-#[derive(Clone, Debug)]
 pub struct PredictOptions {
     /// Samples per batch.
     pub batch_size: usize,
+    /// Hooks called around the prediction and each batch (`on_predict_*`).
+    pub callbacks: Vec<Box<dyn Callback>>,
 }
 
 impl Default for PredictOptions {
     fn default() -> PredictOptions {
-        PredictOptions { batch_size: 32 }
+        PredictOptions {
+            batch_size: 32,
+            callbacks: Vec::new(),
+        }
     }
 }
