@@ -11,6 +11,8 @@ type IndexHook = Box<dyn FnMut(usize, &mut CallbackContext<'_>) -> Result<()>>;
 type IndexLogsHook = Box<dyn FnMut(usize, &mut CallbackContext<'_>, &LogValues) -> Result<()>>;
 type TestBatchHook = Box<dyn FnMut(usize, &LogValues) -> Result<()>>;
 type PredictBatchHook = Box<dyn FnMut(usize) -> Result<()>>;
+type PlainHook = Box<dyn FnMut() -> Result<()>>;
+type LogsHook = Box<dyn FnMut(&LogValues) -> Result<()>>;
 
 /// A callback whose hooks are closures, for one-off needs (Keras' `LambdaCallback`). Each
 /// builder method sets the closure of the [`Callback`] hook of the same name; hooks left unset
@@ -31,7 +33,13 @@ pub struct LambdaCallback {
     epoch_end: Option<IndexLogsHook>,
     train_batch_begin: Option<IndexHook>,
     train_batch_end: Option<IndexLogsHook>,
+    test_begin: Option<PlainHook>,
+    test_end: Option<LogsHook>,
+    test_batch_begin: Option<PredictBatchHook>,
     test_batch_end: Option<TestBatchHook>,
+    predict_begin: Option<PlainHook>,
+    predict_end: Option<PlainHook>,
+    predict_batch_begin: Option<PredictBatchHook>,
     predict_batch_end: Option<PredictBatchHook>,
 }
 
@@ -95,6 +103,51 @@ impl LambdaCallback {
         self
     }
 
+    /// Runs `f` before an evaluation.
+    pub fn on_test_begin(mut self, f: impl FnMut() -> Result<()> + 'static) -> LambdaCallback {
+        self.test_begin = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f(logs)` after an evaluation.
+    pub fn on_test_end(
+        mut self,
+        f: impl FnMut(&LogValues) -> Result<()> + 'static,
+    ) -> LambdaCallback {
+        self.test_end = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f(batch)` before each evaluation batch.
+    pub fn on_test_batch_begin(
+        mut self,
+        f: impl FnMut(usize) -> Result<()> + 'static,
+    ) -> LambdaCallback {
+        self.test_batch_begin = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f` before a prediction.
+    pub fn on_predict_begin(mut self, f: impl FnMut() -> Result<()> + 'static) -> LambdaCallback {
+        self.predict_begin = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f` after a prediction.
+    pub fn on_predict_end(mut self, f: impl FnMut() -> Result<()> + 'static) -> LambdaCallback {
+        self.predict_end = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f(batch)` before each prediction batch.
+    pub fn on_predict_batch_begin(
+        mut self,
+        f: impl FnMut(usize) -> Result<()> + 'static,
+    ) -> LambdaCallback {
+        self.predict_batch_begin = Some(Box::new(f));
+        self
+    }
+
     /// Runs `f(batch, running_logs)` after each evaluation batch.
     pub fn on_test_batch_end(
         mut self,
@@ -123,7 +176,13 @@ impl fmt::Debug for LambdaCallback {
             ("on_epoch_end", self.epoch_end.is_some()),
             ("on_train_batch_begin", self.train_batch_begin.is_some()),
             ("on_train_batch_end", self.train_batch_end.is_some()),
+            ("on_test_begin", self.test_begin.is_some()),
+            ("on_test_end", self.test_end.is_some()),
+            ("on_test_batch_begin", self.test_batch_begin.is_some()),
             ("on_test_batch_end", self.test_batch_end.is_some()),
+            ("on_predict_begin", self.predict_begin.is_some()),
+            ("on_predict_end", self.predict_end.is_some()),
+            ("on_predict_batch_begin", self.predict_batch_begin.is_some()),
             ("on_predict_batch_end", self.predict_batch_end.is_some()),
         ];
         let hooks: Vec<&str> = set.iter().filter(|(_, s)| *s).map(|(n, _)| *n).collect();
@@ -167,6 +226,26 @@ impl Callback for LambdaCallback {
         self.train_batch_end
             .as_mut()
             .map_or(Ok(()), |f| f(batch, ctx, logs))
+    }
+    fn on_test_begin(&mut self) -> Result<()> {
+        self.test_begin.as_mut().map_or(Ok(()), |f| f())
+    }
+    fn on_test_end(&mut self, logs: &LogValues) -> Result<()> {
+        self.test_end.as_mut().map_or(Ok(()), |f| f(logs))
+    }
+    fn on_test_batch_begin(&mut self, batch: usize) -> Result<()> {
+        self.test_batch_begin.as_mut().map_or(Ok(()), |f| f(batch))
+    }
+    fn on_predict_begin(&mut self) -> Result<()> {
+        self.predict_begin.as_mut().map_or(Ok(()), |f| f())
+    }
+    fn on_predict_end(&mut self) -> Result<()> {
+        self.predict_end.as_mut().map_or(Ok(()), |f| f())
+    }
+    fn on_predict_batch_begin(&mut self, batch: usize) -> Result<()> {
+        self.predict_batch_begin
+            .as_mut()
+            .map_or(Ok(()), |f| f(batch))
     }
     fn on_test_batch_end(&mut self, batch: usize, logs: &LogValues) -> Result<()> {
         self.test_batch_end
