@@ -12,41 +12,14 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use elegy::losses::SparseCategoricalCrossentropy;
-use elegy::module::{Module, ModuleContext, Sequential};
+use elegy::module::Sequential;
+use elegy::module::layers::{Linear, Relu};
 use elegy::optimizers::Adam;
 use elegy::runner::{Callback, CallbackContext};
-use elegy::{FitOptions, Initializer, PredictOptions, Result, RngKey, Runner, Tensor};
+use elegy::{FitOptions, PredictOptions, Result, RngKey, Runner, Tensor};
 use ndarray::Array2;
 
 const SIZES: [usize; 4] = [784, 256, 256, 10];
-
-struct Dense(usize);
-
-impl Module for Dense {
-    fn kind(&self) -> &'static str {
-        "Dense"
-    }
-    fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
-        let w = ctx.param(
-            "kernel",
-            &[x.shape()[1], self.0],
-            Initializer::GlorotUniform,
-        )?;
-        let b = ctx.param("bias", &[self.0], Initializer::Zeros)?;
-        x.matmul(&w)?.add(&b)
-    }
-}
-
-struct Relu;
-
-impl Module for Relu {
-    fn kind(&self) -> &'static str {
-        "Relu"
-    }
-    fn forward(&self, x: &Tensor, _: &mut ModuleContext<'_>) -> Result<Tensor> {
-        Ok(x.relu())
-    }
-}
 
 /// Inputs uniform in [0, 1), labels argmax((x - 0.5) . W) of a fixed random teacher W.
 fn teacher_data(n: usize, seed: u64) -> (Tensor, Tensor) {
@@ -168,11 +141,11 @@ fn main() -> Result<()> {
     println!("data: {samples} x 784 train + 10000 test ({data_mb:.0} MB)");
     for &batch in &batches {
         let model = Sequential::new()
-            .layer(Dense(SIZES[1]))
+            .layer(Linear::new(SIZES[1]))
             .layer(Relu)
-            .layer(Dense(SIZES[2]))
+            .layer(Linear::new(SIZES[2]))
             .layer(Relu)
-            .layer(Dense(SIZES[3]));
+            .layer(Linear::new(SIZES[3]));
         let mut runner = Runner::for_module(model)
             .loss(SparseCategoricalCrossentropy::from_logits())
             .optimizer(Adam::new(1e-3))

@@ -6,6 +6,7 @@ mod broadcast;
 mod conv;
 mod dropout;
 mod index;
+mod linear;
 mod matmul;
 mod operators;
 mod pool;
