@@ -9,7 +9,7 @@
 
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
-use super::{LEARNING_RATE, STEP, Schedule, check_grads, step_count, take_state};
+use super::{LEARNING_RATE, STEP, Schedule, check_grads, flush_subnormal, step_count, take_state};
 use crate::error::Result;
 use crate::tensor::{Tensor, TensorMap};
 
@@ -206,8 +206,8 @@ impl Kernel {
     #[inline(always)]
     fn element<const DECAY: u8>(&self, wd: f32, p: &mut f32, g: f32, m: &mut f32, v: &mut f32) {
         let g = if DECAY == COUPLED { g + wd * *p } else { g };
-        *m = self.b1 * *m + (1.0 - self.b1) * g;
-        *v = self.b2 * *v + (1.0 - self.b2) * g * g;
+        *m = flush_subnormal(self.b1 * *m + (1.0 - self.b1) * g);
+        *v = flush_subnormal(self.b2 * *v + (1.0 - self.b2) * g * g);
         let mut u = (*m * self.c1) / ((*v * self.c2).sqrt() + self.eps);
         if DECAY == DECOUPLED {
             u += wd * *p;
@@ -255,6 +255,29 @@ mod tests {
             out.extend(state.iter().map(|(_, t)| t.to_vec()));
         }
         out
+    }
+
+    #[test]
+    fn moments_that_decay_below_the_normal_range_become_zero() {
+        // One tiny gradient, then zeros: m = 1e-37 * 0.9^k is subnormal from k = 22 on.
+        let chained = Transformed::new(
+            chain(vec![
+                scale_by_adam(0.9, 0.999, 1e-7),
+                scale_by_learning_rate(),
+            ]),
+            0.01,
+        );
+        let optimizers: [&dyn Optimizer; 2] = [&Adam::new(0.01), &chained];
+        for opt in optimizers {
+            let mut params = TensorMap::new().with("w", Tensor::from(vec![1.0]));
+            let mut state = opt.init(&params).unwrap();
+            for step in 0..30 {
+                let g = if step == 0 { 1e-36 } else { 0.0 };
+                let grads = TensorMap::new().with("w", Tensor::from(vec![g]));
+                (params, state) = opt.update(params, &grads, state).unwrap();
+            }
+            assert_eq!(state.require("0/m/w").unwrap().to_vec(), vec![0.0]);
+        }
     }
 
     #[test]
