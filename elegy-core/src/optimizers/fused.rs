@@ -7,7 +7,10 @@
 //! state or the gradients (missing, stray or misshapen entries) goes through the chain instead,
 //! which reports it.
 
+use std::sync::OnceLock;
+
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
+use thread_tree::ThreadTree;
 
 use super::{LEARNING_RATE, STEP, Schedule, check_grads, flush_subnormal, step_count, take_state};
 use crate::error::Result;
@@ -103,6 +106,20 @@ impl AdamRule {
     }
 }
 
+/// Parameters with at least this many values are updated on two threads: below it, handing
+/// half to the other thread costs about what it saves.
+const PARALLEL_FROM: usize = 1 << 15;
+
+/// A pool of two threads (this one and a sibling), when the machine has two cores or more.
+fn second_thread() -> Option<&'static ThreadTree> {
+    static POOL: OnceLock<Option<Box<ThreadTree>>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        (cores > 1).then(|| ThreadTree::new_with_level(1))
+    })
+    .as_deref()
+}
+
 /// The per-element arithmetic of one step.
 #[derive(Clone, Copy)]
 struct Kernel {
@@ -150,20 +167,45 @@ impl Kernel {
             m.as_slice_mut(),
             v.as_slice_mut(),
         ) {
-            (Some(p), Some(g), Some(m), Some(v)) => {
-                #[cfg(target_arch = "x86_64")]
-                if std::arch::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2, as just checked.
-                    return unsafe { self.slices_avx2::<DECAY>(wd, p, g, m, v) };
+            (Some(p), Some(g), Some(m), Some(v)) => match second_thread() {
+                // Halves of a large parameter on two cores (the loop is bound by division and
+                // square root, not memory); the cut keeps whole vectors on each side.
+                Some(pool) if p.len() >= PARALLEL_FROM => {
+                    let mid = p.len() / 2 / 16 * 16;
+                    let (p0, p1) = p.split_at_mut(mid);
+                    let (m0, m1) = m.split_at_mut(mid);
+                    let (v0, v1) = v.split_at_mut(mid);
+                    let (g0, g1) = g.split_at(mid);
+                    pool.top().join(
+                        |_| self.contiguous::<DECAY>(wd, p0, g0, m0, v0),
+                        |_| self.contiguous::<DECAY>(wd, p1, g1, m1, v1),
+                    );
                 }
-                self.slices::<DECAY>(wd, p, g, m, v);
-            }
+                _ => self.contiguous::<DECAY>(wd, p, g, m, v),
+            },
             _ => Zip::from(p)
                 .and(g)
                 .and(m)
                 .and(v)
                 .for_each(|p, &g, m, v| self.element::<DECAY>(wd, p, g, m, v)),
         }
+    }
+
+    /// The loop over contiguous values, 8 wide where the CPU has AVX2.
+    fn contiguous<const DECAY: u8>(
+        &self,
+        wd: f32,
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, as just checked.
+            return unsafe { self.slices_avx2::<DECAY>(wd, p, g, m, v) };
+        }
+        self.slices::<DECAY>(wd, p, g, m, v);
     }
 
     /// The loop over contiguous values; the compiler vectorizes it (sqrt and division are exact
