@@ -264,10 +264,12 @@ mod tests {
         Adam, AdamW, Optimizer, Transformed, add_decayed_weights, chain, scale_by_adam,
         scale_by_learning_rate,
     };
+    use super::PARALLEL_FROM;
     use crate::tensor::{Tensor, TensorMap};
 
-    /// 37 values (not a multiple of any vector width) and a transposed 3 x 4 matrix (not
-    /// contiguous in logical order), with gradients that change sign and size.
+    /// 37 values (not a multiple of any vector width), a transposed 3 x 4 matrix (not contiguous
+    /// in logical order) and a parameter large enough to be split over two threads, with
+    /// gradients that change sign and size.
     fn problem(step: usize) -> (TensorMap, TensorMap) {
         let values = |n: usize, k: f32| -> Vec<f32> {
             (0..n).map(|i| ((i as f32 + k) * 0.37).sin()).collect()
@@ -278,11 +280,13 @@ mod tests {
         };
         let params = TensorMap::new()
             .with("b", Tensor::from(values(37, 0.0)))
-            .with("w", matrix(1.0));
+            .with("w", matrix(1.0))
+            .with("big", Tensor::from(values(PARALLEL_FROM + 5, 2.0)));
         let k = 10.0 * step as f32;
         let grads = TensorMap::new()
             .with("b", Tensor::from(values(37, k)))
-            .with("w", matrix(k + 3.0));
+            .with("w", matrix(k + 3.0))
+            .with("big", Tensor::from(values(PARALLEL_FROM + 5, k + 4.0)));
         (params, grads)
     }
 
