@@ -17,7 +17,6 @@ use elegy::module::layers::{Linear, Relu};
 use elegy::optimizers::Adam;
 use elegy::runner::{Callback, CallbackContext};
 use elegy::{FitOptions, PredictOptions, Result, RngKey, Runner, Tensor};
-use ndarray::Array2;
 
 const SIZES: [usize; 4] = [784, 256, 256, 10];
 
@@ -75,17 +74,19 @@ fn cpu_seconds() -> f64 {
         / 1e9
 }
 
-/// Median GFLOP/s of ndarray's `dot` for an `m x k` by `k x n` product.
+/// Median GFLOP/s of a plain `matmul` of untracked `m x k` and `k x n` tensors: the matrix
+/// product the engine runs (matrixmultiply cut over two threads, or BLAS with `--features blas`).
 fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
-    let a = Array2::<f32>::from_elem((m, k), 0.5);
-    let b = Array2::<f32>::from_elem((k, n), 0.25);
+    let a = Tensor::full(&[m, k], 0.5);
+    let b = Tensor::full(&[k, n], 0.25);
+    let product = || black_box(a.matmul(&b).expect("shapes agree"));
     let reps = (2e9 / (2.0 * (m * k * n) as f64)).clamp(3.0, 200.0) as usize;
-    black_box(a.dot(&b));
+    product();
     let mut rates: Vec<f64> = (0..5)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..reps {
-                black_box(a.dot(&b));
+                product();
             }
             2.0 * (m * k * n) as f64 * reps as f64 / t.elapsed().as_secs_f64() / 1e9
         })

@@ -2,9 +2,9 @@
 //! bias rows (no second pass, no second array), and one backward rule gives all three gradients
 //! (the bias's is a column sum, with no broadcast copies of the output's gradient).
 
-use ndarray::{
-    Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn, linalg::general_mat_mul,
-};
+use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
+
+use super::{product, product_into};
 
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
@@ -23,13 +23,13 @@ impl Backward for LinearRule {
         // Transposed views, not copies: matrixmultiply takes any strides, and BLAS takes
         // transposed contiguous layouts.
         let gx = x.is_tracked().then(|| {
-            g.dot(&w.t())
+            product(&g.view(), &w.t())
                 .into_shape_with_order(IxDyn(x.shape()))
                 .expect("the input's element count")
         });
         let gw = kernel
             .is_tracked()
-            .then(|| rows(x.array(), w.nrows()).t().dot(&g).into_dyn());
+            .then(|| product(&rows(x.array(), w.nrows()).t(), &g.view()).into_dyn());
         let mut grads = vec![gx, gw];
         if let Some(bias) = inputs.get(2) {
             grads.push(bias.is_tracked().then(|| g.sum_axis(Axis(0)).into_dyn()));
@@ -108,7 +108,7 @@ impl Tensor {
         let x2 = rows(self.array(), features);
         let w = kernel_view(kernel);
         let product = match bias {
-            None => x2.dot(&w),
+            None => product(&x2.view(), &w),
             Some(b) => {
                 // The bias in every row, then the product added onto it: beta = 1.
                 let b = b.view();
@@ -122,7 +122,7 @@ impl Tensor {
                 }
                 let mut out =
                     Array2::from_shape_vec((x2.nrows(), units), values).expect("rows x units");
-                general_mat_mul(1.0, &x2, &w, 1.0, &mut out);
+                product_into(&x2.view(), &w, 1.0, &mut out.view_mut());
                 out
             }
         };

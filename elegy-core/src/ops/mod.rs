@@ -9,6 +9,7 @@ mod index;
 mod linear;
 mod matmul;
 mod operators;
+mod parallel;
 mod pool;
 mod reduce;
 mod shape;
@@ -17,6 +18,7 @@ mod unary;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};
+pub(crate) use parallel::{product, product_into, second_thread};
 pub use pool::Pool2dOptions;
 
 use ndarray::{ArrayD, ArrayViewD, Axis};

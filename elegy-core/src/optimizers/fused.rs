@@ -7,13 +7,11 @@
 //! state or the gradients (missing, stray or misshapen entries) goes through the chain instead,
 //! which reports it.
 
-use std::sync::OnceLock;
-
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
-use thread_tree::ThreadTree;
 
 use super::{LEARNING_RATE, STEP, Schedule, check_grads, flush_subnormal, step_count, take_state};
 use crate::error::Result;
+use crate::ops::second_thread;
 use crate::tensor::{Tensor, TensorMap};
 
 /// Where weight decay enters Adam's update.
@@ -109,16 +107,6 @@ impl AdamRule {
 /// Parameters with at least this many values are updated on two threads: below it, handing
 /// half to the other thread costs about what it saves.
 const PARALLEL_FROM: usize = 1 << 15;
-
-/// A pool of two threads (this one and a sibling), when the machine has two cores or more.
-fn second_thread() -> Option<&'static ThreadTree> {
-    static POOL: OnceLock<Option<Box<ThreadTree>>> = OnceLock::new();
-    POOL.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        (cores > 1).then(|| ThreadTree::new_with_level(1))
-    })
-    .as_deref()
-}
 
 /// The per-element arithmetic of one step.
 #[derive(Clone, Copy)]
