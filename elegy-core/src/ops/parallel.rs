@@ -1,25 +1,169 @@
-//! Both cores for the engine's heavy loops: a second thread for element-wise work (optimizer
-//! updates) and the matrix products every op uses.
+//! Both cores for the engine's heavy loops: a second thread ([`join`]) for element-wise work
+//! (optimizer updates) and the matrix products every op uses.
 //!
 //! Without the `blas` feature, products run on matrixmultiply, single-threaded, and a large one
-//! is cut in two halves computed at once on this thread and a sibling. (matrixmultiply's own
+//! is cut in two halves computed at once on this thread and the second. (matrixmultiply's own
 //! threading splits every product over all cores and waits on each split; on two cores it made
 //! the benchmark MLP's products slower than one thread.) With `blas`, OpenBLAS threads itself.
 
-use std::sync::OnceLock;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::{Mutex, OnceLock, TryLockError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use ndarray::{Array2, ArrayView2, ArrayViewMut2};
-use thread_tree::ThreadTree;
 
-/// A pool of two threads, this one and a sibling (`pool.top().join(a, b)` runs `a` here and
-/// `b` there), when the machine has two cores or more.
-pub(crate) fn second_thread() -> Option<&'static ThreadTree> {
-    static POOL: OnceLock<Option<Box<ThreadTree>>> = OnceLock::new();
-    POOL.get_or_init(|| {
+/// Runs `a` on this thread and `b` on a second one at the same time, and returns when both are
+/// done (a panic in either is resumed here, after both). Both run here, one after the other, on
+/// a single core, or when the second thread is already taken (by another thread's `join`, or
+/// from inside `a`).
+pub(crate) fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
+    let Some(worker) = worker() else {
+        a();
+        b();
+        return;
+    };
+    let _taken = match worker.taken.try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            a();
+            b();
+            return;
+        }
+    };
+    let mut b = Some(b);
+    let mut run_b = || {
+        if let Some(b) = b.take() {
+            b();
+        }
+    };
+    let task: &mut (dyn FnMut() + Send + '_) = &mut run_b;
+    // SAFETY: only the lifetime changes. The worker calls `task` only until it sets `done`, and
+    // `Done` below does not let this frame (which owns `run_b`) end before `done` is set, even
+    // when `a` panics.
+    let task: *mut (dyn FnMut() + Send + 'static) = unsafe { std::mem::transmute(task) };
+    let job = Job {
+        task,
+        done: AtomicBool::new(false),
+        panic: Mutex::new(None),
+    };
+    worker
+        .slot
+        .store(&job as *const Job as *mut Job, Ordering::Release);
+    worker.thread.unpark();
+    let waiting = Done(&job);
+    let a_result = catch_unwind(AssertUnwindSafe(a));
+    drop(waiting);
+    let b_panic = job.panic.lock().map_or(None, |mut p| p.take());
+    if let Err(panic) = a_result {
+        resume_unwind(panic);
+    }
+    if let Some(panic) = b_panic {
+        resume_unwind(panic);
+    }
+}
+
+/// How long the second thread polls for the next job before it sleeps. Waking a sleeping
+/// thread took about 20 us on the benchmark machine (a VM), as long as half a product of the
+/// benchmark MLP, and the products of one step come less than that apart. With `blas`, the
+/// second thread only updates parameters, and polling would take the core from OpenBLAS.
+#[cfg(not(feature = "blas"))]
+const POLL_FOR: Duration = Duration::from_micros(300);
+#[cfg(feature = "blas")]
+const POLL_FOR: Duration = Duration::from_micros(20);
+
+/// A job for the second thread; it lives in the frame of the `join` that posted it.
+struct Job {
+    task: *mut (dyn FnMut() + Send + 'static),
+    done: AtomicBool,
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+/// Waits for the second thread to finish a job (also while unwinding from a panic in `a`).
+struct Done<'a>(&'a Job);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        let mut spins = 0u32;
+        while !self.0.done.load(Ordering::Acquire) {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// The second thread: where a job is posted, its handle to wake it, and who has it.
+struct Worker {
+    slot: AtomicPtr<Job>,
+    thread: Thread,
+    taken: Mutex<()>,
+}
+
+/// The second thread, started on first use, when the machine has two cores or more.
+fn worker() -> Option<&'static Worker> {
+    static WORKER: OnceLock<Option<&'static Worker>> = OnceLock::new();
+    *WORKER.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        (cores > 1).then(|| ThreadTree::new_with_level(1))
+        if cores < 2 {
+            return None;
+        }
+        let (sender, receiver) = std::sync::mpsc::channel::<&'static Worker>();
+        let thread = std::thread::Builder::new()
+            .name("elegy-worker".into())
+            .spawn(move || {
+                if let Ok(worker) = receiver.recv() {
+                    work(worker);
+                }
+            })
+            .ok()?;
+        let worker: &'static Worker = Box::leak(Box::new(Worker {
+            slot: AtomicPtr::new(null_mut()),
+            thread: thread.thread().clone(),
+            taken: Mutex::new(()),
+        }));
+        sender.send(worker).ok()?;
+        Some(worker)
     })
-    .as_deref()
+}
+
+/// The second thread's loop: poll for a job for a while, then sleep until one is posted.
+fn work(worker: &'static Worker) {
+    loop {
+        let polled_since = Instant::now();
+        let mut spins = 0u32;
+        let job = loop {
+            let job = worker.slot.swap(null_mut(), Ordering::Acquire);
+            if !job.is_null() {
+                break job;
+            }
+            spins = spins.wrapping_add(1);
+            if polled_since.elapsed() > POLL_FOR {
+                std::thread::park();
+            } else if spins.is_multiple_of(64) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        };
+        // SAFETY: the posting `join` keeps the job alive until `done` is set, and its task
+        // is called by this thread only.
+        let job = unsafe { &*job };
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*job.task)() }));
+        if let Err(panic) = result
+            && let Ok(mut slot) = job.panic.lock()
+        {
+            *slot = Some(panic);
+        }
+        // The last touch of the job: `join` may return and free it right after.
+        job.done.store(true, Ordering::Release);
+    }
 }
 
 /// `a @ b` as a new matrix (row-major), for views of any strides.
@@ -109,11 +253,10 @@ const SPLIT_FROM: usize = 1 << 21;
 unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
     use ndarray::{Axis, s};
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    let pool = second_thread().filter(|_| m * n * k >= SPLIT_FROM && m.max(n) >= 16);
-    let Some(pool) = pool else {
+    if m * n * k < SPLIT_FROM || m.max(n) < 16 {
         // SAFETY: as the caller promised.
         return unsafe { sgemm(a, b, beta, out) };
-    };
+    }
     if n >= m {
         let mid = n / 2 / 8 * 8;
         let (b0, b1) = b.view().split_at(Axis(1), mid);
@@ -122,10 +265,10 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
             ptr: unsafe { out.ptr.offset(mid as isize * out.col_stride) },
             ..out
         };
-        pool.top().join(
+        join(
             // SAFETY: the halves are disjoint column ranges of `out`.
-            move |_| unsafe { sgemm(a, &b0, beta, out) },
-            move |_| unsafe { sgemm(a, &b1, beta, right) },
+            move || unsafe { sgemm(a, &b0, beta, out) },
+            move || unsafe { sgemm(a, &b1, beta, right) },
         );
     } else {
         let mid = m / 2 / 8 * 8;
@@ -135,10 +278,10 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
             ptr: unsafe { out.ptr.offset(mid as isize * out.row_stride) },
             ..out
         };
-        pool.top().join(
+        join(
             // SAFETY: the halves are disjoint row ranges of `out`.
-            move |_| unsafe { sgemm(&a0, b, beta, out) },
-            move |_| unsafe { sgemm(&a1, b, beta, lower) },
+            move || unsafe { sgemm(&a0, b, beta, out) },
+            move || unsafe { sgemm(&a1, b, beta, lower) },
         );
     }
 }

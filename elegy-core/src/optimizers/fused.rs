@@ -11,7 +11,7 @@ use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
 use super::{LEARNING_RATE, STEP, Schedule, check_grads, flush_subnormal, step_count, take_state};
 use crate::error::Result;
-use crate::ops::second_thread;
+use crate::ops::join;
 use crate::tensor::{Tensor, TensorMap};
 
 /// Where weight decay enters Adam's update.
@@ -155,22 +155,22 @@ impl Kernel {
             m.as_slice_mut(),
             v.as_slice_mut(),
         ) {
-            (Some(p), Some(g), Some(m), Some(v)) => match second_thread() {
+            (Some(p), Some(g), Some(m), Some(v)) => {
+                if p.len() < PARALLEL_FROM {
+                    return self.contiguous::<DECAY>(wd, p, g, m, v);
+                }
                 // Halves of a large parameter on two cores (the loop is bound by division and
                 // square root, not memory); the cut keeps whole vectors on each side.
-                Some(pool) if p.len() >= PARALLEL_FROM => {
-                    let mid = p.len() / 2 / 16 * 16;
-                    let (p0, p1) = p.split_at_mut(mid);
-                    let (m0, m1) = m.split_at_mut(mid);
-                    let (v0, v1) = v.split_at_mut(mid);
-                    let (g0, g1) = g.split_at(mid);
-                    pool.top().join(
-                        |_| self.contiguous::<DECAY>(wd, p0, g0, m0, v0),
-                        |_| self.contiguous::<DECAY>(wd, p1, g1, m1, v1),
-                    );
-                }
-                _ => self.contiguous::<DECAY>(wd, p, g, m, v),
-            },
+                let mid = p.len() / 2 / 16 * 16;
+                let (p0, p1) = p.split_at_mut(mid);
+                let (m0, m1) = m.split_at_mut(mid);
+                let (v0, v1) = v.split_at_mut(mid);
+                let (g0, g1) = g.split_at(mid);
+                join(
+                    || self.contiguous::<DECAY>(wd, p0, g0, m0, v0),
+                    || self.contiguous::<DECAY>(wd, p1, g1, m1, v1),
+                );
+            }
             _ => Zip::from(p)
                 .and(g)
                 .and(m)
