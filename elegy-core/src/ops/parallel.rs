@@ -319,7 +319,7 @@ unsafe fn sgemm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out
 mod tests {
     use ndarray::{Array2, ArrayView2, s};
 
-    use super::{product, product_into};
+    use super::{join, product, product_into};
 
     fn matrix(rows: usize, cols: usize, seed: f32) -> Array2<f32> {
         Array2::from_shape_fn((rows, cols), |(i, j)| {
@@ -374,5 +374,26 @@ mod tests {
             &out,
             &(reference(&a.view(), &b.view()) + start.mapv(f64::from)),
         );
+    }
+
+    #[test]
+    fn join_runs_both_halves_also_nested() {
+        let (mut a, mut b, mut c) = (0, 0, 0);
+        join(|| join(|| a += 1, || b += 1), || c += 1);
+        assert_eq!((a, b, c), (1, 1, 1));
+    }
+
+    #[test]
+    fn a_panic_in_either_half_reaches_the_caller_after_both() {
+        let mut other_ran = false;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            join(|| other_ran = true, || panic!("second half"))
+        }));
+        assert!(caught.is_err() && other_ran);
+        let caught = std::panic::catch_unwind(|| join(|| panic!("first half"), || ()));
+        assert!(caught.is_err());
+        let mut after = 0;
+        join(|| after += 1, || ());
+        assert_eq!(after, 1, "join still works after a panic");
     }
 }
