@@ -4,9 +4,14 @@
 //!
 //! `cargo run --release --example bench_mlp [-- --batch 64 256 --epochs 3 --samples 60000]`
 //!
-//! Prints per batch size: median epoch seconds (after one warm-up epoch), samples/s, achieved
-//! GFLOP/s, the sgemm GFLOP/s measured at the first layer's shape, the ratio to the floor
-//! (matrix-multiply FLOPs over that rate), `predict` throughput, and peak resident memory.
+//! With the system's OpenBLAS (Debian: `apt-get install libopenblas-dev`):
+//! `cargo run --release --features blas --example bench_mlp`. OpenBLAS picks its kernels from
+//! the CPU unless `OPENBLAS_CORETYPE` says otherwise; unset it to compare with NumPy fairly.
+//!
+//! Prints per batch size: median epoch seconds (after one warm-up epoch) and the process's CPU
+//! time in that epoch, samples/s, achieved GFLOP/s, the GFLOP/s of the engine's own `matmul` at
+//! the first layer's shape, the ratio to the floor (matrix-multiply FLOPs over that rate),
+//! `predict` throughput, and peak resident memory.
 
 use std::hint::black_box;
 use std::time::Instant;
