@@ -1,10 +1,12 @@
 //! Both cores for the engine's heavy loops: a second thread ([`join`]) for element-wise work
 //! (optimizer updates) and the matrix products every op uses.
 //!
-//! Without the `blas` feature, products run on matrixmultiply, single-threaded, and a large one
-//! is cut in two halves computed at once on this thread and the second. (matrixmultiply's own
-//! threading splits every product over all cores and waits on each split; on two cores it made
-//! the benchmark MLP's products slower than one thread.) With `blas`, OpenBLAS threads itself.
+//! Products run single-threaded, on matrixmultiply (or OpenBLAS with the `blas` feature), and a
+//! large one is cut in two halves computed at once on this thread and the second.
+//! (matrixmultiply's own threading splits every product over all cores and waits on each split;
+//! on two cores it made the benchmark MLP's products slower than one thread. OpenBLAS's threads
+//! did better, but still 10% worse than the halves, per epoch at batch 64.) With `blas`, when
+//! the environment sets OpenBLAS's number of threads, OpenBLAS splits the products instead.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::null_mut;
@@ -68,12 +70,8 @@ pub(crate) fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
 
 /// How long the second thread polls for the next job before it sleeps. Waking a sleeping
 /// thread took about 20 us on the benchmark machine (a VM), as long as half a product of the
-/// benchmark MLP, and the products of one step come less than that apart. With `blas`, the
-/// second thread only updates parameters, and polling would take the core from OpenBLAS.
-#[cfg(not(feature = "blas"))]
+/// benchmark MLP, and the products of one step come less than that apart.
 const POLL_FOR: Duration = Duration::from_micros(300);
-#[cfg(feature = "blas")]
-const POLL_FOR: Duration = Duration::from_micros(20);
 
 /// A job for the second thread; it lives in the frame of the `join` that posted it.
 struct Job {
@@ -192,7 +190,7 @@ pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array
     #[cfg(feature = "blas")]
     {
         let mut c = Array2::<f32>::zeros((m, n));
-        ndarray::linalg::general_mat_mul(1.0, a, b, 0.0, &mut c);
+        blas::product_into(a, b, 0.0, &mut c.view_mut());
         c
     }
 }
@@ -220,7 +218,73 @@ pub(crate) fn product_into(
         unsafe { product_raw(a, b, beta, out) }
     }
     #[cfg(feature = "blas")]
-    ndarray::linalg::general_mat_mul(1.0, a, b, beta, c);
+    blas::product_into(a, b, beta, c);
+}
+
+/// Products through OpenBLAS, cut in two like matrixmultiply's: OpenBLAS's own threads split
+/// the benchmark MLP's products less well (an epoch at batch 64 took 10% longer).
+#[cfg(feature = "blas")]
+mod blas {
+    use std::sync::OnceLock;
+
+    use ndarray::linalg::general_mat_mul;
+    use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+
+    use super::{SPLIT_FROM, join};
+
+    unsafe extern "C" {
+        fn openblas_set_num_threads(threads: std::ffi::c_int);
+    }
+
+    /// Whether products are ours to cut: OpenBLAS is set to one thread, unless the environment
+    /// chose its number of threads (then OpenBLAS splits them, as told).
+    fn ours_to_cut() -> bool {
+        static OURS: OnceLock<bool> = OnceLock::new();
+        *OURS.get_or_init(|| {
+            let chosen = [
+                "OPENBLAS_NUM_THREADS",
+                "GOTO_NUM_THREADS",
+                "OMP_NUM_THREADS",
+            ]
+            .iter()
+            .any(|var| std::env::var_os(var).is_some());
+            if !chosen {
+                // SAFETY: OpenBLAS's documented call; any count of 1 or more is valid.
+                unsafe { openblas_set_num_threads(1) };
+            }
+            !chosen
+        })
+    }
+
+    /// `c = a @ b + beta c`, halves on two threads when large (see `product_raw`).
+    pub(super) fn product_into(
+        a: &ArrayView2<'_, f32>,
+        b: &ArrayView2<'_, f32>,
+        beta: f32,
+        c: &mut ArrayViewMut2<'_, f32>,
+    ) {
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        if !ours_to_cut() || m * n * k < SPLIT_FROM || m.max(n) < 16 {
+            return general_mat_mul(1.0, a, b, beta, c);
+        }
+        if n >= m {
+            let mid = n / 2 / 8 * 8;
+            let (b0, b1) = b.view().split_at(Axis(1), mid);
+            let (mut c0, mut c1) = c.view_mut().split_at(Axis(1), mid);
+            join(
+                || general_mat_mul(1.0, a, &b0, beta, &mut c0),
+                || general_mat_mul(1.0, a, &b1, beta, &mut c1),
+            );
+        } else {
+            let mid = m / 2 / 8 * 8;
+            let (a0, a1) = a.view().split_at(Axis(0), mid);
+            let (mut c0, mut c1) = c.view_mut().split_at(Axis(0), mid);
+            join(
+                || general_mat_mul(1.0, &a0, b, beta, &mut c0),
+                || general_mat_mul(1.0, &a1, b, beta, &mut c1),
+            );
+        }
+    }
 }
 
 /// Where a product goes: a matrix of `f32` given by its first element and strides.
@@ -239,7 +303,6 @@ unsafe impl Send for Out {}
 
 /// Products of at least this many multiply-adds are cut in two: below it the hand-off costs
 /// about what the second core saves.
-#[cfg(not(feature = "blas"))]
 const SPLIT_FROM: usize = 1 << 21;
 
 /// `out = a @ b + beta out`, halves on two threads when large; the longer of `out`'s sides is
