@@ -142,12 +142,14 @@ fn work(worker: &'static Worker) {
                 break job;
             }
             spins = spins.wrapping_add(1);
-            if polled_since.elapsed() > POLL_FOR {
-                std::thread::park();
-            } else if spins.is_multiple_of(64) {
-                std::thread::yield_now();
-            } else {
+            if !spins.is_multiple_of(64) {
                 std::hint::spin_loop();
+            } else if polled_since.elapsed() > POLL_FOR {
+                std::thread::park();
+            } else {
+                // Reading the clock and yielding every 64 polls: cheap, and polite to other
+                // processes on this core.
+                std::thread::yield_now();
             }
         };
         // SAFETY: the posting `join` keeps the job alive until `done` is set, and its task
