@@ -4,49 +4,26 @@
 //!
 //! `cargo run --release --example bench_mlp [-- --batch 64 256 --epochs 3 --samples 60000]`
 //!
-//! Prints per batch size: median epoch seconds (after one warm-up epoch), samples/s, achieved
-//! GFLOP/s, the sgemm GFLOP/s measured at the first layer's shape, the ratio to the floor
-//! (matrix-multiply FLOPs over that rate), `predict` throughput, and peak resident memory.
+//! With the system's OpenBLAS (Debian: `apt-get install libopenblas-dev`):
+//! `cargo run --release --features blas --example bench_mlp`. OpenBLAS picks its kernels from
+//! the CPU unless `OPENBLAS_CORETYPE` says otherwise; unset it to compare with NumPy fairly.
+//!
+//! Prints per batch size: median epoch seconds (after one warm-up epoch) and the process's CPU
+//! time in that epoch, samples/s, achieved GFLOP/s, the GFLOP/s of the engine's own `matmul` at
+//! the first layer's shape, the ratio to the floor (matrix-multiply FLOPs over that rate),
+//! `predict` throughput, and peak resident memory.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use elegy::losses::SparseCategoricalCrossentropy;
-use elegy::module::{Module, ModuleContext, Sequential};
+use elegy::module::Sequential;
+use elegy::module::layers::{Linear, Relu};
 use elegy::optimizers::Adam;
 use elegy::runner::{Callback, CallbackContext};
-use elegy::{FitOptions, Initializer, PredictOptions, Result, RngKey, Runner, Tensor};
-use ndarray::Array2;
+use elegy::{FitOptions, PredictOptions, Result, RngKey, Runner, Tensor};
 
 const SIZES: [usize; 4] = [784, 256, 256, 10];
-
-struct Dense(usize);
-
-impl Module for Dense {
-    fn kind(&self) -> &'static str {
-        "Dense"
-    }
-    fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
-        let w = ctx.param(
-            "kernel",
-            &[x.shape()[1], self.0],
-            Initializer::GlorotUniform,
-        )?;
-        let b = ctx.param("bias", &[self.0], Initializer::Zeros)?;
-        x.matmul(&w)?.add(&b)
-    }
-}
-
-struct Relu;
-
-impl Module for Relu {
-    fn kind(&self) -> &'static str {
-        "Relu"
-    }
-    fn forward(&self, x: &Tensor, _: &mut ModuleContext<'_>) -> Result<Tensor> {
-        Ok(x.relu())
-    }
-}
 
 /// Inputs uniform in [0, 1), labels argmax((x - 0.5) . W) of a fixed random teacher W.
 fn teacher_data(n: usize, seed: u64) -> (Tensor, Tensor) {
@@ -62,16 +39,16 @@ fn teacher_data(n: usize, seed: u64) -> (Tensor, Tensor) {
     (x, Tensor::from(labels))
 }
 
-/// Records each epoch's wall time.
+/// Records each epoch's wall time and the CPU time the process used in it.
 #[derive(Default)]
 struct EpochTimer {
-    started: Option<Instant>,
-    seconds: std::rc::Rc<std::cell::RefCell<Vec<f64>>>,
+    started: Option<(Instant, f64)>,
+    seconds: std::rc::Rc<std::cell::RefCell<Vec<(f64, f64)>>>,
 }
 
 impl Callback for EpochTimer {
     fn on_epoch_begin(&mut self, _: usize, _: &mut CallbackContext<'_>) -> Result<()> {
-        self.started = Some(Instant::now());
+        self.started = Some((Instant::now(), cpu_seconds()));
         Ok(())
     }
     fn on_epoch_end(
@@ -80,23 +57,41 @@ impl Callback for EpochTimer {
         _: &mut CallbackContext<'_>,
         _: &elegy::runner::LogValues,
     ) -> Result<()> {
-        let t = self.started.take().expect("epoch began");
-        self.seconds.borrow_mut().push(t.elapsed().as_secs_f64());
+        let (t, cpu) = self.started.take().expect("epoch began");
+        let wall = t.elapsed().as_secs_f64();
+        self.seconds.borrow_mut().push((wall, cpu_seconds() - cpu));
         Ok(())
     }
 }
 
-/// Median GFLOP/s of ndarray's `dot` for an `m x k` by `k x n` product.
+/// CPU time used so far by all threads of this process, in seconds, from the scheduler's
+/// nanosecond counts in /proc (Linux; 0 elsewhere). Beside the wall time it shows how much an
+/// epoch was slowed by other processes competing for the cores.
+fn cpu_seconds() -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .sum::<f64>()
+        / 1e9
+}
+
+/// Median GFLOP/s of a plain `matmul` of untracked `m x k` and `k x n` tensors: the matrix
+/// product the engine runs (matrixmultiply cut over two threads, or BLAS with `--features blas`).
 fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
-    let a = Array2::<f32>::from_elem((m, k), 0.5);
-    let b = Array2::<f32>::from_elem((k, n), 0.25);
+    let a = Tensor::full(&[m, k], 0.5);
+    let b = Tensor::full(&[k, n], 0.25);
+    let product = || black_box(a.matmul(&b).expect("shapes agree"));
     let reps = (2e9 / (2.0 * (m * k * n) as f64)).clamp(3.0, 200.0) as usize;
-    black_box(a.dot(&b));
+    product();
     let mut rates: Vec<f64> = (0..5)
         .map(|_| {
             let t = Instant::now();
             for _ in 0..reps {
-                black_box(a.dot(&b));
+                product();
             }
             2.0 * (m * k * n) as f64 * reps as f64 / t.elapsed().as_secs_f64() / 1e9
         })
@@ -152,11 +147,11 @@ fn main() -> Result<()> {
     println!("data: {samples} x 784 train + 10000 test ({data_mb:.0} MB)");
     for &batch in &batches {
         let model = Sequential::new()
-            .layer(Dense(SIZES[1]))
+            .layer(Linear::new(SIZES[1]))
             .layer(Relu)
-            .layer(Dense(SIZES[2]))
+            .layer(Linear::new(SIZES[2]))
             .layer(Relu)
-            .layer(Dense(SIZES[3]));
+            .layer(Linear::new(SIZES[3]));
         let mut runner = Runner::for_module(model)
             .loss(SparseCategoricalCrossentropy::from_logits())
             .optimizer(Adam::new(1e-3))
@@ -174,9 +169,10 @@ fn main() -> Result<()> {
                 ..Default::default()
             },
         )?;
-        let mut timed: Vec<f64> = seconds.borrow()[1..].to_vec();
-        timed.sort_by(f64::total_cmp);
-        let median = timed[timed.len() / 2];
+        let mut timed: Vec<(f64, f64)> = seconds.borrow()[1..].to_vec();
+        timed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (median, median_cpu) = timed[timed.len() / 2];
+        let timed: Vec<f64> = timed.iter().map(|t| t.0).collect();
 
         let t = Instant::now();
         let pred = runner.predict(
@@ -192,7 +188,8 @@ fn main() -> Result<()> {
         let gemm = sgemm_gflops(batch, SIZES[0], SIZES[1]);
         let floor = flops / (gemm * 1e9);
         println!(
-            "elegy batch={batch}: epoch {median:.3} s (min {:.3}, max {:.3}), {:.0} samples/s, \
+            "elegy batch={batch}: epoch {median:.3} s (min {:.3}, max {:.3}; cpu {median_cpu:.3} s), \
+             {:.0} samples/s, \
              {:.1} GFLOP/s, sgemm {gemm:.1} GFLOP/s at {batch}x784x256, floor {floor:.3} s, \
              ratio to floor {:.2}, last loss {:.4}, predict {predict_rate:.0} samples/s, \
              peak RSS {:.0} MB",

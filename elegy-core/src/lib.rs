@@ -5,6 +5,11 @@
 
 #![warn(missing_docs)]
 
+// With the `blas` feature ndarray calls cblas, which the system's OpenBLAS provides.
+#[cfg(feature = "blas")]
+#[link(name = "openblas")]
+unsafe extern "C" {}
+
 mod autodiff;
 pub mod callbacks;
 pub mod checkpoint;

@@ -7,6 +7,7 @@ mod binary;
 mod composed;
 mod conv;
 mod index;
+mod linear;
 mod matmul;
 mod reduce;
 mod shape;

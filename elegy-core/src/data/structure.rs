@@ -260,7 +260,24 @@ fn match_part<'a>(parts: &'a [Data], pick: impl Fn(&'a Data) -> Option<&'a Data>
 
 /// The rows of `t` at `indices`; the caller guarantees they are in range.
 fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
-    Tensor::new(t.view().select(ndarray::Axis(0), indices))
+    let view = t.view();
+    // Whole rows of a contiguous array are slices: copy each in one go (ndarray's `select`
+    // joins one view per index, element by element).
+    if let (Some(values), Some(&n)) = (view.as_slice(), view.shape().first())
+        && view.ndim() > 1
+        && n > 0
+    {
+        let row = values.len() / n;
+        let mut out = Vec::with_capacity(indices.len() * row);
+        for &i in indices {
+            out.extend_from_slice(&values[i * row..(i + 1) * row]);
+        }
+        let mut shape = view.shape().to_vec();
+        shape[0] = indices.len();
+        let rows = ndarray::ArrayD::from_shape_vec(shape, out).expect("whole rows");
+        return Tensor::new(rows);
+    }
+    Tensor::new(view.select(ndarray::Axis(0), indices))
 }
 
 impl From<Tensor> for Data {

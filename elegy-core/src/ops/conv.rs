@@ -3,6 +3,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayView2, IxDyn};
 
+use super::product;
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -267,7 +268,7 @@ impl Backward for Conv2dRule {
             .into_shape_with_order((n * oh * ow, c_out))
             .expect("output is [n, oh, ow, c_out]");
         let grad_x = x.is_tracked().then(|| {
-            let patch_grads = g.dot(&kernel_matrix(kernel).t());
+            let patch_grads = product(&g, &kernel_matrix(kernel).t());
             col2im(patch_grads.view(), n, c_in, &self.window)
         });
         let grad_kernel = kernel.is_tracked().then(|| {
@@ -279,9 +280,7 @@ impl Backward for Conv2dRule {
                 c_in,
                 &self.window,
             );
-            patches
-                .t()
-                .dot(&g)
+            product(&patches.t(), &g)
                 .into_shape_with_order(IxDyn(kernel.shape()))
                 .expect("element count kept")
         });
@@ -353,8 +352,7 @@ impl Tensor {
         let x = x.as_standard_layout();
         let patches = im2col(x.as_slice().expect("standard layout"), n, c_in, &window);
         let (oh, ow) = window.output;
-        let value = patches
-            .dot(&kernel_matrix(kernel))
+        let value = product(&patches.view(), &kernel_matrix(kernel).view())
             .into_shape_with_order(IxDyn(&[n, oh, ow, c_out]))
             .expect("one row per output position");
         Ok(Tensor::from_op(value, &[self, kernel], |_| Conv2dRule {

@@ -1,8 +1,8 @@
 //! Matrix multiplication, 2-D and batched (leading axes broadcast like numpy's `matmul`).
 
-use ndarray::{Array3, ArrayD, ArrayView2, Axis, Ix2, IxDyn, linalg::general_mat_mul};
+use ndarray::{Array3, ArrayD, ArrayView2, Axis, Ix2, IxDyn};
 
-use super::{broadcast_shapes, sum_to_shape};
+use super::{broadcast_shapes, product, product_into, sum_to_shape};
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -19,8 +19,8 @@ impl Backward for MatmulRule {
             let g = as_matrix(grad.view());
             let (av, bv) = (as_matrix(a.view()), as_matrix(b.view()));
             // Transposed views, not copies: matrixmultiply takes any strides.
-            let ga = a.is_tracked().then(|| g.dot(&bv.t()).into_dyn());
-            let gb = b.is_tracked().then(|| av.t().dot(&g).into_dyn());
+            let ga = a.is_tracked().then(|| product(&g, &bv.t()).into_dyn());
+            let gb = b.is_tracked().then(|| product(&av.t(), &g).into_dyn());
             return Ok(vec![ga, gb]);
         }
         let ga = a.is_tracked().then(|| {
@@ -74,7 +74,7 @@ fn batched(a: &ArrayD<f32>, b: &ArrayD<f32>) -> ArrayD<f32> {
         .zip(b3.axis_iter(Axis(0)))
         .zip(out.axis_iter_mut(Axis(0)))
     {
-        general_mat_mul(1.0, &a, &b, 0.0, &mut c);
+        product_into(&a, &b, 0.0, &mut c);
     }
     let mut shape = batch;
     shape.extend([m, n]);
@@ -115,9 +115,7 @@ impl Tensor {
             ));
         }
         let value = if a.len() == 2 && b.len() == 2 {
-            as_matrix(self.view())
-                .dot(&as_matrix(other.view()))
-                .into_dyn()
+            product(&as_matrix(self.view()), &as_matrix(other.view())).into_dyn()
         } else {
             broadcast_shapes("matmul", &a[..a.len() - 2], &b[..b.len() - 2])?;
             batched(&self.to_array(), &other.to_array())

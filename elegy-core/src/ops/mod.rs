@@ -6,8 +6,10 @@ mod broadcast;
 mod conv;
 mod dropout;
 mod index;
+mod linear;
 mod matmul;
 mod operators;
+mod parallel;
 mod pool;
 mod reduce;
 mod shape;
@@ -16,6 +18,7 @@ mod unary;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};
+pub(crate) use parallel::{join, product, product_into};
 pub use pool::Pool2dOptions;
 
 use ndarray::{ArrayD, ArrayViewD, Axis};

@@ -1,5 +1,6 @@
 //! Adam (Kingma & Ba, 2015) and AdamW (Loshchilov & Hutter, 2019).
 
+use super::fused::{AdamRule, Decay};
 use super::{
     Common, GradientTransform, Schedule, chain, decay_rate, non_negative, scale_by_adam,
     scale_by_learning_rate,
@@ -62,6 +63,25 @@ impl Adam {
         }
     }
 
+    /// The chain as one rule, when it has no clipping (clipping needs every update first).
+    fn one_pass(&self) -> Option<AdamRule> {
+        let common = self.common();
+        if common.clip_value.is_some() || common.clip_global_norm.is_some() {
+            return None;
+        }
+        let (decay, link) = match common.weight_decay {
+            0.0 => (Decay::Off, 0),
+            wd => (Decay::Coupled(wd), 1),
+        };
+        Some(AdamRule {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            decay,
+            link,
+        })
+    }
+
     fn transform(&self) -> Box<dyn GradientTransform> {
         let common = self.common();
         let mut links = common.clipping();
@@ -87,7 +107,7 @@ impl Default for Adam {
     }
 }
 
-chained_optimizer!(Adam);
+chained_optimizer!(Adam, one_pass);
 
 /// Adam with decoupled weight decay (Loshchilov & Hutter, 2019), as Keras' AdamW:
 /// `p -= lr * (m_hat / (sqrt(v_hat) + epsilon) + weight_decay * p)`. The decay does not pass
@@ -141,6 +161,25 @@ impl AdamW {
         }
     }
 
+    /// The chain as one rule, when it has no clipping (clipping needs every update first).
+    fn one_pass(&self) -> Option<AdamRule> {
+        let common = self.common();
+        if common.clip_value.is_some() || common.clip_global_norm.is_some() {
+            return None;
+        }
+        let decay = match common.weight_decay {
+            0.0 => Decay::Off,
+            wd => Decay::Decoupled(wd),
+        };
+        Some(AdamRule {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            decay,
+            link: 0,
+        })
+    }
+
     fn transform(&self) -> Box<dyn GradientTransform> {
         let common = self.common();
         let mut links = common.clipping();
@@ -167,7 +206,7 @@ impl Default for AdamW {
     }
 }
 
-chained_optimizer!(AdamW);
+chained_optimizer!(AdamW, one_pass);
 
 fn validate_adam(
     op: &'static str,

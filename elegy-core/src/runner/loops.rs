@@ -353,6 +353,7 @@ impl<M: Model> Runner<M> {
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<crate::step::Logs> {
+        super::retain_freed_memory();
         // The states move into the step rather than being cloned: parameters and optimizer
         // moments then have one owner, and the optimizer updates them in place. A failed step
         // consumes them, so the runner is left uninitialized and says so.

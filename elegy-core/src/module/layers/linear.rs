@@ -76,23 +76,14 @@ impl Module for Linear {
     fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
         check_min_rank("Linear", ctx, x, 1, "[.., features]")?;
         check_size("Linear", ctx, "units", self.units)?;
-        let (lead, features) = x.shape().split_at(x.ndim() - 1);
-        let kernel = ctx.param("kernel", &[features[0], self.units], self.kernel_init)?;
-        // One 2-D product over all leading axes at once: the fast path of matmul.
-        let y = if x.ndim() == 2 {
-            x.matmul(&kernel)?
+        let features = x.shape()[x.ndim() - 1];
+        let kernel = ctx.param("kernel", &[features, self.units], self.kernel_init)?;
+        let bias = if self.use_bias {
+            Some(ctx.param("bias", &[self.units], self.bias_init)?)
         } else {
-            let rows: usize = lead.iter().product();
-            let mut out: Vec<isize> = lead.iter().map(|&d| d as isize).collect();
-            out.push(self.units as isize);
-            x.reshape(&[rows as isize, features[0] as isize])?
-                .matmul(&kernel)?
-                .reshape(&out)?
+            None
         };
-        if !self.use_bias {
-            return Ok(y);
-        }
-        let bias = ctx.param("bias", &[self.units], self.bias_init)?;
-        y.add(&bias)
+        // One op over all leading axes at once: a single product onto the bias rows.
+        x.linear(&kernel, bias.as_ref())
     }
 }

@@ -1,0 +1,137 @@
+//! The dense layer's affine map `x @ kernel + bias` as one op: the product accumulates onto the
+//! bias rows (no second pass, no second array), and one backward rule gives all three gradients
+//! (the bias's is a column sum, with no broadcast copies of the output's gradient).
+
+use ndarray::{Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
+
+use super::{product, product_into};
+
+use crate::autodiff::{Backward, InputGrads};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+struct LinearRule;
+
+impl Backward for LinearRule {
+    fn name(&self) -> &'static str {
+        "linear"
+    }
+    fn backward(&self, grad: &ArrayD<f32>, inputs: &[Tensor]) -> Result<InputGrads> {
+        let (x, kernel) = (&inputs[0], &inputs[1]);
+        let w = kernel_view(kernel);
+        let g = rows(grad, w.ncols());
+        // Transposed views, not copies: matrixmultiply takes any strides, and BLAS takes
+        // transposed contiguous layouts.
+        let gx = x.is_tracked().then(|| {
+            product(&g.view(), &w.t())
+                .into_shape_with_order(IxDyn(x.shape()))
+                .expect("the input's element count")
+        });
+        let gw = kernel
+            .is_tracked()
+            .then(|| product(&rows(x.array(), w.nrows()).t(), &g.view()).into_dyn());
+        let mut grads = vec![gx, gw];
+        if let Some(bias) = inputs.get(2) {
+            grads.push(bias.is_tracked().then(|| g.sum_axis(Axis(0)).into_dyn()));
+        }
+        Ok(grads)
+    }
+}
+
+/// `a` (any shape `[.., last]`) as a matrix with `last` columns: a view when its layout allows,
+/// else a copy in logical order.
+fn rows(a: &ArrayRef<f32, IxDyn>, last: usize) -> CowArray<'_, f32, Ix2> {
+    let count = a
+        .len()
+        .checked_div(last)
+        .unwrap_or_else(|| a.shape()[..a.ndim() - 1].iter().product());
+    a.to_shape((count, last))
+        .expect("the element count matches")
+}
+
+fn kernel_view(kernel: &Tensor) -> ArrayView2<'_, f32> {
+    kernel
+        .view()
+        .into_dimensionality::<Ix2>()
+        .expect("2-D checked")
+}
+
+impl Tensor {
+    /// `self @ kernel + bias` over the last axis of `self`: `[.., in]` with a kernel
+    /// `[in, out]` and an optional bias `[out]` gives `[.., out]`. The same values as
+    /// `matmul` then `add`, in one op (one pass over the output, one backward rule).
+    ///
+    /// ```
+    /// use elegy_core::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0], &[2, 2])?;
+    /// let kernel = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0], &[2, 2])?;
+    /// let bias = Tensor::from(vec![10.0, 20.0]);
+    /// assert_eq!(x.linear(&kernel, Some(&bias))?.to_vec(), vec![11.0, 22.0, 13.0, 24.0]);
+    /// let err = x.linear(&Tensor::zeros(&[3, 5]), None).unwrap_err().to_string();
+    /// assert!(err.starts_with("linear: input [2, 2] and kernel [3, 5] do not align (2 != 3)"));
+    /// # Ok::<(), elegy_core::Error>(())
+    /// ```
+    pub fn linear(&self, kernel: &Tensor, bias: Option<&Tensor>) -> Result<Tensor> {
+        let (x, k) = (self.shape(), kernel.shape());
+        if self.ndim() == 0 || kernel.ndim() != 2 {
+            return Err(Error::shape(
+                "linear",
+                format!(
+                    "input {x:?} and kernel {k:?}: the input needs at least 1 axis ([.., in]) and \
+                     the kernel exactly 2 ([in, out])"
+                ),
+            ));
+        }
+        let features = x[x.len() - 1];
+        if features != k[0] {
+            return Err(Error::shape(
+                "linear",
+                format!(
+                    "input {x:?} and kernel {k:?} do not align ({features} != {}); the input's \
+                     last axis must equal the kernel's first",
+                    k[0]
+                ),
+            ));
+        }
+        let units = k[1];
+        if let Some(b) = bias
+            && b.shape() != [units]
+        {
+            return Err(Error::shape(
+                "linear",
+                format!(
+                    "bias {:?} does not fit kernel {k:?}; the bias needs shape [{units}]",
+                    b.shape()
+                ),
+            ));
+        }
+        let x2 = rows(self.array(), features);
+        let w = kernel_view(kernel);
+        let product = match bias {
+            None => product(&x2.view(), &w),
+            Some(b) => {
+                // The bias in every row, then the product added onto it: beta = 1.
+                let b = b.view();
+                let row: Vec<f32> = match b.as_slice() {
+                    Some(row) => row.to_vec(),
+                    None => b.iter().copied().collect(),
+                };
+                let mut values = Vec::with_capacity(x2.nrows() * units);
+                for _ in 0..x2.nrows() {
+                    values.extend_from_slice(&row);
+                }
+                let mut out =
+                    Array2::from_shape_vec((x2.nrows(), units), values).expect("rows x units");
+                product_into(&x2.view(), &w, 1.0, &mut out.view_mut());
+                out
+            }
+        };
+        let mut shape = x.to_vec();
+        *shape.last_mut().expect("at least 1 axis") = units;
+        let value = product
+            .into_shape_with_order(IxDyn(&shape))
+            .expect("rows x units elements");
+        let inputs: Vec<&Tensor> = std::iter::once(self).chain([kernel]).chain(bias).collect();
+        Ok(Tensor::from_op(value, &inputs, |_| LinearRule))
+    }
+}

@@ -1,0 +1,455 @@
+//! Both cores for the engine's heavy loops: a second thread ([`join`]) for element-wise work
+//! (optimizer updates) and the matrix products every op uses.
+//!
+//! Products run single-threaded, on matrixmultiply (or OpenBLAS with the `blas` feature), and a
+//! large one is cut in two halves computed at once on this thread and the second.
+//! (matrixmultiply's own threading splits every product over all cores and waits on each split;
+//! on two cores it made the benchmark MLP's products slower than one thread. OpenBLAS's threads
+//! did better, but still 10% worse than the halves, per epoch at batch 64.) With `blas`, when
+//! the environment sets OpenBLAS's number of threads, OpenBLAS splits the products instead.
+
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::ptr::null_mut;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::{Mutex, OnceLock, TryLockError};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+use ndarray::{Array2, ArrayView2, ArrayViewMut2};
+
+/// Runs `a` on this thread and `b` on a second one at the same time, and returns when both are
+/// done (a panic in either is resumed here, after both). Both run here, one after the other, on
+/// a single core, or when the second thread is already taken (by another thread's `join`, or
+/// from inside `a`).
+pub(crate) fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
+    let Some(worker) = worker() else {
+        a();
+        b();
+        return;
+    };
+    let _taken = match worker.taken.try_lock() {
+        Ok(guard) => guard,
+        Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            a();
+            b();
+            return;
+        }
+    };
+    let mut b = Some(b);
+    let mut run_b = || {
+        if let Some(b) = b.take() {
+            b();
+        }
+    };
+    let task: &mut (dyn FnMut() + Send + '_) = &mut run_b;
+    // SAFETY: only the lifetime changes. The worker calls `task` only until it sets `done`, and
+    // `Done` below does not let this frame (which owns `run_b`) end before `done` is set, even
+    // when `a` panics.
+    let task: *mut (dyn FnMut() + Send + 'static) = unsafe { std::mem::transmute(task) };
+    let job = Job {
+        task,
+        done: AtomicBool::new(false),
+        panic: Mutex::new(None),
+    };
+    worker
+        .slot
+        .store(&job as *const Job as *mut Job, Ordering::Release);
+    worker.thread.unpark();
+    let waiting = Done(&job);
+    let a_result = catch_unwind(AssertUnwindSafe(a));
+    drop(waiting);
+    let b_panic = job.panic.lock().map_or(None, |mut p| p.take());
+    if let Err(panic) = a_result {
+        resume_unwind(panic);
+    }
+    if let Some(panic) = b_panic {
+        resume_unwind(panic);
+    }
+}
+
+/// How long the second thread polls for the next job before it sleeps. Waking a sleeping
+/// thread took about 20 us on the benchmark machine (a VM), as long as half a product of the
+/// benchmark MLP, and the products of one step come less than that apart.
+const POLL_FOR: Duration = Duration::from_micros(300);
+
+/// A job for the second thread; it lives in the frame of the `join` that posted it.
+struct Job {
+    task: *mut (dyn FnMut() + Send + 'static),
+    done: AtomicBool,
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+/// Waits for the second thread to finish a job (also while unwinding from a panic in `a`).
+struct Done<'a>(&'a Job);
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        let mut spins = 0u32;
+        while !self.0.done.load(Ordering::Acquire) {
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// The second thread: where a job is posted, its handle to wake it, and who has it.
+struct Worker {
+    slot: AtomicPtr<Job>,
+    thread: Thread,
+    taken: Mutex<()>,
+}
+
+/// The second thread, started on first use, when the machine has two cores or more.
+fn worker() -> Option<&'static Worker> {
+    static WORKER: OnceLock<Option<&'static Worker>> = OnceLock::new();
+    *WORKER.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores < 2 {
+            return None;
+        }
+        let (sender, receiver) = std::sync::mpsc::channel::<&'static Worker>();
+        let thread = std::thread::Builder::new()
+            .name("elegy-worker".into())
+            .spawn(move || {
+                if let Ok(worker) = receiver.recv() {
+                    work(worker);
+                }
+            })
+            .ok()?;
+        let worker: &'static Worker = Box::leak(Box::new(Worker {
+            slot: AtomicPtr::new(null_mut()),
+            thread: thread.thread().clone(),
+            taken: Mutex::new(()),
+        }));
+        sender.send(worker).ok()?;
+        Some(worker)
+    })
+}
+
+/// The second thread's loop: poll for a job for a while, then sleep until one is posted.
+fn work(worker: &'static Worker) {
+    loop {
+        let polled_since = Instant::now();
+        let mut spins = 0u32;
+        let job = loop {
+            let job = worker.slot.swap(null_mut(), Ordering::Acquire);
+            if !job.is_null() {
+                break job;
+            }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) {
+                std::hint::spin_loop();
+            } else if polled_since.elapsed() > POLL_FOR {
+                std::thread::park();
+            } else {
+                // Reading the clock and yielding every 64 polls: cheap, and polite to other
+                // processes on this core.
+                std::thread::yield_now();
+            }
+        };
+        // SAFETY: the posting `join` keeps the job alive until `done` is set, and its task
+        // is called by this thread only.
+        let job = unsafe { &*job };
+        let result = catch_unwind(AssertUnwindSafe(|| unsafe { (*job.task)() }));
+        if let Err(panic) = result
+            && let Ok(mut slot) = job.panic.lock()
+        {
+            *slot = Some(panic);
+        }
+        // The last touch of the job: `join` may return and free it right after.
+        job.done.store(true, Ordering::Release);
+    }
+}
+
+/// `a @ b` as a new matrix (row-major), for views of any strides.
+pub(crate) fn product(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array2<f32> {
+    assert_eq!(
+        a.ncols(),
+        b.nrows(),
+        "product: shapes checked by the caller"
+    );
+    let (m, n) = (a.nrows(), b.ncols());
+    #[cfg(not(feature = "blas"))]
+    {
+        let mut c = Array2::<f32>::uninit((m, n));
+        let out = Out {
+            ptr: c.as_mut_ptr().cast::<f32>(),
+            row_stride: n as isize,
+            col_stride: 1,
+        };
+        // SAFETY: `out` covers exactly the m x n elements of `c`, and with beta = 0 every one
+        // is written, none read.
+        unsafe {
+            product_raw(a, b, 0.0, out);
+            c.assume_init()
+        }
+    }
+    #[cfg(feature = "blas")]
+    {
+        let mut c = Array2::<f32>::zeros((m, n));
+        blas::product_into(a, b, 0.0, &mut c.view_mut());
+        c
+    }
+}
+
+/// `c = a @ b + beta c`.
+pub(crate) fn product_into(
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+) {
+    assert_eq!(
+        (a.nrows(), a.ncols(), b.ncols()),
+        (c.nrows(), b.nrows(), c.ncols()),
+        "product_into: shapes checked by the caller"
+    );
+    #[cfg(not(feature = "blas"))]
+    {
+        let out = Out {
+            ptr: c.as_mut_ptr(),
+            row_stride: c.strides()[0],
+            col_stride: c.strides()[1],
+        };
+        // SAFETY: `out` is `c` itself, exclusively borrowed and of the product's shape.
+        unsafe { product_raw(a, b, beta, out) }
+    }
+    #[cfg(feature = "blas")]
+    blas::product_into(a, b, beta, c);
+}
+
+/// Products through OpenBLAS, cut in two like matrixmultiply's: OpenBLAS's own threads split
+/// the benchmark MLP's products less well (an epoch at batch 64 took 10% longer).
+#[cfg(feature = "blas")]
+mod blas {
+    use std::sync::OnceLock;
+
+    use ndarray::linalg::general_mat_mul;
+    use ndarray::{ArrayView2, ArrayViewMut2, Axis};
+
+    use super::{SPLIT_FROM, join};
+
+    unsafe extern "C" {
+        fn openblas_set_num_threads(threads: std::ffi::c_int);
+    }
+
+    /// Whether products are ours to cut: OpenBLAS is set to one thread, unless the environment
+    /// chose its number of threads (then OpenBLAS splits them, as told).
+    fn ours_to_cut() -> bool {
+        static OURS: OnceLock<bool> = OnceLock::new();
+        *OURS.get_or_init(|| {
+            let chosen = [
+                "OPENBLAS_NUM_THREADS",
+                "GOTO_NUM_THREADS",
+                "OMP_NUM_THREADS",
+            ]
+            .iter()
+            .any(|var| std::env::var_os(var).is_some());
+            if !chosen {
+                // SAFETY: OpenBLAS's documented call; any count of 1 or more is valid.
+                unsafe { openblas_set_num_threads(1) };
+            }
+            !chosen
+        })
+    }
+
+    /// `c = a @ b + beta c`, halves on two threads when large (see `product_raw`).
+    pub(super) fn product_into(
+        a: &ArrayView2<'_, f32>,
+        b: &ArrayView2<'_, f32>,
+        beta: f32,
+        c: &mut ArrayViewMut2<'_, f32>,
+    ) {
+        let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+        if !ours_to_cut() || m * n * k < SPLIT_FROM || m.max(n) < 16 {
+            return general_mat_mul(1.0, a, b, beta, c);
+        }
+        if n >= m {
+            let mid = n / 2 / 8 * 8;
+            let (b0, b1) = b.view().split_at(Axis(1), mid);
+            let (mut c0, mut c1) = c.view_mut().split_at(Axis(1), mid);
+            join(
+                || general_mat_mul(1.0, a, &b0, beta, &mut c0),
+                || general_mat_mul(1.0, a, &b1, beta, &mut c1),
+            );
+        } else {
+            let mid = m / 2 / 8 * 8;
+            let (a0, a1) = a.view().split_at(Axis(0), mid);
+            let (mut c0, mut c1) = c.view_mut().split_at(Axis(0), mid);
+            join(
+                || general_mat_mul(1.0, &a0, b, beta, &mut c0),
+                || general_mat_mul(1.0, &a1, b, beta, &mut c1),
+            );
+        }
+    }
+}
+
+/// Where a product goes: a matrix of `f32` given by its first element and strides.
+#[cfg(not(feature = "blas"))]
+#[derive(Clone, Copy)]
+struct Out {
+    ptr: *mut f32,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+// SAFETY: an `Out` is only handed to another thread for a part of the matrix that no other
+// thread touches until the join returns.
+#[cfg(not(feature = "blas"))]
+unsafe impl Send for Out {}
+
+/// Products of at least this many multiply-adds are cut in two: below it the hand-off costs
+/// about what the second core saves.
+const SPLIT_FROM: usize = 1 << 21;
+
+/// `out = a @ b + beta out`, halves on two threads when large; the longer of `out`'s sides is
+/// cut (a multiple of 8, matrixmultiply's kernel width, on each side), so that the operand
+/// both halves read in full is the smaller one.
+///
+/// # Safety
+/// `out` must address a matrix of `a.nrows() x b.ncols()` valid, non-aliasing elements that
+/// nothing else accesses during the call; with `beta = 0` they may be uninitialized.
+#[cfg(not(feature = "blas"))]
+unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
+    use ndarray::{Axis, s};
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    if m * n * k < SPLIT_FROM || m.max(n) < 16 {
+        // SAFETY: as the caller promised.
+        return unsafe { sgemm(a, b, beta, out) };
+    }
+    if n >= m {
+        let mid = n / 2 / 8 * 8;
+        let (b0, b1) = b.view().split_at(Axis(1), mid);
+        // SAFETY: column `mid` of `out` is within its n columns.
+        let right = Out {
+            ptr: unsafe { out.ptr.offset(mid as isize * out.col_stride) },
+            ..out
+        };
+        join(
+            // SAFETY: the halves are disjoint column ranges of `out`.
+            move || unsafe { sgemm(a, &b0, beta, out) },
+            move || unsafe { sgemm(a, &b1, beta, right) },
+        );
+    } else {
+        let mid = m / 2 / 8 * 8;
+        let (a0, a1) = (a.slice(s![..mid, ..]), a.slice(s![mid.., ..]));
+        // SAFETY: row `mid` of `out` is within its m rows.
+        let lower = Out {
+            ptr: unsafe { out.ptr.offset(mid as isize * out.row_stride) },
+            ..out
+        };
+        join(
+            // SAFETY: the halves are disjoint row ranges of `out`.
+            move || unsafe { sgemm(&a0, b, beta, out) },
+            move || unsafe { sgemm(&a1, b, beta, lower) },
+        );
+    }
+}
+
+/// matrixmultiply's single-threaded sgemm on views of any strides.
+///
+/// # Safety
+/// As [`product_raw`].
+#[cfg(not(feature = "blas"))]
+unsafe fn sgemm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let (sa, sb) = (a.strides(), b.strides());
+    // SAFETY: the views give valid pointers and strides for their shapes; `out` as promised.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            sa[0],
+            sa[1],
+            b.as_ptr(),
+            sb[0],
+            sb[1],
+            beta,
+            out.ptr,
+            out.row_stride,
+            out.col_stride,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{Array2, ArrayView2, s};
+
+    use super::{join, product, product_into};
+
+    fn matrix(rows: usize, cols: usize, seed: f32) -> Array2<f32> {
+        Array2::from_shape_fn((rows, cols), |(i, j)| {
+            ((i * cols + j) as f32 * 0.37 + seed).sin()
+        })
+    }
+
+    /// The product by ndarray's `dot`: one matrixmultiply call, nothing cut (and fast in debug
+    /// builds, where dependencies are optimized).
+    fn reference(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>) -> Array2<f32> {
+        a.dot(b)
+    }
+
+    fn assert_close(actual: &Array2<f32>, expected: &Array2<f32>) {
+        assert_eq!(actual.dim(), expected.dim());
+        for (a, e) in actual.iter().zip(expected) {
+            assert!((a - e).abs() <= 1e-4 * (1.0 + e.abs()), "{a} != {e}");
+        }
+    }
+
+    #[test]
+    fn products_large_enough_to_split_match_one_uncut_product() {
+        // Wide (cut between columns), tall (cut between rows), and transposed and strided
+        // operands, each past the size where the halves go to two threads.
+        let wide = (matrix(64, 256, 0.0), matrix(256, 130, 1.0));
+        let tall = (matrix(300, 100, 2.0), matrix(100, 70, 3.0));
+        let strided = (matrix(100, 90, 4.0), matrix(200, 260, 5.0));
+        let cases = [
+            (wide.0.view(), wide.1.view()),
+            (tall.0.view(), tall.1.view()),
+            (tall.1.t(), tall.0.t()),
+            (strided.0.t(), strided.1.slice(s![..;2, ..;-1])),
+        ];
+        for (a, b) in cases {
+            assert_close(&product(&a, &b), &reference(&a, &b));
+        }
+    }
+
+    #[test]
+    fn product_into_adds_onto_the_output_with_beta() {
+        let (a, b) = (matrix(300, 100, 6.0), matrix(100, 70, 7.0));
+        let start = matrix(300, 70, 8.0);
+        let mut out = start.clone();
+        product_into(&a.view(), &b.view(), 1.0, &mut out.view_mut());
+        assert_close(&out, &(reference(&a.view(), &b.view()) + start));
+    }
+
+    #[test]
+    fn join_runs_both_halves_also_nested() {
+        let (mut a, mut b, mut c) = (0, 0, 0);
+        join(|| join(|| a += 1, || b += 1), || c += 1);
+        assert_eq!((a, b, c), (1, 1, 1));
+    }
+
+    #[test]
+    fn a_panic_in_either_half_reaches_the_caller_after_both() {
+        let mut other_ran = false;
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            join(|| other_ran = true, || panic!("second half"))
+        }));
+        assert!(caught.is_err() && other_ran);
+        let caught = std::panic::catch_unwind(|| join(|| panic!("first half"), || ()));
+        assert!(caught.is_err());
+        let mut after = 0;
+        join(|| after += 1, || ());
+        assert_eq!(after, 1, "join still works after a panic");
+    }
+}

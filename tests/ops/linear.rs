@@ -1,0 +1,87 @@
+//! Gradient checks: the fused dense product `x @ kernel + bias`.
+
+use elegy::Tensor;
+
+use crate::common::{assert_grads, randn};
+
+#[test]
+fn linear_matches_finite_differences() {
+    assert_grads(
+        |t| t[0].linear(&t[1], Some(&t[2])),
+        &[randn(&[3, 4], 1), randn(&[4, 2], 2), randn(&[2], 3)],
+    );
+}
+
+#[test]
+fn linear_without_bias_matches_finite_differences() {
+    assert_grads(
+        |t| t[0].linear(&t[1], None),
+        &[randn(&[3, 4], 1), randn(&[4, 2], 2)],
+    );
+}
+
+#[test]
+fn linear_over_leading_axes_matches_finite_differences() {
+    // [2, 3, 4] @ [4, 5] + [5] -> [2, 3, 5]
+    let (x, w, b) = (randn(&[2, 3, 4], 4), randn(&[4, 5], 5), randn(&[5], 6));
+    assert_eq!(x.linear(&w, Some(&b)).unwrap().shape(), &[2, 3, 5]);
+    assert_grads(|t| t[0].linear(&t[1], Some(&t[2])), &[x, w, b]);
+}
+
+#[test]
+fn linear_of_a_transposed_input_matches_finite_differences() {
+    // A view with non-contiguous rows, as a transpose gives.
+    assert_grads(
+        |t| t[0].transpose()?.linear(&t[1], Some(&t[2])),
+        &[randn(&[4, 3], 7), randn(&[4, 2], 8), randn(&[2], 9)],
+    );
+}
+
+#[test]
+fn linear_is_matmul_then_add() {
+    let (x, w, b) = (randn(&[5, 3], 10), randn(&[3, 4], 11), randn(&[4], 12));
+    let fused = x.linear(&w, Some(&b)).unwrap().to_vec();
+    let composed = x.matmul(&w).unwrap().add(&b).unwrap().to_vec();
+    for (f, c) in fused.iter().zip(&composed) {
+        assert!(
+            (f - c).abs() <= 1e-6 * c.abs().max(1.0),
+            "{fused:?} != {composed:?}"
+        );
+    }
+}
+
+#[test]
+fn linear_of_a_vector_is_one_row() {
+    let x = Tensor::from(vec![1.0, 2.0]);
+    let w = Tensor::from_vec(vec![1.0, 0.0, 1.0, 0.0, 1.0, 1.0], &[2, 3]).unwrap();
+    let y = x.linear(&w, None).unwrap();
+    assert_eq!(y.shape(), &[3]);
+    assert_eq!(y.to_vec(), vec![1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn misfit_kernels_and_biases_are_errors_naming_the_shapes() {
+    let x = Tensor::zeros(&[64, 784]);
+    let err = x
+        .linear(&Tensor::zeros(&[128, 10]), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("linear: input [64, 784] and kernel [128, 10] do not align (784 != 128)"),
+        "{err}"
+    );
+    let bias = Tensor::zeros(&[5]);
+    let err = x
+        .linear(&Tensor::zeros(&[784, 10]), Some(&bias))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("bias [5] does not fit kernel [784, 10]"),
+        "{err}"
+    );
+    let err = x
+        .linear(&Tensor::zeros(&[784]), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the kernel exactly 2"), "{err}");
+}
