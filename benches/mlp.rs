@@ -1,6 +1,7 @@
 //! `cargo bench --bench mlp`: forward + backward of a 784-256-256-10 MLP (the fused `linear` op
 //! and relu) with softmax cross-entropy, at batch 64 and 256, beside the same matrix products
-//! done alone as plain `matmul`s (the ceiling the engine's overhead is measured against).
+//! done alone as plain `matmul`s (the ceiling the engine's overhead is measured against), and
+//! beside ndarray's own `dot` on the same shapes.
 //!
 //! Prints per batch size: median milliseconds per step, samples/s, achieved GFLOP/s, and the
 //! GFLOP/s of the bare products. FLOPs count the products only: 3 forward, 3 weight gradients,
@@ -10,7 +11,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use elegy::{Initializer, RngKey, Tensor, TensorMap, value_and_grad};
-use ndarray::Array2;
+use ndarray::{Array2, Ix2};
 
 const SIZES: [usize; 4] = [784, 256, 256, 10];
 
@@ -76,6 +77,24 @@ fn bare_products(x: &[Tensor; 2], w: &[[Tensor; 2]], h: &[[Tensor; 2]], g: &[Ten
     mm(&g[1], &w[1][1]);
 }
 
+/// The same eight products with ndarray's own `dot` (single-threaded matrixmultiply, or BLAS
+/// with the `blas` feature), for comparison with the engine's product.
+fn bare_dots(
+    x: &[Array2<f32>; 2],
+    w: &[[Array2<f32>; 2]],
+    h: &[[Array2<f32>; 2]],
+    g: &[Array2<f32>],
+) {
+    black_box(x[0].dot(&w[0][0]));
+    black_box(h[0][0].dot(&w[1][0]));
+    black_box(h[1][0].dot(&w[2][0]));
+    black_box(x[1].dot(&g[0]));
+    black_box(h[0][1].dot(&g[1]));
+    black_box(h[1][1].dot(&g[2]));
+    black_box(g[2].dot(&w[2][1]));
+    black_box(g[1].dot(&w[1][1]));
+}
+
 fn main() {
     // As fit does: keep freed memory for the next step instead of faulting it in again.
     elegy::runner::retain_freed_memory();
@@ -85,8 +104,8 @@ fn main() {
         2.0 * (2.0 * layer.iter().sum::<f64>() + layer[1] + layer[2])
     };
     println!(
-        "{:>6} {:>10} {:>12} {:>10} {:>14} {:>8}",
-        "batch", "ms/step", "samples/s", "GFLOP/s", "matmul GFLOP/s", "ratio"
+        "{:>6} {:>10} {:>12} {:>10} {:>14} {:>14} {:>8}",
+        "batch", "ms/step", "samples/s", "GFLOP/s", "matmul GFLOP/s", "ndarray dot", "ratio"
     );
     for batch in [64usize, 256] {
         let x = Tensor::uniform(&[batch, SIZES[0]], 0.0, 1.0, RngKey::new(10));
@@ -113,14 +132,24 @@ fn main() {
             .map(|&d| Tensor::ones(&[batch, d]))
             .collect();
         let bare = median_seconds(10, reps, || bare_products(&xs, &w, &h, &g));
+        let arr = |t: &Tensor| t.to_dimensionality::<Ix2>().expect("2-D").to_owned();
+        let pair = |p: &[Tensor; 2]| [arr(&p[0]), arr(&p[1])];
+        let (xa, wa, ha) = (
+            pair(&xs),
+            w.iter().map(pair).collect::<Vec<_>>(),
+            h.iter().map(pair).collect::<Vec<_>>(),
+        );
+        let ga: Vec<Array2<f32>> = g.iter().map(arr).collect();
+        let dots = median_seconds(10, reps, || bare_dots(&xa, &wa, &ha, &ga));
 
         let flops = flops_per_sample * batch as f64;
         println!(
-            "{batch:>6} {:>10.3} {:>12.0} {:>10.1} {:>14.1} {:>8.2}",
+            "{batch:>6} {:>10.3} {:>12.0} {:>10.1} {:>14.1} {:>14.1} {:>8.2}",
             step * 1e3,
             batch as f64 / step,
             flops / step / 1e9,
             flops / bare / 1e9,
+            flops / dots / 1e9,
             step / bare
         );
     }
