@@ -653,3 +653,21 @@ fn a_template_naming_an_unavailable_log_stops_fit_with_an_error() {
     assert!(err.contains("`{val_accuracy}` is not available"), "{err}");
     assert!(err.contains("val_sparse_categorical_accuracy"), "{err}");
 }
+
+#[test]
+fn the_manifest_records_the_optimizers_hyperparameters() {
+    let (dir, _) = saved_run();
+    let manifest = std::fs::read_to_string(dir.path().join("checkpoint.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let adam = &json["training"]["optimizer"]["Adam"];
+    assert_eq!(adam["beta_1"], serde_json::json!(0.9f32));
+    assert_eq!(
+        adam["learning_rate"]["Constant"],
+        serde_json::json!(0.01f32)
+    );
+    let loaded = elegy::checkpoint::Checkpoint::read(dir.path()).unwrap();
+    let beta_2 = loaded.optimizer.as_ref().unwrap()["Adam"]["beta_2"]
+        .as_f64()
+        .unwrap();
+    assert_eq!(beta_2 as f32, 0.999f32);
+}

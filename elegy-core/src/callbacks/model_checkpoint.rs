@@ -229,6 +229,7 @@ impl ModelCheckpoint {
                     // Between batches, the epoch under way starts over on resuming.
                     next_epoch: if batch.is_some() { epoch } else { epoch + 1 },
                     learning_rate: checkpoint::learning_rate_of(states),
+                    optimizer: checkpoint::optimizer_of(states),
                 },
             )
         };

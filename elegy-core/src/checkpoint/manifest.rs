@@ -48,6 +48,9 @@ struct Training {
     /// The user fields of the states, including empty ones (which have no tensors).
     fields: Vec<String>,
     learning_rate: Option<f32>,
+    /// The optimizer's hyperparameters (absent in checkpoints of runners without one).
+    #[serde(default)]
+    optimizer: Option<Value>,
     history: HistoryJson,
 }
 
@@ -71,6 +74,7 @@ impl Manifest {
                 rng: checkpoint.states.rng.bits(),
                 fields: checkpoint.states.fields.keys().cloned().collect(),
                 learning_rate: checkpoint.learning_rate.filter(|lr| lr.is_finite()),
+                optimizer: checkpoint.optimizer.clone(),
                 history: history_to_json(&checkpoint.history),
             }),
         };
@@ -196,6 +200,7 @@ impl Manifest {
                         step: training.step,
                         next_epoch: training.next_epoch,
                         learning_rate: training.learning_rate,
+                        optimizer: training.optimizer,
                     },
                 ))
             }

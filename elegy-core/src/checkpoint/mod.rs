@@ -85,6 +85,9 @@ pub struct Checkpoint {
     /// hyperparameters come from the runner's optimizer (and any state it keeps in
     /// `optimizer_states`).
     pub learning_rate: Option<f32>,
+    /// The optimizer's hyperparameters at saving time, for information (see
+    /// [`crate::optimizers::Optimizer::hyperparameters`]).
+    pub optimizer: Option<serde_json::Value>,
     /// The tensors file this checkpoint was read from, for error messages.
     origin: Option<PathBuf>,
 }
@@ -106,6 +109,7 @@ impl Checkpoint {
             step: position.step,
             next_epoch: position.next_epoch,
             learning_rate: position.learning_rate,
+            optimizer: position.optimizer,
             origin: None,
         }
     }
@@ -123,6 +127,7 @@ impl Checkpoint {
             step: 0,
             next_epoch: 0,
             learning_rate: None,
+            optimizer: None,
             origin: None,
         }
     }
@@ -245,12 +250,21 @@ impl Checkpoint {
 const MAX_PROBLEMS: usize = 8;
 
 /// Where a run is, as a full checkpoint records it.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Position {
     pub seed: u64,
     pub step: u64,
     pub next_epoch: usize,
     pub learning_rate: Option<f32>,
+    pub optimizer: Option<serde_json::Value>,
+}
+
+/// The hyperparameters of the runner's optimizer, if it has one.
+pub(crate) fn optimizer_of(states: &States) -> Option<serde_json::Value> {
+    states
+        .components()
+        .and_then(|c| c.optimizer.as_ref())
+        .map(|o| o.hyperparameters())
 }
 
 /// The learning rate the runner's optimizer reports for these states, if any.

@@ -14,7 +14,7 @@ use crate::error::Result;
 ///
 /// State: `"step"`, `"learning_rate"` and `"{i}/accumulator/{param}"`, where `i` counts the
 /// clipping and weight decay links that are set (`"0/accumulator/w"` with none).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Adagrad {
     /// Step size, constant or scheduled.
     pub learning_rate: Schedule,

@@ -18,7 +18,7 @@ use crate::error::Result;
 ///
 /// State: `"step"`, `"learning_rate"`, `"{i}/m/{param}"` and `"{i}/v/{param}"`, where `i` counts
 /// the clipping and weight decay links that are set (`"0/m/w"` with none).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Adam {
     /// Step size, constant or scheduled.
     pub learning_rate: Schedule,
@@ -116,7 +116,7 @@ chained_optimizer!(Adam, one_pass);
 ///
 /// State: `"step"`, `"learning_rate"`, `"{i}/m/{param}"` and `"{i}/v/{param}"`, where `i`
 /// counts the clipping links that are set (`"0/m/w"` with none).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdamW {
     /// Step size, constant or scheduled; it also scales the decay.
     pub learning_rate: Schedule,

@@ -105,6 +105,10 @@ macro_rules! chained_optimizer {
             fn has_schedule(&self) -> bool {
                 !matches!(self.learning_rate, super::Schedule::Constant(_))
             }
+
+            fn hyperparameters(&self) -> serde_json::Value {
+                serde_json::json!({ stringify!($ty): self })
+            }
         }
     };
 }
@@ -162,6 +166,12 @@ pub trait Optimizer: Send + Sync {
     /// as `lr`.
     fn has_schedule(&self) -> bool {
         false
+    }
+
+    /// The optimizer's hyperparameters as JSON, recorded in checkpoints (for information: a
+    /// loaded runner keeps the optimizer it was built with).
+    fn hyperparameters(&self) -> serde_json::Value {
+        serde_json::Value::Null
     }
 
     /// The base learning rate kept in `state` under [`LEARNING_RATE`], if there is one.

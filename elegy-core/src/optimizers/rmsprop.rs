@@ -16,7 +16,7 @@ use crate::error::Result;
 /// State: `"step"`, `"learning_rate"`, `"{i}/mean_square/{param}"`, centered
 /// `"{i}/mean_grad/{param}"`, and with momentum `"{i+2}/momentum/{param}"`, where `i` counts
 /// the clipping and weight decay links that are set (0 with none).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RmsProp {
     /// Step size, constant or scheduled.
     pub learning_rate: Schedule,

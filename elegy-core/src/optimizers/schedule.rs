@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 /// let adam = Adam { learning_rate: schedule, ..Adam::default() };
 /// # let _ = adam;
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Schedule {
     /// The same rate at every step.
     Constant(f32),

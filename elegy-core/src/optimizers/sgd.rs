@@ -27,7 +27,7 @@ use crate::error::Result;
 /// assert_eq!(params.require("w")?.to_vec(), vec![0.8]);
 /// # Ok::<(), elegy_core::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Sgd {
     /// Step size, constant or scheduled.
     pub learning_rate: Schedule,

@@ -71,6 +71,15 @@ impl Optimizer for Transformed {
     fn has_schedule(&self) -> bool {
         !matches!(self.learning_rate, Schedule::Constant(_))
     }
+
+    fn hyperparameters(&self) -> serde_json::Value {
+        serde_json::json!({
+            "Transformed": {
+                "learning_rate": self.learning_rate,
+                "transform": format!("{:?}", self.transform),
+            }
+        })
+    }
 }
 
 /// The transform's state with the step count at 0 and the schedule's base rate.

@@ -142,6 +142,7 @@ impl<M: Model> Runner<M> {
                 step: self.step,
                 next_epoch: self.next_epoch(),
                 learning_rate: checkpoint::learning_rate_of(&self.states),
+                optimizer: checkpoint::optimizer_of(&self.states),
             },
         ))
     }
