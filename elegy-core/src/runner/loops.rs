@@ -272,11 +272,7 @@ impl<M: Model> Runner<M> {
         let n = checked_len(&x, None, "predict")?;
         self.require_initialized("predict")?;
         check_finite(&x, "predict: x", 0)?;
-        let x = &x;
-        let batches: Batches<'_> = Box::new((0..n).step_by(batch_size).map(move |start| {
-            let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
-            Ok(Batch::new(x.select(&idx)?))
-        }));
+        let batches = in_order(n, batch_size, &x, None, None);
         self.predict_batches(batches, 0, &mut callbacks)
     }
 
@@ -403,15 +399,7 @@ impl<M: Model> Runner<M> {
         batch_size: usize,
         callbacks: &mut [Box<dyn Callback>],
     ) -> Result<BTreeMap<String, f32>> {
-        let n = x.num_samples()?;
-        let batches: Batches<'_> = Box::new((0..n).step_by(batch_size).map(move |start| {
-            let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
-            Ok(Batch {
-                x: x.select(&idx)?,
-                y: Some(y.select(&idx)?),
-                sample_weight: select_weights(sample_weight, &idx)?,
-            })
-        }));
+        let batches = in_order(x.num_samples()?, batch_size, x, Some(y), sample_weight);
         self.evaluate_batches(batches, 0, callbacks)
     }
 
@@ -575,11 +563,7 @@ impl ArraySource {
         Box::new((0..self.steps).map(move |b| {
             let (pass, within) = (b / per_pass, b % per_pass);
             let idx = &orders[pass][within * batch_size..((within + 1) * batch_size).min(n)];
-            Ok(Batch {
-                x: self.x.select(idx)?,
-                y: Some(self.y.select(idx)?),
-                sample_weight: select_weights(self.sample_weight.as_ref(), idx)?,
-            })
+            select_batch(&self.x, Some(&self.y), self.sample_weight.as_ref(), idx)
         }))
     }
 }
@@ -647,6 +631,35 @@ fn check_sample_weight(op: &'static str, weights: Option<&Tensor>, n: usize) -> 
         )),
         _ => Ok(()),
     }
+}
+
+/// The samples at `idx` of in-memory inputs, targets and weights, as one batch.
+fn select_batch(
+    x: &Data,
+    y: Option<&Data>,
+    sample_weight: Option<&Tensor>,
+    idx: &[usize],
+) -> Result<Batch> {
+    Ok(Batch {
+        x: x.select(idx)?,
+        y: y.map(|y| y.select(idx)).transpose()?,
+        sample_weight: select_weights(sample_weight, idx)?,
+    })
+}
+
+/// The `n` samples of in-memory data in order, `batch_size` at a time (the last batch may be
+/// smaller).
+fn in_order<'a>(
+    n: usize,
+    batch_size: usize,
+    x: &'a Data,
+    y: Option<&'a Data>,
+    sample_weight: Option<&'a Tensor>,
+) -> Batches<'a> {
+    Box::new((0..n).step_by(batch_size).map(move |start| {
+        let idx: Vec<usize> = (start..(start + batch_size).min(n)).collect();
+        select_batch(x, y, sample_weight, &idx)
+    }))
 }
 
 fn select_weights(weights: Option<&Tensor>, idx: &[usize]) -> Result<Option<Tensor>> {
