@@ -128,8 +128,6 @@ impl<M: Model> Runner<M> {
             check_finite(vx, "fit: validation x", 0)?;
             check_finite(vy, "fit: validation y", 0)?;
         }
-        // Arrays were checked for NaN once, up front; streamed batches are checked as they come.
-        let streamed = matches!(source, TrainSource::Stream(_));
         // Batches per epoch as far as known (a stream's length is not).
         let steps = match &source {
             TrainSource::Arrays(a) => a.steps,
@@ -179,19 +177,13 @@ impl<M: Model> Runner<M> {
                 TrainSource::Arrays(a) => (a.epoch(self, epoch), 0),
                 TrainSource::Stream(ds) => {
                     let prefetch = ds.prefetch();
-                    (ds.batches(epoch)?, prefetch)
+                    (finite(ds.batches(epoch)?, "fit"), prefetch)
                 }
             };
             let limit = steps_per_epoch.unwrap_or(usize::MAX);
             let mut seen = 0usize;
             drive(batches, prefetch, limit, |batch, b| {
                 let n = b.num_samples()?;
-                if streamed {
-                    check_finite(&b.x, "fit: x", seen)?;
-                    if let Some(y) = &b.y {
-                        check_finite(y, "fit: y", seen)?;
-                    }
-                }
                 seen += n;
                 let y = b.y.as_ref().ok_or_else(|| {
                     Error::Data(format!(
@@ -248,6 +240,8 @@ impl<M: Model> Runner<M> {
         let n = checked_len(&x, Some(&y), "evaluate")?;
         check_sample_weight("evaluate", options.sample_weight.as_ref(), n)?;
         self.require_initialized("evaluate")?;
+        check_finite(&x, "evaluate: x", 0)?;
+        check_finite(&y, "evaluate: y", 0)?;
         let logs = self.evaluate_data(
             &x,
             &y,
@@ -287,10 +281,7 @@ impl<M: Model> Runner<M> {
             cb.on_predict_begin()?;
         }
         let mut parts = Vec::new();
-        let mut seen = 0;
         drive(batches, prefetch, usize::MAX, |batch, b| {
-            check_finite(&b.x, "predict: x", seen)?;
-            seen += b.x.num_samples()?;
             for cb in callbacks.iter_mut() {
                 cb.on_predict_batch_begin(batch)?;
             }
@@ -331,6 +322,8 @@ impl<M: Model> Runner<M> {
         let (x, y) = (x.into(), y.into());
         let n = checked_len(&x, Some(&y), "test_on_batch")?;
         self.require_initialized("test_on_batch")?;
+        check_finite(&x, "test_on_batch: x", 0)?;
+        check_finite(&y, "test_on_batch: y", 0)?;
         self.evaluate_data(&x, &y, None, n, &mut Vec::new())
     }
 
@@ -426,8 +419,6 @@ impl<M: Model> Runner<M> {
                 .y
                 .as_ref()
                 .ok_or_else(|| Error::Data(format!("evaluate: batch {batch} has no targets")))?;
-            check_finite(&b.x, "evaluate: x", seen)?;
-            check_finite(y, "evaluate: y", seen)?;
             seen += n;
             let out = self.model.test_step(StepContext {
                 x: &b.x,
@@ -473,7 +464,7 @@ impl<M: Model> Runner<M> {
             )?;
         }
         let prefetch = dataset.prefetch();
-        let batches = dataset.batches(0)?;
+        let batches = finite(dataset.batches(0)?, "evaluate");
         self.evaluate_batches(batches, prefetch, &mut Vec::new())
     }
 
@@ -482,7 +473,8 @@ impl<M: Model> Runner<M> {
     pub fn predict_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<Data> {
         self.require_initialized("predict_dataset")?;
         let prefetch = dataset.prefetch();
-        self.predict_batches(dataset.batches(0)?, prefetch, &mut Vec::new())
+        let batches = finite(dataset.batches(0)?, "predict");
+        self.predict_batches(batches, prefetch, &mut Vec::new())
     }
 
     /// The sample order of one pass: a seeded permutation, or `0..n`.
@@ -631,6 +623,22 @@ fn check_sample_weight(op: &'static str, weights: Option<&Tensor>, n: usize) -> 
         )),
         _ => Ok(()),
     }
+}
+
+/// `batches`, each checked for non-finite values as it passes: streamed data is checked as it
+/// comes, in-memory arrays once where they enter. Errors name `op` and the sample's index in the
+/// stream.
+fn finite<'a>(batches: Batches<'a>, op: &'static str) -> Batches<'a> {
+    let mut seen = 0;
+    Box::new(batches.map(move |batch| {
+        let batch = batch?;
+        check_finite(&batch.x, &format!("{op}: x"), seen)?;
+        if let Some(y) = &batch.y {
+            check_finite(y, &format!("{op}: y"), seen)?;
+        }
+        seen += batch.x.num_samples()?;
+        Ok(batch)
+    }))
 }
 
 /// The samples at `idx` of in-memory inputs, targets and weights, as one batch.
