@@ -78,7 +78,8 @@ pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<
 pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TestStep> {
     let pred = model.pred_step(ctx.pred(ctx.states.clone()))?;
     let states = pred.states;
-    let components = states.components().cloned().ok_or_else(|| {
+    // The shared handle, not a copy of the components: this runs every batch.
+    let components = states.shared_components().ok_or_else(|| {
         Error::Step(format!(
             "test_step: `{}` has no runner components (loss, metrics); run it through a Runner \
              or override `test_step`",

@@ -128,6 +128,11 @@ impl States {
         self.components.as_deref()
     }
 
+    /// The shared handle to the components, to keep them while the states move on.
+    pub(crate) fn shared_components(&self) -> Option<Arc<Components>> {
+        self.components.clone()
+    }
+
     pub(crate) fn with_components(mut self, components: Arc<Components>) -> States {
         self.components = Some(components);
         self
