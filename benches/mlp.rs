@@ -60,7 +60,7 @@ fn median_seconds(warmup: usize, reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 /// The eight products of one step, each a plain `matmul` of untracked tensors (the engine's
-/// product: matrixmultiply cut over two threads, or BLAS); the transposed operands are made
+/// product: `gemm` cut over two threads, or BLAS); the transposed operands are made
 /// before timing.
 fn bare_products(x: &[Tensor; 2], w: &[[Tensor; 2]], h: &[[Tensor; 2]], g: &[Tensor]) {
     let mm = |a: &Tensor, b: &Tensor| black_box(a.matmul(b).expect("shapes agree"));

@@ -80,7 +80,7 @@ fn cpu_seconds() -> f64 {
 }
 
 /// Median GFLOP/s of a plain `matmul` of untracked `m x k` and `k x n` tensors: the matrix
-/// product the engine runs (matrixmultiply cut over two threads, or BLAS with `--features blas`).
+/// product the engine runs (`gemm` cut over two threads, or BLAS with `--features blas`).
 fn sgemm_gflops(m: usize, k: usize, n: usize) -> f64 {
     let a = Tensor::full(&[m, k], 0.5);
     let b = Tensor::full(&[k, n], 0.25);

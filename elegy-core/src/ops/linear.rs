@@ -20,7 +20,7 @@ impl Backward for LinearRule {
         let (x, kernel) = (&inputs[0], &inputs[1]);
         let w = kernel_view(kernel);
         let g = rows(grad, w.ncols());
-        // Transposed views, not copies: matrixmultiply takes any strides, and BLAS takes
+        // Transposed views, not copies: `gemm` takes any strides, and BLAS takes
         // transposed contiguous layouts.
         let gx = x.is_tracked().then(|| {
             product(&g.view(), &w.t())

@@ -18,7 +18,7 @@ impl Backward for MatmulRule {
         if a.ndim() == 2 && b.ndim() == 2 {
             let g = as_matrix(grad.view());
             let (av, bv) = (as_matrix(a.view()), as_matrix(b.view()));
-            // Transposed views, not copies: matrixmultiply takes any strides.
+            // Transposed views, not copies: `gemm` takes any strides.
             let ga = a.is_tracked().then(|| product(&g, &bv.t()).into_dyn());
             let gb = b.is_tracked().then(|| product(&av.t(), &g).into_dyn());
             return Ok(vec![ga, gb]);

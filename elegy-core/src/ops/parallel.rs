@@ -1,11 +1,12 @@
 //! Both cores for the engine's heavy loops: a second thread ([`join`]) for element-wise work
 //! (optimizer updates) and the matrix products every op uses.
 //!
-//! Products run single-threaded, on matrixmultiply (or OpenBLAS with the `blas` feature), and a
-//! large one is cut in two halves computed at once on this thread and the second.
-//! (matrixmultiply's own threading splits every product over all cores and waits on each split;
-//! on two cores it made the benchmark MLP's products slower than one thread. OpenBLAS's threads
-//! did better, but still 10% worse than the halves, per epoch at batch 64.) With `blas`, when
+//! Products run single-threaded, on the `gemm` crate (or OpenBLAS with the `blas` feature), and
+//! a large one is cut in two halves computed at once on this thread and the second.
+//! (matrixmultiply's own threading, measured before the switch to `gemm`, split every product
+//! over all cores and waited on each split; on two cores it made the benchmark MLP's products
+//! slower than one thread. OpenBLAS's threads did better, but still 10% worse than the halves,
+//! per epoch at batch 64.) With `blas`, when
 //! the environment sets OpenBLAS's number of threads, OpenBLAS splits the products instead.
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
@@ -223,7 +224,7 @@ pub(crate) fn product_into(
     blas::product_into(a, b, beta, c);
 }
 
-/// Products through OpenBLAS, cut in two like matrixmultiply's: OpenBLAS's own threads split
+/// Products through OpenBLAS, cut in two like the default build's: OpenBLAS's own threads split
 /// the benchmark MLP's products less well (an epoch at batch 64 took 10% longer).
 #[cfg(feature = "blas")]
 mod blas {
@@ -308,7 +309,7 @@ unsafe impl Send for Out {}
 const SPLIT_FROM: usize = 1 << 21;
 
 /// `out = a @ b + beta out`, halves on two threads when large; the longer of `out`'s sides is
-/// cut (a multiple of 8, matrixmultiply's kernel width, on each side), so that the operand
+/// cut (a multiple of 16, one AVX-512 register of `f32`, on each side), so that the operand
 /// both halves read in full is the smaller one.
 ///
 /// # Safety
@@ -318,12 +319,12 @@ const SPLIT_FROM: usize = 1 << 21;
 unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
     use ndarray::{Axis, s};
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    if m * n * k < SPLIT_FROM || m.max(n) < 16 {
+    if m * n * k < SPLIT_FROM || m.max(n) < 32 {
         // SAFETY: as the caller promised.
         return unsafe { sgemm(a, b, beta, out) };
     }
     if n >= m {
-        let mid = n / 2 / 8 * 8;
+        let mid = n / 2 / 16 * 16;
         let (b0, b1) = b.view().split_at(Axis(1), mid);
         // SAFETY: column `mid` of `out` is within its n columns.
         let right = Out {
@@ -336,7 +337,7 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
             move || unsafe { sgemm(a, &b1, beta, right) },
         );
     } else {
-        let mid = m / 2 / 8 * 8;
+        let mid = m / 2 / 16 * 16;
         let (a0, a1) = (a.slice(s![..mid, ..]), a.slice(s![mid.., ..]));
         // SAFETY: row `mid` of `out` is within its m rows.
         let lower = Out {
@@ -351,7 +352,10 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
     }
 }
 
-/// matrixmultiply's single-threaded sgemm on views of any strides.
+/// One single-threaded product on views of any strides, by the `gemm` crate (AVX-512 kernels
+/// where the CPU has them, AVX2/FMA or plain code elsewhere, chosen at run time). On the
+/// benchmark machine (AMD EPYC, AVX-512) it made the benchmark MLP's epoch 15-18% shorter than
+/// matrixmultiply, which repacks both operands on every call.
 ///
 /// # Safety
 /// As [`product_raw`].
@@ -359,23 +363,30 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
 unsafe fn sgemm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     let (sa, sb) = (a.strides(), b.strides());
+    // gemm computes `dst = alpha dst + beta lhs rhs` and reads `dst` only when told to: ours is
+    // `out = beta out + a b`, and with beta = 0 `out` may be uninitialized.
     // SAFETY: the views give valid pointers and strides for their shapes; `out` as promised.
     unsafe {
-        matrixmultiply::sgemm(
+        gemm::gemm(
             m,
-            k,
             n,
-            1.0,
-            a.as_ptr(),
-            sa[0],
-            sa[1],
-            b.as_ptr(),
-            sb[0],
-            sb[1],
-            beta,
+            k,
             out.ptr,
-            out.row_stride,
             out.col_stride,
+            out.row_stride,
+            beta != 0.0,
+            a.as_ptr(),
+            sa[1],
+            sa[0],
+            b.as_ptr(),
+            sb[1],
+            sb[0],
+            beta,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }
@@ -430,6 +441,19 @@ mod tests {
         let mut out = start.clone();
         product_into(&a.view(), &b.view(), 1.0, &mut out.view_mut());
         assert_close(&out, &(reference(&a.view(), &b.view()) + start));
+    }
+
+    #[test]
+    fn an_empty_inner_axis_gives_zeros_or_leaves_the_output() {
+        let (a, b) = (Array2::<f32>::zeros((40, 0)), Array2::<f32>::zeros((0, 50)));
+        assert_eq!(
+            product(&a.view(), &b.view()),
+            Array2::<f32>::zeros((40, 50))
+        );
+        let start = matrix(40, 50, 9.0);
+        let mut out = start.clone();
+        product_into(&a.view(), &b.view(), 1.0, &mut out.view_mut());
+        assert_eq!(out, start);
     }
 
     #[test]
