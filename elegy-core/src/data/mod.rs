@@ -5,6 +5,7 @@ mod batch;
 mod check;
 mod dataset;
 mod loader;
+mod prefetch;
 mod structure;
 
 pub use batch::Batch;

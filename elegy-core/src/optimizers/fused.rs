@@ -189,6 +189,11 @@ impl Kernel {
         v: &mut [f32],
     ) {
         #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, as just checked.
+            return unsafe { self.slices_avx512::<DECAY>(wd, p, g, m, v) };
+        }
+        #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, as just checked.
             return unsafe { self.slices_avx2::<DECAY>(wd, p, g, m, v) };
@@ -221,6 +226,23 @@ impl Kernel {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn slices_avx2<const DECAY: u8>(
+        &self,
+        wd: f32,
+        p: &mut [f32],
+        g: &[f32],
+        m: &mut [f32],
+        v: &mut [f32],
+    ) {
+        self.slices::<DECAY>(wd, p, g, m, v);
+    }
+
+    /// [`Kernel::slices`] in 16-wide vectors, where the CPU has them.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn slices_avx512<const DECAY: u8>(
         &self,
         wd: f32,
         p: &mut [f32],
