@@ -5,7 +5,6 @@ mod batch;
 mod check;
 mod dataset;
 mod loader;
-mod prefetch;
 mod structure;
 
 pub use batch::Batch;

@@ -9,6 +9,7 @@
 //! per epoch at batch 64.) With `blas`, when
 //! the environment sets OpenBLAS's number of threads, OpenBLAS splits the products instead.
 
+use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
@@ -165,6 +166,55 @@ fn work(worker: &'static Worker) {
         // The last touch of the job: `join` may return and free it right after.
         job.done.store(true, Ordering::Release);
     }
+}
+
+/// `f` of each value of `x`, as a new vector; in two halves on two threads when long.
+pub(crate) fn map_values(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
+    fill_in_halves(x.len(), |out, start| {
+        for (o, &x) in out.iter_mut().zip(&x[start..]) {
+            o.write(f(x));
+        }
+    })
+}
+
+/// `f(a[i], b[i], c[i])` for three slices of one length, as a new vector; in two halves on two
+/// threads when long.
+pub(crate) fn map_values3(
+    (a, b, c): (&[f32], &[f32], &[f32]),
+    f: impl Fn(f32, f32, f32) -> f32 + Sync,
+) -> Vec<f32> {
+    assert!(
+        a.len() == b.len() && b.len() == c.len(),
+        "map_values3: lengths checked by the caller"
+    );
+    fill_in_halves(a.len(), |out, start| {
+        let ins = a[start..].iter().zip(&b[start..]).zip(&c[start..]);
+        for (o, ((&a, &b), &c)) in out.iter_mut().zip(ins) {
+            o.write(f(a, b, c));
+        }
+    })
+}
+
+/// Element-wise loops of at least this many values run in two halves: below it the hand-off
+/// costs about what the second core saves.
+const MAP_SPLIT_FROM: usize = 1 << 15;
+
+/// A vector of `len` values written by `fill(part, start)`, which must write every value of
+/// `part`, the values from `start` on; in two halves on two threads when long.
+fn fill_in_halves(len: usize, fill: impl Fn(&mut [MaybeUninit<f32>], usize) + Sync) -> Vec<f32> {
+    let mut out = Vec::with_capacity(len);
+    let spare = &mut out.spare_capacity_mut()[..len];
+    if len >= MAP_SPLIT_FROM {
+        // Whole cache lines on each side.
+        let mid = len / 2 / 16 * 16;
+        let (first, second) = spare.split_at_mut(mid);
+        join(|| fill(first, 0), || fill(second, mid));
+    } else {
+        fill(spare, 0);
+    }
+    // SAFETY: `fill` wrote every value of both parts, as it must.
+    unsafe { out.set_len(len) };
+    out
 }
 
 /// `a @ b` as a new matrix (row-major), for views of any strides.
@@ -395,7 +445,7 @@ unsafe fn sgemm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out
 mod tests {
     use ndarray::{Array2, ArrayView2, s};
 
-    use super::{join, product, product_into};
+    use super::{join, map_values, map_values3, product, product_into};
 
     fn matrix(rows: usize, cols: usize, seed: f32) -> Array2<f32> {
         Array2::from_shape_fn((rows, cols), |(i, j)| {
@@ -454,6 +504,20 @@ mod tests {
         let mut out = start.clone();
         product_into(&a.view(), &b.view(), 1.0, &mut out.view_mut());
         assert_eq!(out, start);
+    }
+
+    #[test]
+    fn element_wise_maps_match_a_plain_loop_on_both_sides_of_the_split() {
+        for len in [0, 7, super::MAP_SPLIT_FROM - 1, super::MAP_SPLIT_FROM + 37] {
+            let a: Vec<f32> = (0..len).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = a.iter().map(|v| v * 2.0 - 0.5).collect();
+            let c: Vec<f32> = a.iter().map(|v| v.cos()).collect();
+            let one = map_values(&a, |x| x.max(0.0) * 3.0);
+            assert_eq!(one, a.iter().map(|x| x.max(0.0) * 3.0).collect::<Vec<_>>());
+            let three = map_values3((&a, &b, &c), |x, y, z| x * y - z);
+            let expected: Vec<f32> = (0..len).map(|i| a[i] * b[i] - c[i]).collect();
+            assert_eq!(three, expected);
+        }
     }
 
     #[test]

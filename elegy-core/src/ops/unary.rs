@@ -5,6 +5,7 @@
 
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
+use super::{map_values, map_values3};
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -23,6 +24,18 @@ impl<D: Fn(f32, f32) -> f32 + Send + Sync> Backward for ElementwiseRule<D> {
     }
     fn backward(&self, grad: &ArrayD<f32>, _: &[Tensor]) -> Result<InputGrads> {
         let d = &self.derivative;
+        let slices = (
+            grad.as_slice(),
+            self.input.as_slice(),
+            self.output.as_slice(),
+        );
+        if let (Some(g), Some(x), Some(y)) = slices
+            && grad.shape() == self.input.shape()
+        {
+            let values = map_values3((g, x, y), |g, x, y| g * d(x, y));
+            let g = ArrayD::from_shape_vec(grad.raw_dim(), values).expect("the gradient's shape");
+            return Ok(vec![Some(g)]);
+        }
         let g = Zip::from(grad)
             .and(&self.input)
             .and(&self.output)
@@ -36,10 +49,15 @@ impl Tensor {
     fn elementwise(
         &self,
         name: &'static str,
-        forward: impl Fn(f32) -> f32,
+        forward: impl Fn(f32) -> f32 + Sync,
         derivative: impl Fn(f32, f32) -> f32 + Send + Sync + 'static,
     ) -> Tensor {
-        let value = self.view().mapv(forward);
+        let view = self.view();
+        let value = match view.as_slice() {
+            Some(x) => ArrayD::from_shape_vec(view.raw_dim(), map_values(x, forward))
+                .expect("the input's shape"),
+            None => view.mapv(forward),
+        };
         Tensor::from_op(value, &[self], |output| ElementwiseRule {
             name,
             input: self.array().clone(),

@@ -554,13 +554,7 @@ impl ArraySource {
         let batch_size = self.batch_size;
         Box::new((0..self.steps).map(move |b| {
             let (pass, within) = (b / per_pass, b % per_pass);
-            let rows = |within: usize| within * batch_size..((within + 1) * batch_size).min(n);
-            let idx = &orders[pass][rows(within)];
-            // The next batch's inputs start coming from memory while this one trains.
-            if b + 1 < self.steps {
-                let (next_pass, next) = ((b + 1) / per_pass, (b + 1) % per_pass);
-                self.x.prefetch_rows(&orders[next_pass][rows(next)]);
-            }
+            let idx = &orders[pass][within * batch_size..((within + 1) * batch_size).min(n)];
             select_batch(&self.x, Some(&self.y), self.sample_weight.as_ref(), idx)
         }))
     }
