@@ -277,7 +277,9 @@ fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
                 let src = &values[i * row..(i + 1) * row];
                 // SAFETY: `dst` has `row` values, as has `src`, and they cannot overlap (one
                 // is borrowed mutably).
-                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast(), row) };
+                unsafe {
+                    std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast(), row)
+                };
             }
         };
         let spare = &mut out.spare_capacity_mut()[..indices.len() * row];

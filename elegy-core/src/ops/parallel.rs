@@ -413,6 +413,9 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
 unsafe fn sgemm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     let (sa, sb) = (a.strides(), b.strides());
+    if n < NARROW && m >= 4 * NARROW && sa[0] == 1 && out.row_stride != 1 {
+        return unsafe { narrow(a, b, beta, out) };
+    }
     // gemm computes `dst = alpha dst + beta lhs rhs` and reads `dst` only when told to: ours is
     // `out = beta out + a b`, and with beta = 0 `out` may be uninitialized.
     // SAFETY: the views give valid pointers and strides for their shapes; `out` as promised.
@@ -438,6 +441,44 @@ unsafe fn sgemm(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out
             false,
             gemm::Parallelism::None,
         );
+    }
+}
+
+/// Outputs with fewer columns than this, from a column-major `a`, are computed column-major.
+#[cfg(not(feature = "blas"))]
+const NARROW: usize = 16;
+
+/// A tall, narrow product (a small layer's kernel gradient, `x^T g` with few columns) from a
+/// column-major `a`: gemm's kernels run along columns, so it is computed into a column-major
+/// buffer, then copied into `out`. At the benchmark MLP's 256 x 256 x 10 that took 6 us
+/// instead of 16.
+///
+/// # Safety
+/// As [`product_raw`].
+#[cfg(not(feature = "blas"))]
+unsafe fn narrow(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
+    let (m, n) = (a.nrows(), b.ncols());
+    let mut columns = vec![0.0f32; m * n];
+    let buffer = Out {
+        ptr: columns.as_mut_ptr(),
+        row_stride: 1,
+        col_stride: m as isize,
+    };
+    // SAFETY: `buffer` covers the m x n values of `columns`, column-major; `out` as promised.
+    unsafe {
+        sgemm(a, b, 0.0, buffer);
+        for (j, column) in columns.chunks_exact(m).enumerate() {
+            for (i, &value) in column.iter().enumerate() {
+                let target = out
+                    .ptr
+                    .offset(i as isize * out.row_stride + j as isize * out.col_stride);
+                *target = if beta == 0.0 {
+                    value
+                } else {
+                    beta * *target + value
+                };
+            }
+        }
     }
 }
 
@@ -491,6 +532,18 @@ mod tests {
         let mut out = start.clone();
         product_into(&a.view(), &b.view(), 1.0, &mut out.view_mut());
         assert_close(&out, &(reference(&a.view(), &b.view()) + start));
+    }
+
+    #[test]
+    fn narrow_products_of_a_transposed_operand_match_and_add_with_beta() {
+        // `x^T g` with 10 columns: computed column-major, then copied (or added) into place.
+        let (x, g) = (matrix(70, 200, 10.0), matrix(70, 10, 11.0));
+        let expected = reference(&x.t(), &g.view());
+        assert_close(&product(&x.t(), &g.view()), &expected);
+        let start = matrix(200, 10, 12.0);
+        let mut out = start.clone();
+        product_into(&x.t(), &g.view(), 1.0, &mut out.view_mut());
+        assert_close(&out, &(expected + start));
     }
 
     #[test]
