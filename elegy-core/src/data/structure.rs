@@ -259,7 +259,7 @@ fn match_part<'a>(parts: &'a [Data], pick: impl Fn(&'a Data) -> Option<&'a Data>
 }
 
 /// Batches of at least this many values are gathered on two threads.
-const GATHER_SPLIT_FROM: usize = 1 << 16;
+const GATHER_SPLIT_FROM: usize = 1 << 14;
 
 /// The rows of `t` at `indices`; the caller guarantees they are in range.
 fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {

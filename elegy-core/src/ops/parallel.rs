@@ -197,7 +197,7 @@ pub(crate) fn map_values3(
 
 /// Element-wise loops of at least this many values run in two halves: below it the hand-off
 /// costs about what the second core saves.
-const MAP_SPLIT_FROM: usize = 1 << 15;
+const MAP_SPLIT_FROM: usize = 1 << 13;
 
 /// A vector of `len` values written by `fill(part, start)`, which must write every value of
 /// `part`, the values from `start` on; in two halves on two threads when long.
