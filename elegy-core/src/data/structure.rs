@@ -261,6 +261,24 @@ fn match_part<'a>(parts: &'a [Data], pick: impl Fn(&'a Data) -> Option<&'a Data>
 /// Batches of at least this many values are gathered on two threads.
 const GATHER_SPLIT_FROM: usize = 1 << 14;
 
+/// How many rows ahead of the one being copied a gather asks for the next (2 and 4 gave the
+/// same epoch times in the training benchmark, 2-3% shorter than none at batch 256).
+const AHEAD: usize = 4;
+
+/// Asks the CPU to start loading `values` into its caches: a hint that changes nothing else
+/// (and nothing at all off x86-64).
+fn prefetch(values: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in values.chunks(16) {
+        use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+        // SAFETY: the address is within a live slice, and a prefetch neither faults nor
+        // writes; SSE is part of x86-64.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
+}
+
 /// The rows of `t` at `indices`; the caller guarantees they are in range.
 fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
     let view = t.view();
@@ -273,7 +291,12 @@ fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
         let row = values.len() / n;
         let mut out = Vec::with_capacity(indices.len() * row);
         let copy = |out: &mut [std::mem::MaybeUninit<f32>], indices: &[usize]| {
-            for (dst, &i) in out.chunks_exact_mut(row).zip(indices) {
+            for (j, (dst, &i)) in out.chunks_exact_mut(row).zip(indices).enumerate() {
+                // Shuffled rows are far apart: ask for a row a few ahead while copying this
+                // one, so that several wait on main memory at once.
+                if let Some(&ahead) = indices.get(j + AHEAD) {
+                    prefetch(&values[ahead * row..(ahead + 1) * row]);
+                }
                 let src = &values[i * row..(i + 1) * row];
                 // SAFETY: `dst` has `row` values, as has `src`, and they cannot overlap (one
                 // is borrowed mutably).
