@@ -21,10 +21,10 @@ use std::time::Instant;
 
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::module::Sequential;
-use elegy::module::layers::{Linear, Relu};
+use elegy::module::layers::Linear;
 use elegy::optimizers::Adam;
 use elegy::runner::{Callback, CallbackContext};
-use elegy::{FitOptions, PredictOptions, Result, RngKey, Runner, Tensor};
+use elegy::{Activation, FitOptions, PredictOptions, Result, RngKey, Runner, Tensor};
 
 const SIZES: [usize; 4] = [784, 256, 256, 10];
 
@@ -204,11 +204,10 @@ fn main() -> Result<()> {
         flops / 1e9
     );
     for &batch in &batches {
+        // Keras' `Dense(256, activation="relu")`: the activation in the dense layer's own op.
         let model = Sequential::new()
-            .layer(Linear::new(SIZES[1]))
-            .layer(Relu)
-            .layer(Linear::new(SIZES[2]))
-            .layer(Relu)
+            .layer(Linear::new(SIZES[1]).activation(Activation::Relu))
+            .layer(Linear::new(SIZES[2]).activation(Activation::Relu))
             .layer(Linear::new(SIZES[3]));
         let mut runner = Runner::for_module(model)
             .loss(SparseCategoricalCrossentropy::from_logits())

@@ -60,8 +60,8 @@ pub use elegy_macros::step;
 /// The names most programs need: `use elegy::prelude::*;`.
 pub mod prelude {
     pub use elegy_core::{
-        Conv2dOptions, Data, Error, FanMode, Initializer, Model, Padding, Pool2dOptions, Result,
-        RngKey, States, Tensor, TensorMap, grad, value_and_grad,
+        Activation, Conv2dOptions, Data, Error, FanMode, Initializer, Model, Padding,
+        Pool2dOptions, Result, RngKey, States, Tensor, TensorMap, grad, value_and_grad,
     };
     pub use elegy_macros::step;
 }

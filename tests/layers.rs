@@ -11,8 +11,8 @@ use elegy::module::{Module, ModuleContext, Sequential};
 use elegy::optimizers::Adam;
 use elegy::testing::{GradCheck, check_gradients};
 use elegy::{
-    Data, EvaluateOptions, FitOptions, Initializer, Padding, Result, RngKey, Runner, Tensor,
-    TensorMap, datasets,
+    Activation, Data, EvaluateOptions, FitOptions, Initializer, Padding, Result, RngKey, Runner,
+    Tensor, TensorMap, datasets,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -147,6 +147,17 @@ fn linear_applies_to_the_last_axis_whatever_the_leading_axes() {
 fn linear_without_bias_has_only_a_kernel() {
     let (params, _) = init(&Linear::new(3).use_bias(false), &Tensor::ones(&[2, 5]));
     assert_eq!(names(&params), ["linear/kernel"]);
+}
+
+#[test]
+fn linear_with_an_activation_equals_linear_then_the_activation_layer() {
+    let x = Tensor::normal(&[4, 5], 0.0, 1.0, RngKey::new(3));
+    let (params, states) = init(&Linear::new(3), &x);
+    let fused = Linear::new(3).activation(Activation::Tanh);
+    let (y, _) = apply(&fused, &x, &params, &states, true, 0).unwrap();
+    let (h, _) = apply(&Linear::new(3), &x, &params, &states, true, 0).unwrap();
+    assert_eq!(y.to_vec(), h.tanh().to_vec());
+    assert_eq!(names(&init(&fused, &x).0), ["linear/bias", "linear/kernel"]);
 }
 
 #[test]

@@ -31,7 +31,7 @@ pub use autodiff::{grad, value_and_grad};
 pub use data::{Batch, Data, Dataset, Loader};
 pub use error::{Error, Result};
 pub use model::{Defaults, Model};
-pub use ops::{Conv2dOptions, Padding, Pool2dOptions};
+pub use ops::{Activation, Conv2dOptions, Padding, Pool2dOptions};
 pub use runner::{EvaluateOptions, FitOptions, History, PredictOptions, Runner};
 pub use step::{GradStep, Logs, PredStep, States, SummaryRow, TestStep, TrainStep};
 pub use tensor::{FanMode, Initializer, RngKey, Tensor, TensorMap};

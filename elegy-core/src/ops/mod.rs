@@ -18,7 +18,10 @@ mod unary;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};
-pub(crate) use parallel::{join, map_values, map_values3, product, product_into};
+pub use linear::Activation;
+pub(crate) use parallel::{
+    join, map_in_place, map_values, map_values2, map_values3, product, product_into,
+};
 pub use pool::Pool2dOptions;
 
 use ndarray::{ArrayD, ArrayViewD, Axis};

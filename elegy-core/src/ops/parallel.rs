@@ -177,6 +177,32 @@ pub(crate) fn map_values(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     })
 }
 
+/// `f(a[i], b[i])` for two slices of one length, as a new vector; in two halves on two threads
+/// when long.
+pub(crate) fn map_values2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "map_values2: lengths checked by the caller"
+    );
+    fill_in_halves(a.len(), |out, start| {
+        for (o, (&a, &b)) in out.iter_mut().zip(a[start..].iter().zip(&b[start..])) {
+            o.write(f(a, b));
+        }
+    })
+}
+
+/// `f` of each value of `values`, in place; in two halves on two threads when long.
+pub(crate) fn map_in_place(values: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
+    let apply = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = f(*v));
+    if values.len() >= MAP_SPLIT_FROM {
+        let (first, second) = values.split_at_mut(values.len() / 2 / 16 * 16);
+        join(|| apply(first), || apply(second));
+    } else {
+        apply(values);
+    }
+}
+
 /// `f(a[i], b[i], c[i])` for three slices of one length, as a new vector; in two halves on two
 /// threads when long.
 pub(crate) fn map_values3(

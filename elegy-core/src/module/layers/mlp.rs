@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::{Dropout, Linear, Relu, layer_at};
 use crate::error::{Error, Result};
 use crate::module::{Module, ModuleContext};
+use crate::ops::Activation;
 use crate::tensor::{Initializer, Tensor};
 
 /// A multi-layer perceptron: one [`Linear`] layer per size, each but the last followed by the
@@ -121,6 +122,7 @@ impl Module for Mlp {
             use_bias: self.use_bias,
             kernel_init: self.kernel_init,
             bias_init: self.bias_init,
+            activation: Activation::Identity,
         };
         let mut h = x.clone();
         for &units in hidden {
