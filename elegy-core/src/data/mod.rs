@@ -4,11 +4,13 @@
 mod batch;
 mod check;
 mod dataset;
+mod gather;
 mod loader;
 mod structure;
 
 pub use batch::Batch;
 pub use check::check_finite;
 pub use dataset::{Batches, Dataset};
+pub(crate) use gather::PendingRows;
 pub use loader::Loader;
 pub use structure::Data;

@@ -1,6 +1,7 @@
 //! [`Data`]: inputs and targets of any structure, as multi-input and multi-output models need.
 
 use std::collections::BTreeMap;
+use std::mem::MaybeUninit;
 
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -279,6 +280,27 @@ fn prefetch(values: &[f32]) {
     let _ = values;
 }
 
+/// Copies the rows of `values` (rows of `row` values) at `indices` into `out`, which has room
+/// for exactly those rows; the caller guarantees the indices are in range.
+pub(super) fn copy_rows(
+    values: &[f32],
+    row: usize,
+    indices: &[usize],
+    out: &mut [MaybeUninit<f32>],
+) {
+    for (j, (dst, &i)) in out.chunks_exact_mut(row).zip(indices).enumerate() {
+        // Shuffled rows are far apart: ask for a row a few ahead while copying this one, so
+        // that several wait on main memory at once.
+        if let Some(&ahead) = indices.get(j + AHEAD) {
+            prefetch(&values[ahead * row..(ahead + 1) * row]);
+        }
+        let src = &values[i * row..(i + 1) * row];
+        // SAFETY: `dst` has `row` values, as has `src`, and they cannot overlap (one is
+        // borrowed mutably).
+        unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast(), row) };
+    }
+}
+
 /// The rows of `t` at `indices`; the caller guarantees they are in range.
 fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
     let view = t.view();
@@ -290,21 +312,8 @@ fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
     {
         let row = values.len() / n;
         let mut out = Vec::with_capacity(indices.len() * row);
-        let copy = |out: &mut [std::mem::MaybeUninit<f32>], indices: &[usize]| {
-            for (j, (dst, &i)) in out.chunks_exact_mut(row).zip(indices).enumerate() {
-                // Shuffled rows are far apart: ask for a row a few ahead while copying this
-                // one, so that several wait on main memory at once.
-                if let Some(&ahead) = indices.get(j + AHEAD) {
-                    prefetch(&values[ahead * row..(ahead + 1) * row]);
-                }
-                let src = &values[i * row..(i + 1) * row];
-                // SAFETY: `dst` has `row` values, as has `src`, and they cannot overlap (one
-                // is borrowed mutably).
-                unsafe {
-                    std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast(), row)
-                };
-            }
-        };
+        let copy =
+            |out: &mut [MaybeUninit<f32>], indices: &[usize]| copy_rows(values, row, indices, out);
         let spare = &mut out.spare_capacity_mut()[..indices.len() * row];
         if spare.len() >= GATHER_SPLIT_FROM {
             // Two cores pull rows from memory at once (a shuffled batch is far apart in a

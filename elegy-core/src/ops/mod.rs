@@ -20,7 +20,8 @@ pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};
 pub use linear::Activation;
 pub(crate) use parallel::{
-    join, map_in_place, map_values, map_values2, map_values3, product, product_into,
+    Pieces, join, map_in_place, map_values, map_values2, map_values3, product, product_into,
+    run_when_idle,
 };
 pub use pool::Pool2dOptions;
 

@@ -1,5 +1,6 @@
 //! Both cores for the engine's heavy loops: a second thread ([`join`]) for element-wise work
-//! (optimizer updates) and the matrix products every op uses.
+//! (optimizer updates) and the matrix products every op uses, which between jobs works on a
+//! background task handed to it in pieces ([`run_when_idle`]: the next batch's gathering).
 //!
 //! Products run single-threaded, on the `gemm` crate (or OpenBLAS with the `blas` feature), and
 //! a large one is cut in two halves computed at once on this thread and the second.
@@ -13,7 +14,7 @@ use std::mem::MaybeUninit;
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
-use std::sync::{Mutex, OnceLock, TryLockError};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -104,6 +105,27 @@ struct Worker {
     slot: AtomicPtr<Job>,
     thread: Thread,
     taken: Mutex<()>,
+    /// Work to do in pieces between jobs (see [`run_when_idle`]).
+    background: Mutex<Option<Arc<dyn Pieces>>>,
+}
+
+/// Work that can be done in small pieces, by whichever thread asks first: the second thread
+/// between jobs, and the thread that needs the result, which finishes what is left.
+pub(crate) trait Pieces: Send + Sync {
+    /// Does one piece; `false` when none was left to do.
+    fn piece(&self) -> bool;
+}
+
+/// Hands `task` to the second thread to work on, a piece at a time, while it waits for jobs
+/// (replacing any task it was given before). Nothing happens on a single core: the owner of
+/// the task does all of it when it needs the result.
+pub(crate) fn run_when_idle(task: Arc<dyn Pieces>) {
+    if let Some(worker) = worker()
+        && let Ok(mut background) = worker.background.lock()
+    {
+        *background = Some(task);
+        worker.thread.unpark();
+    }
 }
 
 /// The second thread, started on first use, when the machine has two cores or more.
@@ -127,6 +149,7 @@ fn worker() -> Option<&'static Worker> {
             slot: AtomicPtr::new(null_mut()),
             thread: thread.thread().clone(),
             taken: Mutex::new(()),
+            background: Mutex::new(None),
         }));
         sender.send(worker).ok()?;
         Some(worker)
@@ -136,12 +159,26 @@ fn worker() -> Option<&'static Worker> {
 /// The second thread's loop: poll for a job for a while, then sleep until one is posted.
 fn work(worker: &'static Worker) {
     loop {
-        let polled_since = Instant::now();
+        let mut polled_since = Instant::now();
         let mut spins = 0u32;
         let job = loop {
             let job = worker.slot.swap(null_mut(), Ordering::Acquire);
             if !job.is_null() {
                 break job;
+            }
+            // Between jobs, a piece of the background task, if any; polling (and sleeping) only
+            // once there is none.
+            let task = worker.background.try_lock().ok().and_then(|b| b.clone());
+            if let Some(task) = task {
+                if task.piece() {
+                    polled_since = Instant::now();
+                    continue;
+                }
+                if let Ok(mut background) = worker.background.try_lock()
+                    && background.as_ref().is_some_and(|b| Arc::ptr_eq(b, &task))
+                {
+                    *background = None;
+                }
             }
             spins = spins.wrapping_add(1);
             if !spins.is_multiple_of(64) {

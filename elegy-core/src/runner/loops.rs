@@ -1,6 +1,7 @@
 //! The loops: `fit`, `evaluate`, `predict`, and one batch at a time.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::accumulate::LogAccumulator;
 use super::progress::{Progress, format_logs};
@@ -8,7 +9,7 @@ use super::{
     Callback, CallbackContext, EvaluateOptions, FitOptions, History, PredictOptions, Runner,
     checked_len,
 };
-use crate::data::{Batch, Batches, Data, Dataset, check_finite};
+use crate::data::{Batch, Batches, Data, Dataset, PendingRows, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::step::{PredContext, States, StepContext};
@@ -552,10 +553,26 @@ impl ArraySource {
             .map(|pass| runner.epoch_order(n, epoch, pass as u64, self.shuffle))
             .collect();
         let batch_size = self.batch_size;
-        Box::new((0..self.steps).map(move |b| {
+        let indices = move |b: usize| {
             let (pass, within) = (b / per_pass, b % per_pass);
-            let idx = &orders[pass][within * batch_size..((within + 1) * batch_size).min(n)];
-            select_batch(&self.x, Some(&self.y), self.sample_weight.as_ref(), idx)
+            orders[pass][within * batch_size..((within + 1) * batch_size).min(n)].to_vec()
+        };
+        // The inputs of the next batch, being gathered while this one trains.
+        let mut next: Option<Arc<PendingRows>> = None;
+        Box::new((0..self.steps).map(move |b| {
+            let idx = indices(b);
+            let x = match next.take() {
+                Some(pending) => Data::Tensor(pending.finish()),
+                None => self.x.select(&idx)?,
+            };
+            if b + 1 < self.steps {
+                next = PendingRows::start(&self.x, &indices(b + 1));
+            }
+            Ok(Batch {
+                x,
+                y: Some(self.y.select(&idx)?),
+                sample_weight: select_weights(self.sample_weight.as_ref(), &idx)?,
+            })
         }))
     }
 }
