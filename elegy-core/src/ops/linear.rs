@@ -3,7 +3,7 @@
 //! (the bias's is a column sum, with no broadcast copies of the output's gradient). An
 //! activation can follow in the same op, applied in place to the fresh output.
 
-use ndarray::{ArcArray, Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
+use ndarray::{ArcArray, Array1, Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
 
 use super::unary::sigmoid;
 use super::{map_in_place, map_values2, product, product_into};
@@ -97,10 +97,25 @@ impl Backward for LinearRule {
             .then(|| product(&rows(x.array(), w.nrows()).t(), &g.view()).into_dyn());
         let mut grads = vec![gx, gw];
         if let Some(bias) = inputs.get(2) {
-            grads.push(bias.is_tracked().then(|| g.sum_axis(Axis(0)).into_dyn()));
+            grads.push(bias.is_tracked().then(|| column_sums(&g.view()).into_dyn()));
         }
         Ok(grads)
     }
+}
+
+/// The sum of each column of `g` (the bias's gradient): rows added in order into one
+/// accumulator, in vector code where `g` is row-major (ndarray's `sum_axis` walks lanes).
+fn column_sums(g: &ArrayView2<'_, f32>) -> Array1<f32> {
+    let Some(values) = g.as_slice() else {
+        return g.sum_axis(Axis(0));
+    };
+    let mut sums = vec![0.0f32; g.ncols()];
+    if !sums.is_empty() {
+        for row in values.chunks_exact(sums.len()) {
+            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        }
+    }
+    Array1::from(sums)
 }
 
 /// `a` (any shape `[.., last]`) as a matrix with `last` columns: a view when its layout allows,
