@@ -553,26 +553,27 @@ impl ArraySource {
             .map(|pass| runner.epoch_order(n, epoch, pass as u64, self.shuffle))
             .collect();
         let batch_size = self.batch_size;
-        let indices = move |b: usize| {
+        let rows = move |b: usize| {
             let (pass, within) = (b / per_pass, b % per_pass);
-            orders[pass][within * batch_size..((within + 1) * batch_size).min(n)].to_vec()
+            (
+                pass,
+                within * batch_size..((within + 1) * batch_size).min(n),
+            )
         };
         // The inputs of the next batch, being gathered while this one trains.
         let mut next: Option<Arc<PendingRows>> = None;
         Box::new((0..self.steps).map(move |b| {
-            let idx = indices(b);
+            let (pass, range) = rows(b);
+            let idx = &orders[pass][range];
             let x = match next.take() {
                 Some(pending) => Data::Tensor(pending.finish()),
-                None => self.x.select(&idx)?,
+                None => self.x.select(idx)?,
             };
             if b + 1 < self.steps {
-                next = PendingRows::start(&self.x, &indices(b + 1));
+                let (pass, range) = rows(b + 1);
+                next = PendingRows::start(&self.x, &orders[pass][range]);
             }
-            Ok(Batch {
-                x,
-                y: Some(self.y.select(&idx)?),
-                sample_weight: select_weights(self.sample_weight.as_ref(), &idx)?,
-            })
+            batch_of(x, Some(&self.y), self.sample_weight.as_ref(), idx)
         }))
     }
 }
@@ -665,8 +666,19 @@ fn select_batch(
     sample_weight: Option<&Tensor>,
     idx: &[usize],
 ) -> Result<Batch> {
+    batch_of(x.select(idx)?, y, sample_weight, idx)
+}
+
+/// The batch of inputs `x` (the samples at `idx`, already gathered) with their targets and
+/// weights.
+fn batch_of(
+    x: Data,
+    y: Option<&Data>,
+    sample_weight: Option<&Tensor>,
+    idx: &[usize],
+) -> Result<Batch> {
     Ok(Batch {
-        x: x.select(idx)?,
+        x,
         y: y.map(|y| y.select(idx)).transpose()?,
         sample_weight: select_weights(sample_weight, idx)?,
     })
