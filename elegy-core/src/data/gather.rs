@@ -70,16 +70,19 @@ impl Pieces for PendingRows {
 }
 
 impl PendingRows {
-    /// Starts copying the rows of `data` at `indices` (in range, as the caller guarantees) on
-    /// the second thread when it is idle; `None` unless `data` is one contiguous tensor of at
-    /// least 2 axes, which the caller then gathers itself.
+    /// Starts copying the rows of `data` at `indices` on the second thread when it is idle;
+    /// `None` unless `data` is one contiguous tensor of at least 2 axes and every index is in
+    /// range: the caller then gathers the rows itself.
     pub(crate) fn start(data: &Data, indices: &[usize]) -> Option<Arc<PendingRows>> {
         let Data::Tensor(tensor) = data else {
             return None;
         };
         let source = tensor.array().clone();
         let n = *source.shape().first()?;
-        if source.ndim() < 2 || n == 0 || source.as_slice().is_none() {
+        // Out-of-range indices are left to `select`, which reports them: a piece must not
+        // panic on the second thread, where nothing would finish it.
+        let out_of_range = indices.iter().any(|&i| i >= n);
+        if source.ndim() < 2 || n == 0 || source.as_slice().is_none() || out_of_range {
             return None;
         }
         let row = source.len() / n;
@@ -150,6 +153,10 @@ mod tests {
         let x = Tensor::ones(&[4, 3]);
         let pair = Data::Tuple(vec![Data::from(&x), Data::from(&x)]);
         assert!(PendingRows::start(&pair, &[0, 1]).is_none());
+        assert!(
+            PendingRows::start(&Data::from(&x), &[0, 4]).is_none(),
+            "4 is out of range"
+        );
         // Column-major rows are not slices; a vector has no rows.
         let columns = ndarray::Array2::<f32>::ones((3, 4))
             .reversed_axes()
