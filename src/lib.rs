@@ -5,7 +5,7 @@
 //! and let the framework supply the rest of the steps and the `fit` / `evaluate` / `predict` loops.
 //!
 //! This crate is the facade: it re-exports [`elegy_core`] (tensors, autodiff, and everything built
-//! on them) and the [`step`] attribute macro of `elegy_macros`.
+//! on them) and the [`step`](macro@step) attribute macro of `elegy_macros`.
 //!
 //! ```
 //! use elegy::prelude::*;
