@@ -161,6 +161,29 @@ fn linear_with_an_activation_equals_linear_then_the_activation_layer() {
 }
 
 #[test]
+fn an_mlp_applies_a_fusable_activation_inside_its_dense_layers_with_the_same_values() {
+    /// `relu` as a plain module, which the Mlp cannot fuse.
+    struct PlainRelu;
+    impl Module for PlainRelu {
+        fn kind(&self) -> &'static str {
+            "PlainRelu"
+        }
+        fn forward(&self, x: &Tensor, _: &mut ModuleContext<'_>) -> Result<Tensor> {
+            Ok(x.relu())
+        }
+    }
+    assert_eq!(Relu.as_activation(), Some(Activation::Relu));
+    assert_eq!(PlainRelu.as_activation(), None);
+    let x = Tensor::normal(&[6, 5], 0.0, 1.0, RngKey::new(4));
+    let fused = Mlp::new(&[8, 8, 3]);
+    let (params, states) = init(&fused, &x);
+    let (y, _) = apply(&fused, &x, &params, &states, true, 0).unwrap();
+    let plain = Mlp::new(&[8, 8, 3]).activation(PlainRelu);
+    let (expected, _) = apply(&plain, &x, &params, &states, true, 0).unwrap();
+    assert_eq!(y.to_vec(), expected.to_vec());
+}
+
+#[test]
 fn linear_honours_its_initializers() {
     let layer = Linear::new(3)
         .kernel_init(Initializer::Zeros)

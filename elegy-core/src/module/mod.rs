@@ -32,6 +32,13 @@ pub trait Module: Send + Sync {
     /// The output for a batch `x`, creating or reading parameters through `ctx`.
     fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor>;
 
+    /// The dense-layer [`Activation`](crate::Activation) this module computes, if it is one
+    /// ([`Relu`](layers::Relu), [`Sigmoid`](layers::Sigmoid), [`Tanh`](layers::Tanh)): a
+    /// container such as [`Mlp`](layers::Mlp) then applies it inside the dense layer's own op.
+    fn as_activation(&self) -> Option<crate::Activation> {
+        None
+    }
+
     /// The output for structured inputs; by default the input must be one tensor. Modules with
     /// several inputs or outputs override this.
     fn forward_data(&self, x: &Data, ctx: &mut ModuleContext<'_>) -> Result<Data> {

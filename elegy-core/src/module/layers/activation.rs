@@ -8,10 +8,11 @@
 use super::check_min_rank;
 use crate::error::Result;
 use crate::module::{Module, ModuleContext};
+use crate::ops::Activation;
 use crate::tensor::Tensor;
 
 macro_rules! activation {
-    ($(#[$doc:meta])* $layer:ident, $kind:literal, |$x:ident| $body:expr) => {
+    ($(#[$doc:meta])* $layer:ident, $kind:literal, |$x:ident| $body:expr $(, $fused:expr)?) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         pub struct $layer;
@@ -24,6 +25,12 @@ macro_rules! activation {
             fn forward(&self, $x: &Tensor, _: &mut ModuleContext<'_>) -> Result<Tensor> {
                 Ok($body)
             }
+
+            $(
+                fn as_activation(&self) -> Option<Activation> {
+                    Some($fused)
+                }
+            )?
         }
     };
 }
@@ -37,7 +44,7 @@ activation!(
     /// let hidden = Sequential::new().layer(Linear::new(64)).layer(Relu);
     /// assert_eq!(hidden.len(), 2);
     /// ```
-    Relu, "Relu", |x| x.relu()
+    Relu, "Relu", |x| x.relu(), Activation::Relu
 );
 
 activation!(
@@ -48,12 +55,12 @@ activation!(
 
 activation!(
     /// `1 / (1 + e^-x)` element by element ([`Tensor::sigmoid`]).
-    Sigmoid, "Sigmoid", |x| x.sigmoid()
+    Sigmoid, "Sigmoid", |x| x.sigmoid(), Activation::Sigmoid
 );
 
 activation!(
     /// The hyperbolic tangent element by element ([`Tensor::tanh`]).
-    Tanh, "Tanh", |x| x.tanh()
+    Tanh, "Tanh", |x| x.tanh(), Activation::Tanh
 );
 
 /// The softmax over the last axis ([`Tensor::softmax`]): each row becomes probabilities. For

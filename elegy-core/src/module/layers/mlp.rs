@@ -10,8 +10,9 @@ use crate::ops::Activation;
 use crate::tensor::{Initializer, Tensor};
 
 /// A multi-layer perceptron: one [`Linear`] layer per size, each but the last followed by the
-/// activation ([`Relu`] unless set) and, if set, [`Dropout`]. The output is the last layer's,
-/// with no activation: logits, for a loss `from_logits`.
+/// activation ([`Relu`] unless set; inside the dense layer's own op when the activation has an
+/// [`Activation`] form, as [`Relu`], `Sigmoid` and `Tanh` do) and, if set, [`Dropout`]. The
+/// output is the last layer's, with no activation: logits, for a loss `from_logits`.
 ///
 /// Parameter paths are those of its layers: `mlp/linear/kernel`, `mlp/linear_1/kernel`, ...
 ///
@@ -117,21 +118,25 @@ impl Module for Mlp {
                 ),
             ));
         };
-        let linear = |units| Linear {
+        let linear = |units, activation| Linear {
             units,
             use_bias: self.use_bias,
             kernel_init: self.kernel_init,
             bias_init: self.bias_init,
-            activation: Activation::Identity,
+            activation,
         };
+        // An activation the dense op can apply runs inside it (same values, one pass fewer).
+        let fused = self.activation.as_activation();
         let mut h = x.clone();
         for &units in hidden {
-            h = ctx.call(&linear(units), &h)?;
-            h = ctx.call(self.activation.as_ref(), &h)?;
+            h = ctx.call(&linear(units, fused.unwrap_or_default()), &h)?;
+            if fused.is_none() {
+                h = ctx.call(self.activation.as_ref(), &h)?;
+            }
             if let Some(rate) = self.dropout {
                 h = ctx.call(&Dropout::new(rate), &h)?;
             }
         }
-        ctx.call(&linear(*last), &h)
+        ctx.call(&linear(*last, Activation::Identity), &h)
     }
 }
