@@ -5,7 +5,7 @@
 
 use ndarray::{ArcArray, Array1, Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
 
-use super::unary::sigmoid;
+use super::unary::{relu, relu_slope, sigmoid, sigmoid_slope, tanh_slope};
 use super::{map_in_place, map_values2, product, product_into};
 
 use crate::autodiff::{Backward, InputGrads};
@@ -35,7 +35,7 @@ impl Activation {
     fn apply(self, values: &mut [f32]) {
         match self {
             Activation::Identity => {}
-            Activation::Relu => map_in_place(values, |x| x.max(0.0)),
+            Activation::Relu => map_in_place(values, relu),
             Activation::Sigmoid => map_in_place(values, sigmoid),
             Activation::Tanh => map_in_place(values, f32::tanh),
         }
@@ -46,9 +46,9 @@ impl Activation {
     fn backward(self, grad: &[f32], y: &[f32]) -> Vec<f32> {
         match self {
             Activation::Identity => grad.to_vec(),
-            Activation::Relu => map_values2(grad, y, |g, y| g * (y > 0.0) as u8 as f32),
-            Activation::Sigmoid => map_values2(grad, y, |g, y| g * (y * (1.0 - y))),
-            Activation::Tanh => map_values2(grad, y, |g, y| g * (1.0 - y * y)),
+            Activation::Relu => map_values2(grad, y, |g, y| g * relu_slope(y)),
+            Activation::Sigmoid => map_values2(grad, y, |g, y| g * sigmoid_slope(y)),
+            Activation::Tanh => map_values2(grad, y, |g, y| g * tanh_slope(y)),
         }
     }
 }

@@ -155,7 +155,7 @@ impl Tensor {
 
     /// `max(self, 0)` (gradient 0 at 0).
     pub fn relu(&self) -> Tensor {
-        self.elementwise("relu", |x| x.max(0.0), |x, _| (x > 0.0) as u8 as f32)
+        self.elementwise("relu", relu, |x, _| relu_slope(x))
     }
 
     /// `x` where positive, `alpha * x` elsewhere.
@@ -205,12 +205,12 @@ impl Tensor {
 
     /// `1 / (1 + e^-self)`, stable for large negative inputs.
     pub fn sigmoid(&self) -> Tensor {
-        self.elementwise("sigmoid", sigmoid, |_, y| y * (1.0 - y))
+        self.elementwise("sigmoid", sigmoid, |_, y| sigmoid_slope(y))
     }
 
     /// The hyperbolic tangent.
     pub fn tanh(&self) -> Tensor {
-        self.elementwise("tanh", f32::tanh, |_, y| 1.0 - y * y)
+        self.elementwise("tanh", f32::tanh, |_, y| tanh_slope(y))
     }
 
     /// `ln(1 + e^self)`, stable for inputs of any size.
@@ -245,6 +245,26 @@ impl Tensor {
             move |x, _| (x >= min && x <= max) as u8 as f32,
         ))
     }
+}
+
+/// `max(x, 0)`: the standalone op's and the dense op's activation alike.
+pub(crate) fn relu(x: f32) -> f32 {
+    x.max(0.0)
+}
+
+/// The derivative of [`relu`] at `x` (0 at 0), also read off its output: positive where `x` is.
+pub(crate) fn relu_slope(x_or_y: f32) -> f32 {
+    (x_or_y > 0.0) as u8 as f32
+}
+
+/// The derivative of [`sigmoid`] at the input that gave the output `y`.
+pub(crate) fn sigmoid_slope(y: f32) -> f32 {
+    y * (1.0 - y)
+}
+
+/// The derivative of `tanh` at the input that gave the output `y`.
+pub(crate) fn tanh_slope(y: f32) -> f32 {
+    1.0 - y * y
 }
 
 /// The logistic function, computed without overflow.
