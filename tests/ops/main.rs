@@ -6,6 +6,7 @@ mod common;
 mod binary;
 mod composed;
 mod conv;
+mod crossentropy;
 mod index;
 mod linear;
 mod matmul;

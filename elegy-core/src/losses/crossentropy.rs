@@ -197,9 +197,13 @@ impl SampleLoss for SparseCategoricalCrossentropy {
                 ),
             ));
         }
+        if self.from_logits {
+            let labels = y_true.to_indices(NAME)?;
+            return mean_per_sample(&y_pred.sparse_softmax_cross_entropy(&labels)?);
+        }
         let shape: Vec<isize> = y_pred.shape().iter().map(|&d| d as isize).collect();
         let labels = Tensor::one_hot_rows(y_true, classes)?.reshape(&shape)?;
-        let log_q = log_probabilities(y_pred, -1, self.from_logits)?;
+        let log_q = log_probabilities(y_pred, -1, false)?;
         let per_row = labels.mul(&log_q)?.sum(&[-1], false)?.neg();
         mean_per_sample(&per_row)
     }

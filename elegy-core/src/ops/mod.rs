@@ -4,7 +4,9 @@
 mod binary;
 mod broadcast;
 mod conv;
+mod crossentropy;
 mod dropout;
+mod exp;
 mod index;
 mod linear;
 mod matmul;
