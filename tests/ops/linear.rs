@@ -157,6 +157,10 @@ fn linear_activated_gives_the_values_and_gradients_of_linear_then_the_activation
                     .all(|(f, c)| (f - c).abs() <= 1e-5 * c.abs().max(1.0)),
                 "{activation:?}: the gradient of {name} differs"
             );
+            if name == "b" {
+                // Summed in the same order from the same values, fused or not.
+                assert_eq!(f, c, "{activation:?}: the bias's gradient");
+            }
         }
     }
 }

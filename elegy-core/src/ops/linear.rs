@@ -6,7 +6,9 @@
 use ndarray::{ArcArray, Array1, Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
 
 use super::unary::{relu, relu_slope, sigmoid, sigmoid_slope, tanh_slope};
-use super::{map_in_place, map_values2, product, product_into};
+use super::{
+    column_sums, map_in_place, map_values2, map_values2_with_column_sums, product, product_into,
+};
 
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
@@ -42,13 +44,33 @@ impl Activation {
     }
 
     /// `grad` times the derivative at the inputs that gave the outputs `y`, as the standalone
-    /// op's, for slices of one length.
-    fn backward(self, grad: &[f32], y: &[f32]) -> Vec<f32> {
+    /// op's, for row-major slices of one length with `cols` columns; with the sum of each column
+    /// of that (the bias's gradient) from the same pass when `sums`.
+    fn backward(
+        self,
+        grad: &[f32],
+        y: &[f32],
+        cols: usize,
+        sums: bool,
+    ) -> (Vec<f32>, Option<Vec<f32>>) {
+        fn pass(
+            (grad, y): (&[f32], &[f32]),
+            cols: usize,
+            sums: bool,
+            f: impl Fn(f32, f32) -> f32 + Sync,
+        ) -> (Vec<f32>, Option<Vec<f32>>) {
+            if sums {
+                let (values, sums) = map_values2_with_column_sums((grad, y), cols, f);
+                (values, Some(sums))
+            } else {
+                (map_values2(grad, y, f), None)
+            }
+        }
         match self {
-            Activation::Identity => grad.to_vec(),
-            Activation::Relu => map_values2(grad, y, |g, y| g * relu_slope(y)),
-            Activation::Sigmoid => map_values2(grad, y, |g, y| g * sigmoid_slope(y)),
-            Activation::Tanh => map_values2(grad, y, |g, y| g * tanh_slope(y)),
+            Activation::Identity => (grad.to_vec(), sums.then(|| column_sums(grad, cols))),
+            Activation::Relu => pass((grad, y), cols, sums, |g, y| g * relu_slope(y)),
+            Activation::Sigmoid => pass((grad, y), cols, sums, |g, y| g * sigmoid_slope(y)),
+            Activation::Tanh => pass((grad, y), cols, sums, |g, y| g * tanh_slope(y)),
         }
     }
 }
@@ -66,8 +88,11 @@ impl Backward for LinearRule {
     fn backward(&self, grad: &ArrayD<f32>, inputs: &[Tensor]) -> Result<InputGrads> {
         let (x, kernel) = (&inputs[0], &inputs[1]);
         let w = kernel_view(kernel);
-        // The gradient before the activation: one pass, in halves on two cores when large.
+        let bias_tracked = inputs.get(2).is_some_and(Tensor::is_tracked);
+        // The gradient before the activation, with the bias's gradient (its column sums) from
+        // the same pass: in halves on two cores when large.
         let before;
+        let mut bias_grad = None;
         let grad = match &self.output {
             Some(y) => {
                 // Both are row-major arrays of the op's output shape unless something unusual
@@ -77,7 +102,8 @@ impl Backward for LinearRule {
                     g.as_slice().expect("standard"),
                     ys.as_slice().expect("standard"),
                 );
-                let values = self.activation.backward(g, ys);
+                let (values, sums) = self.activation.backward(g, ys, w.ncols(), bias_tracked);
+                bias_grad = sums;
                 before =
                     ArrayD::from_shape_vec(grad.raw_dim(), values).expect("the output's shape");
                 &before
@@ -97,25 +123,16 @@ impl Backward for LinearRule {
             .then(|| product(&rows(x.array(), w.nrows()).t(), &g.view()).into_dyn());
         let mut grads = vec![gx, gw];
         if let Some(bias) = inputs.get(2) {
-            grads.push(bias.is_tracked().then(|| column_sums(&g.view()).into_dyn()));
+            grads.push(bias.is_tracked().then(|| {
+                let sums = bias_grad.unwrap_or_else(|| match g.as_slice() {
+                    Some(values) => column_sums(values, g.ncols()),
+                    None => g.sum_axis(Axis(0)).to_vec(),
+                });
+                Array1::from(sums).into_dyn()
+            }));
         }
         Ok(grads)
     }
-}
-
-/// The sum of each column of `g` (the bias's gradient): rows added in order into one
-/// accumulator, in vector code where `g` is row-major (ndarray's `sum_axis` walks lanes).
-fn column_sums(g: &ArrayView2<'_, f32>) -> Array1<f32> {
-    let Some(values) = g.as_slice() else {
-        return g.sum_axis(Axis(0));
-    };
-    let mut sums = vec![0.0f32; g.ncols()];
-    if !sums.is_empty() {
-        for row in values.chunks_exact(sums.len()) {
-            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
-        }
-    }
-    Array1::from(sums)
 }
 
 /// `a` (any shape `[.., last]`) as a matrix with `last` columns: a view when its layout allows,

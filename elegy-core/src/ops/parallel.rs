@@ -258,6 +258,93 @@ pub(crate) fn map_values3(
     })
 }
 
+/// `f(a[i], b[i])` for two row-major matrices of `cols` columns (as slices of one length), as a
+/// new vector, with the sum of each column of that result: one pass over the values, in two
+/// halves of rows on two threads when long. Each half sums its rows in order and the second
+/// half's sums are added to the first's, as [`column_sums`] does, so that both give the same
+/// sums for the same values.
+pub(crate) fn map_values2_with_column_sums(
+    (a, b): (&[f32], &[f32]),
+    cols: usize,
+    f: impl Fn(f32, f32) -> f32 + Sync,
+) -> (Vec<f32>, Vec<f32>) {
+    assert!(
+        a.len() == b.len() && a.len().is_multiple_of(cols.max(1)) && (cols > 0 || a.is_empty()),
+        "map_values2_with_column_sums: shapes checked by the caller"
+    );
+    if cols == 0 {
+        return (Vec::new(), Vec::new());
+    }
+    let part = |out: &mut [MaybeUninit<f32>], start: usize, sums: &mut [f32]| {
+        let rows = a[start..]
+            .chunks_exact(cols)
+            .zip(b[start..].chunks_exact(cols));
+        for (out, (a, b)) in out.chunks_exact_mut(cols).zip(rows) {
+            for ((o, s), (&a, &b)) in out.iter_mut().zip(sums.iter_mut()).zip(a.iter().zip(b)) {
+                let v = f(a, b);
+                o.write(v);
+                *s += v;
+            }
+        }
+    };
+    let mut out = Vec::with_capacity(a.len());
+    let spare = &mut out.spare_capacity_mut()[..a.len()];
+    let mut sums = vec![0.0f32; cols];
+    let mid = split_row(a.len(), cols);
+    if mid > 0 {
+        let (first, second) = spare.split_at_mut(mid);
+        let mut second_sums = vec![0.0f32; cols];
+        join(
+            || part(first, 0, &mut sums),
+            || part(second, mid, &mut second_sums),
+        );
+        sums.iter_mut().zip(&second_sums).for_each(|(s, t)| *s += t);
+    } else {
+        part(spare, 0, &mut sums);
+    }
+    // SAFETY: the parts cover every row, and `part` wrote every value of its rows.
+    unsafe { out.set_len(a.len()) };
+    (out, sums)
+}
+
+/// The sum of each column of a row-major matrix of `cols` columns, in two halves of rows on two
+/// threads when long, as [`map_values2_with_column_sums`] sums.
+pub(crate) fn column_sums(a: &[f32], cols: usize) -> Vec<f32> {
+    assert!(
+        a.len().is_multiple_of(cols.max(1)) && (cols > 0 || a.is_empty()),
+        "column_sums: shapes checked by the caller"
+    );
+    if cols == 0 {
+        return Vec::new();
+    }
+    let part = |values: &[f32], sums: &mut [f32]| {
+        for row in values.chunks_exact(cols) {
+            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
+        }
+    };
+    let mut sums = vec![0.0f32; cols];
+    let mid = split_row(a.len(), cols);
+    if mid > 0 {
+        let (first, second) = a.split_at(mid);
+        let mut second_sums = vec![0.0f32; cols];
+        join(|| part(first, &mut sums), || part(second, &mut second_sums));
+        sums.iter_mut().zip(&second_sums).for_each(|(s, t)| *s += t);
+    } else {
+        part(a, &mut sums);
+    }
+    sums
+}
+
+/// Where a matrix of `len` values in rows of `cols` is cut in two for two threads: the index of
+/// its middle row's first value, or 0 when it is too short to be worth cutting.
+fn split_row(len: usize, cols: usize) -> usize {
+    if len >= MAP_SPLIT_FROM {
+        len / cols / 2 * cols
+    } else {
+        0
+    }
+}
+
 /// Element-wise loops of at least this many values run in two halves: below it the hand-off
 /// costs about what the second core saves.
 const MAP_SPLIT_FROM: usize = 1 << 13;
@@ -549,7 +636,10 @@ unsafe fn narrow(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, ou
 mod tests {
     use ndarray::{Array2, ArrayView2, s};
 
-    use super::{join, map_values, map_values3, product, product_into};
+    use super::{
+        column_sums, join, map_values, map_values2_with_column_sums, map_values3, product,
+        product_into,
+    };
 
     fn matrix(rows: usize, cols: usize, seed: f32) -> Array2<f32> {
         Array2::from_shape_fn((rows, cols), |(i, j)| {
@@ -633,6 +723,28 @@ mod tests {
             let three = map_values3((&a, &b, &c), |x, y, z| x * y - z);
             let expected: Vec<f32> = (0..len).map(|i| a[i] * b[i] - c[i]).collect();
             assert_eq!(three, expected);
+        }
+    }
+
+    #[test]
+    fn column_sums_match_sums_in_f64_and_the_fused_pass_gives_the_same_sums() {
+        // Short (one thread), long (two halves of rows), one wide row, and no columns.
+        for (rows, cols) in [(3, 5), (300, 70), (1, 20_000), (0, 0), (4, 0)] {
+            let a: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.71).sin()).collect();
+            let b: Vec<f32> = (0..rows * cols).map(|i| (i as f32 * 0.13).cos()).collect();
+            let sums = column_sums(&a, cols);
+            assert_eq!(sums.len(), cols);
+            for (j, &sum) in sums.iter().enumerate() {
+                let exact: f64 = (0..rows).map(|i| a[i * cols + j] as f64).sum();
+                assert!(
+                    (sum as f64 - exact).abs() <= 1e-4 * rows as f64,
+                    "column {j}"
+                );
+            }
+            let (product, fused_sums) = map_values2_with_column_sums((&b, &a), cols, |b, a| a * b);
+            let expected: Vec<f32> = a.iter().zip(&b).map(|(a, b)| a * b).collect();
+            assert_eq!(product, expected);
+            assert_eq!(fused_sums, column_sums(&expected, cols), "{rows} x {cols}");
         }
     }
 
