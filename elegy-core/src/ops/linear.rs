@@ -3,12 +3,10 @@
 //! (the bias's is a column sum, with no broadcast copies of the output's gradient). An
 //! activation can follow in the same op, applied in place to the fresh output.
 
-use ndarray::{ArcArray, Array1, Array2, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
+use ndarray::{ArcArray, Array1, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
 
 use super::unary::{relu, relu_slope, sigmoid, sigmoid_slope, tanh_slope};
-use super::{
-    column_sums, map_in_place, map_values2, map_values2_with_column_sums, product, product_into,
-};
+use super::{affine_product, column_sums, map_values2, map_values2_with_column_sums, product};
 
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
@@ -32,14 +30,15 @@ pub enum Activation {
 }
 
 impl Activation {
-    /// Applies the activation to `values` in place, with the standalone op's arithmetic. One
-    /// loop per kind, chosen outside it, so that each compiles to vector code.
+    /// Applies the activation to `values` in place, with the standalone op's arithmetic, on this
+    /// thread (each part of the product applies it to its own block). One loop per kind,
+    /// chosen outside it, so that each compiles to vector code.
     fn apply(self, values: &mut [f32]) {
         match self {
             Activation::Identity => {}
-            Activation::Relu => map_in_place(values, relu),
-            Activation::Sigmoid => map_in_place(values, sigmoid),
-            Activation::Tanh => map_in_place(values, f32::tanh),
+            Activation::Relu => values.iter_mut().for_each(|v| *v = relu(*v)),
+            Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
         }
     }
 
@@ -225,27 +224,10 @@ impl Tensor {
         }
         let x2 = rows(self.array(), features);
         let w = kernel_view(kernel);
-        let product = match bias {
-            None => product(&x2.view(), &w),
-            Some(b) => {
-                // The bias in every row, then the product added onto it: beta = 1.
-                let b = b.view();
-                let row: Vec<f32> = match b.as_slice() {
-                    Some(row) => row.to_vec(),
-                    None => b.iter().copied().collect(),
-                };
-                let mut values = Vec::with_capacity(x2.nrows() * units);
-                for _ in 0..x2.nrows() {
-                    values.extend_from_slice(&row);
-                }
-                let mut out =
-                    Array2::from_shape_vec((x2.nrows(), units), values).expect("rows x units");
-                product_into(&x2.view(), &w, 1.0, &mut out.view_mut());
-                out
-            }
-        };
-        let mut product = product;
-        activation.apply(product.as_slice_mut().expect("a new row-major array"));
+        let bias_row = bias.map(|b| b.view().iter().copied().collect::<Vec<f32>>());
+        let product = affine_product(&x2.view(), &w, bias_row.as_deref(), |part| {
+            activation.apply(part)
+        });
         let mut shape = x.to_vec();
         *shape.last_mut().expect("at least 1 axis") = units;
         let value = product

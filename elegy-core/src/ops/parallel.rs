@@ -229,17 +229,6 @@ pub(crate) fn map_values2(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sy
     })
 }
 
-/// `f` of each value of `values`, in place; in two halves on two threads when long.
-pub(crate) fn map_in_place(values: &mut [f32], f: impl Fn(f32) -> f32 + Sync) {
-    let apply = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = f(*v));
-    if values.len() >= MAP_SPLIT_FROM {
-        let (first, second) = values.split_at_mut(values.len() / 2 / 16 * 16);
-        join(|| apply(first), || apply(second));
-    } else {
-        apply(values);
-    }
-}
-
 /// `f(a[i], b[i], c[i])` for three slices of one length, as a new vector; in two halves on two
 /// threads when long.
 pub(crate) fn map_values3(
@@ -517,12 +506,28 @@ const SPLIT_FROM: usize = 1 << 21;
 /// nothing else accesses during the call; with `beta = 0` they may be uninitialized.
 #[cfg(not(feature = "blas"))]
 unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f32, out: Out) {
+    // SAFETY: each block is a disjoint part of `out`, as the caller promised for the whole.
+    unsafe { in_blocks(a, b, out, |a, b, out, _| sgemm(a, b, beta, out)) }
+}
+
+/// Runs `block(a_rows, b_cols, out_block, first_column)` on the whole product, or on two halves
+/// on two threads when large, cut as [`product_raw`] describes.
+///
+/// # Safety
+/// `out` as for [`product_raw`]; `block` may only touch its own block of `out`.
+#[cfg(not(feature = "blas"))]
+unsafe fn in_blocks(
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    out: Out,
+    block: impl Fn(&ArrayView2<'_, f32>, &ArrayView2<'_, f32>, Out, usize) + Sync,
+) {
     use ndarray::{Axis, s};
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     if m * n * k < SPLIT_FROM || m.max(n) < 32 {
-        // SAFETY: as the caller promised.
-        return unsafe { sgemm(a, b, beta, out) };
+        return block(a, b, out, 0);
     }
+    let block = &block;
     if n >= m {
         let mid = n / 2 / 16 * 16;
         let (b0, b1) = b.view().split_at(Axis(1), mid);
@@ -531,10 +536,10 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
             ptr: unsafe { out.ptr.offset(mid as isize * out.col_stride) },
             ..out
         };
+        // The halves are disjoint column ranges of `out`.
         join(
-            // SAFETY: the halves are disjoint column ranges of `out`.
-            move || unsafe { sgemm(a, &b0, beta, out) },
-            move || unsafe { sgemm(a, &b1, beta, right) },
+            move || block(a, &b0, out, 0),
+            move || block(a, &b1, right, mid),
         );
     } else {
         let mid = m / 2 / 16 * 16;
@@ -544,11 +549,71 @@ unsafe fn product_raw(a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, beta: f3
             ptr: unsafe { out.ptr.offset(mid as isize * out.row_stride) },
             ..out
         };
+        // The halves are disjoint row ranges of `out`.
         join(
-            // SAFETY: the halves are disjoint row ranges of `out`.
-            move || unsafe { sgemm(&a0, b, beta, out) },
-            move || unsafe { sgemm(&a1, b, beta, lower) },
+            move || block(&a0, b, out, 0),
+            move || block(&a1, b, lower, 0),
         );
+    }
+}
+
+/// `activate(a @ b + bias)`, the bias added to every row, as a new row-major matrix. Each part
+/// of the product (a half on each of two threads when large) fills its block with the bias,
+/// adds its share of the product onto it and applies `activate` to each of its rows' pieces
+/// while they are in cache: no pass over the whole output after the product, no second
+/// hand-off between threads.
+pub(crate) fn affine_product(
+    a: &ArrayView2<'_, f32>,
+    b: &ArrayView2<'_, f32>,
+    bias: Option<&[f32]>,
+    activate: impl Fn(&mut [f32]) + Sync,
+) -> Array2<f32> {
+    let (m, n) = (a.nrows(), b.ncols());
+    assert!(
+        a.ncols() == b.nrows() && bias.is_none_or(|bias| bias.len() == n),
+        "affine_product: shapes checked by the caller"
+    );
+    #[cfg(not(feature = "blas"))]
+    {
+        let mut c = Array2::<f32>::uninit((m, n));
+        let out = Out {
+            ptr: c.as_mut_ptr().cast::<f32>(),
+            row_stride: n as isize,
+            col_stride: 1,
+        };
+        let block = |a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: Out, first: usize| {
+            let (rows, cols) = (a.nrows(), b.ncols());
+            // SAFETY: the block's rows are `cols` contiguous values (the output is row-major)
+            // inside `c`, and only this block touches them.
+            let row = |r: usize| unsafe {
+                std::slice::from_raw_parts_mut(out.ptr.offset(r as isize * out.row_stride), cols)
+            };
+            if let Some(bias) = bias {
+                (0..rows).for_each(|r| row(r).copy_from_slice(&bias[first..first + cols]));
+            }
+            let beta = if bias.is_some() { 1.0 } else { 0.0 };
+            // SAFETY: the block of `c`, initialized above when beta is 1.
+            unsafe { sgemm(a, b, beta, out) };
+            (0..rows).for_each(|r| activate(row(r)));
+        };
+        // SAFETY: `out` covers exactly the m x n elements of `c`; each block writes all of its
+        // own (the bias, or the product with beta = 0) before reading any.
+        unsafe {
+            in_blocks(a, b, out, block);
+            c.assume_init()
+        }
+    }
+    #[cfg(feature = "blas")]
+    {
+        let mut c = match bias {
+            Some(bias) => Array2::from_shape_fn((m, n), |(_, j)| bias[j]),
+            None => Array2::zeros((m, n)),
+        };
+        blas::product_into(a, b, 1.0, &mut c.view_mut());
+        c.rows_mut()
+            .into_iter()
+            .for_each(|mut row| activate(row.as_slice_mut().expect("row-major")));
+        c
     }
 }
 
@@ -637,8 +702,8 @@ mod tests {
     use ndarray::{Array2, ArrayView2, s};
 
     use super::{
-        column_sums, join, map_values, map_values2_with_column_sums, map_values3, product,
-        product_into,
+        affine_product, column_sums, join, map_values, map_values2_with_column_sums, map_values3,
+        product, product_into,
     };
 
     fn matrix(rows: usize, cols: usize, seed: f32) -> Array2<f32> {
@@ -723,6 +788,22 @@ mod tests {
             let three = map_values3((&a, &b, &c), |x, y, z| x * y - z);
             let expected: Vec<f32> = (0..len).map(|i| a[i] * b[i] - c[i]).collect();
             assert_eq!(three, expected);
+        }
+    }
+
+    #[test]
+    fn affine_products_match_the_product_then_the_bias_then_the_activation() {
+        // Uncut, cut between columns, cut between rows; with and without a bias.
+        for (m, k, n) in [(5, 7, 3), (64, 256, 130), (300, 100, 70)] {
+            let (a, b) = (matrix(m, k, 0.5), matrix(k, n, 1.5));
+            let bias: Vec<f32> = (0..n).map(|j| (j as f32 * 0.3).cos()).collect();
+            let relu = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = v.max(0.0));
+            let product = reference(&a.view(), &b.view());
+            let with_bias = affine_product(&a.view(), &b.view(), Some(&bias), relu);
+            let expected = (&product + &ndarray::aview1(&bias)).mapv(|v| v.max(0.0));
+            assert_close(&with_bias, &expected);
+            let without = affine_product(&a.view(), &b.view(), None, |_| {});
+            assert_close(&without, &product);
         }
     }
 
