@@ -162,10 +162,20 @@ fn peak_rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-fn args() -> (Vec<usize>, usize, usize) {
+const USAGE: &str = "usage: bench_mlp [--batch N..] [--epochs N] [--samples N]";
+
+/// The command line's batch sizes, timed epochs and training samples, or a message saying what
+/// is wrong with it.
+fn args() -> std::result::Result<(Vec<usize>, usize, usize), String> {
     let mut batches = vec![64, 256];
     let (mut epochs, mut samples) = (3, 60_000);
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    let number = |flag: &str, value: Option<&String>| -> std::result::Result<usize, String> {
+        value
+            .and_then(|v| v.parse().ok())
+            .filter(|&v: &usize| v > 0)
+            .ok_or_else(|| format!("{flag} takes a positive number\n{USAGE}"))
+    };
     let mut i = 0;
     while i < argv.len() {
         match argv[i].as_str() {
@@ -173,26 +183,40 @@ fn args() -> (Vec<usize>, usize, usize) {
                 batches.clear();
                 while i + 1 < argv.len() && !argv[i + 1].starts_with("--") {
                     i += 1;
-                    batches.push(argv[i].parse().expect("--batch takes numbers"));
+                    batches.push(number("--batch", argv.get(i))?);
+                }
+                if batches.is_empty() {
+                    return Err(format!("--batch takes one or more sizes\n{USAGE}"));
                 }
             }
             "--epochs" => {
                 i += 1;
-                epochs = argv[i].parse().expect("--epochs takes a number");
+                epochs = number("--epochs", argv.get(i))?;
             }
             "--samples" => {
                 i += 1;
-                samples = argv[i].parse().expect("--samples takes a number");
+                samples = number("--samples", argv.get(i))?;
             }
-            other => panic!("unknown argument {other}; use --batch N.., --epochs N, --samples N"),
+            "--help" | "-h" => return Err(USAGE.to_string()),
+            other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
         i += 1;
     }
-    (batches, epochs, samples)
+    Ok((batches, epochs, samples))
 }
 
 fn main() -> Result<()> {
-    let (batches, epochs, samples) = args();
+    let (batches, epochs, samples) = match args() {
+        Ok(args) => args,
+        Err(usage) if usage == USAGE => {
+            println!("{usage}");
+            return Ok(());
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
     let (x, y) = teacher_data(samples, 1);
     let (x_test, _) = teacher_data(10_000, 2);
     let data_mb = (x.len() + y.len() + x_test.len()) as f64 * 4.0 / 1e6;
