@@ -164,9 +164,9 @@ fn peak_rss_mb() -> Option<f64> {
 
 const USAGE: &str = "usage: bench_mlp [--batch N..] [--epochs N] [--samples N]";
 
-/// The command line's batch sizes, timed epochs and training samples, or a message saying what
-/// is wrong with it.
-fn args() -> std::result::Result<(Vec<usize>, usize, usize), String> {
+/// The command line's batch sizes, timed epochs and training samples (None when it asks for
+/// help), or a message saying what is wrong with it.
+fn args() -> std::result::Result<Option<(Vec<usize>, usize, usize)>, String> {
     let mut batches = vec![64, 256];
     let (mut epochs, mut samples) = (3, 60_000);
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -181,7 +181,7 @@ fn args() -> std::result::Result<(Vec<usize>, usize, usize), String> {
         match argv[i].as_str() {
             "--batch" => {
                 batches.clear();
-                while i + 1 < argv.len() && !argv[i + 1].starts_with("--") {
+                while i + 1 < argv.len() && !argv[i + 1].starts_with('-') {
                     i += 1;
                     batches.push(number("--batch", argv.get(i))?);
                 }
@@ -197,19 +197,19 @@ fn args() -> std::result::Result<(Vec<usize>, usize, usize), String> {
                 i += 1;
                 samples = number("--samples", argv.get(i))?;
             }
-            "--help" | "-h" => return Err(USAGE.to_string()),
+            "--help" | "-h" => return Ok(None),
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
         i += 1;
     }
-    Ok((batches, epochs, samples))
+    Ok(Some((batches, epochs, samples)))
 }
 
 fn main() -> Result<()> {
     let (batches, epochs, samples) = match args() {
-        Ok(args) => args,
-        Err(usage) if usage == USAGE => {
-            println!("{usage}");
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
             return Ok(());
         }
         Err(message) => {

@@ -77,4 +77,9 @@ fn sparse_softmax_cross_entropy_rejects_labels_that_do_not_fit() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("no class axis"), "{err}");
+    let err = Tensor::zeros(&[0, 0])
+        .sparse_softmax_cross_entropy(&[])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no classes"), "{err}");
 }

@@ -59,6 +59,12 @@ impl Tensor {
                 "logits of shape [] have no class axis; pass [.., classes]".to_string(),
             ));
         };
+        if classes == 0 {
+            return Err(Error::shape(
+                OP,
+                format!("logits of shape {shape:?} have no classes; the last axis must hold them"),
+            ));
+        }
         let rows: usize = row_shape.iter().product();
         if labels.len() != rows {
             return Err(Error::shape(
@@ -79,15 +85,11 @@ impl Tensor {
             ));
         }
         let mut probabilities = self.view().as_standard_layout().into_owned();
-        let losses = if classes == 0 {
-            Vec::new()
-        } else {
-            softmax_rows(
-                probabilities.as_slice_mut().expect("standard layout"),
-                classes,
-                labels,
-            )
-        };
+        let losses = softmax_rows(
+            probabilities.as_slice_mut().expect("standard layout"),
+            classes,
+            labels,
+        );
         let value = ArrayD::from_shape_vec(IxDyn(row_shape), losses).expect("one loss per row");
         Ok(Tensor::from_op(value, &[self], |_| {
             SparseSoftmaxCrossEntropyRule {

@@ -524,7 +524,7 @@ unsafe fn in_blocks(
 ) {
     use ndarray::{Axis, s};
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
-    if m * n * k < SPLIT_FROM || m.max(n) < 32 {
+    if !is_cut(m, k, n) {
         return block(a, b, out, 0);
     }
     let block = &block;
@@ -557,24 +557,35 @@ unsafe fn in_blocks(
     }
 }
 
-/// `activate(a @ b + bias)`, the bias added to every row, as a new row-major matrix. Each part
-/// of the product (a half on each of two threads when large) fills its block with the bias,
-/// adds its share of the product onto it and applies `activate` to each of its rows' pieces
-/// while they are in cache: no pass over the whole output after the product, no second
-/// hand-off between threads.
+/// Whether an `m x k` by `k x n` product is cut in two for two threads.
+#[cfg(not(feature = "blas"))]
+fn is_cut(m: usize, k: usize, n: usize) -> bool {
+    m * n * k >= SPLIT_FROM && m.max(n) >= 32
+}
+
+/// `activate(a @ b + bias)`, the bias added to every row, as a new row-major matrix. In the
+/// default build each part of the product (a half on each of two threads when large) fills its
+/// block with the bias, adds its share of the product onto it and applies `activate` to its
+/// rows' pieces while they are in cache: no pass over the whole output after the product, no
+/// second hand-off between threads. An uncut product with a large output (a short inner axis)
+/// is activated in two halves afterwards instead. With `blas`, the bias is written, the product
+/// added and the activation applied in three passes.
 pub(crate) fn affine_product(
     a: &ArrayView2<'_, f32>,
     b: &ArrayView2<'_, f32>,
     bias: Option<&[f32]>,
     activate: impl Fn(&mut [f32]) + Sync,
 ) -> Array2<f32> {
-    let (m, n) = (a.nrows(), b.ncols());
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     assert!(
-        a.ncols() == b.nrows() && bias.is_none_or(|bias| bias.len() == n),
+        k == b.nrows() && bias.is_none_or(|bias| bias.len() == n),
         "affine_product: shapes checked by the caller"
     );
+    let beta = if bias.is_some() { 1.0 } else { 0.0 };
     #[cfg(not(feature = "blas"))]
-    {
+    let c = {
+        // Cut products activate their blocks; an uncut one does so itself only when small.
+        let in_blocks_too = is_cut(m, k, n) || m * n < MAP_SPLIT_FROM;
         let mut c = Array2::<f32>::uninit((m, n));
         let out = Out {
             ptr: c.as_mut_ptr().cast::<f32>(),
@@ -583,38 +594,48 @@ pub(crate) fn affine_product(
         };
         let block = |a: &ArrayView2<'_, f32>, b: &ArrayView2<'_, f32>, out: Out, first: usize| {
             let (rows, cols) = (a.nrows(), b.ncols());
-            // SAFETY: the block's rows are `cols` contiguous values (the output is row-major)
-            // inside `c`, and only this block touches them.
-            let row = |r: usize| unsafe {
-                std::slice::from_raw_parts_mut(out.ptr.offset(r as isize * out.row_stride), cols)
-            };
+            // SAFETY: row `r` of the block lies inside `c` (r < rows); its `cols` values are
+            // contiguous (the output is row-major), and only this block touches them.
+            let row = |r: usize| unsafe { out.ptr.offset(r as isize * out.row_stride) };
             if let Some(bias) = bias {
-                (0..rows).for_each(|r| row(r).copy_from_slice(&bias[first..first + cols]));
+                // SAFETY: `cols` values of the block's row `r` from `bias[first..]`, in range.
+                (0..rows).for_each(|r| unsafe {
+                    std::ptr::copy_nonoverlapping(bias.as_ptr().add(first), row(r), cols)
+                });
             }
-            let beta = if bias.is_some() { 1.0 } else { 0.0 };
             // SAFETY: the block of `c`, initialized above when beta is 1.
             unsafe { sgemm(a, b, beta, out) };
-            (0..rows).for_each(|r| activate(row(r)));
+            if in_blocks_too {
+                // SAFETY: the row's values, all written by the product now.
+                (0..rows).for_each(|r| {
+                    activate(unsafe { std::slice::from_raw_parts_mut(row(r), cols) })
+                });
+            }
         };
         // SAFETY: `out` covers exactly the m x n elements of `c`; each block writes all of its
         // own (the bias, or the product with beta = 0) before reading any.
         unsafe {
             in_blocks(a, b, out, block);
-            c.assume_init()
+            let mut c = c.assume_init();
+            if !in_blocks_too {
+                let values = c.as_slice_mut().expect("row-major");
+                let (first, second) = values.split_at_mut(split_row(values.len(), n.max(1)));
+                join(|| activate(first), || activate(second));
+            }
+            c
         }
-    }
+    };
     #[cfg(feature = "blas")]
-    {
+    let c = {
         let mut c = match bias {
             Some(bias) => Array2::from_shape_fn((m, n), |(_, j)| bias[j]),
             None => Array2::zeros((m, n)),
         };
-        blas::product_into(a, b, 1.0, &mut c.view_mut());
-        c.rows_mut()
-            .into_iter()
-            .for_each(|mut row| activate(row.as_slice_mut().expect("row-major")));
+        blas::product_into(a, b, beta, &mut c.view_mut());
+        activate(c.as_slice_mut().expect("row-major"));
         c
-    }
+    };
+    c
 }
 
 /// One single-threaded product on views of any strides, by the `gemm` crate (AVX-512 kernels
@@ -793,8 +814,9 @@ mod tests {
 
     #[test]
     fn affine_products_match_the_product_then_the_bias_then_the_activation() {
-        // Uncut, cut between columns, cut between rows; with and without a bias.
-        for (m, k, n) in [(5, 7, 3), (64, 256, 130), (300, 100, 70)] {
+        // Uncut, cut between columns, cut between rows, uncut with a large output (activated in
+        // halves afterwards); with and without a bias.
+        for (m, k, n) in [(5, 7, 3), (64, 256, 130), (300, 100, 70), (4096, 1, 8)] {
             let (a, b) = (matrix(m, k, 0.5), matrix(k, n, 1.5));
             let bias: Vec<f32> = (0..n).map(|j| (j as f32 * 0.3).cos()).collect();
             let relu = |part: &mut [f32]| part.iter_mut().for_each(|v| *v = v.max(0.0));
