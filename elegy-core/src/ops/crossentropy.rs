@@ -5,7 +5,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
-use super::exp::exp_in_place;
+use super::vector_math::exp_in_place;
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;

@@ -6,6 +6,7 @@
 use ndarray::{ArcArray, Array1, ArrayD, ArrayRef, ArrayView2, Axis, CowArray, Ix2, IxDyn};
 
 use super::unary::{relu, relu_slope, sigmoid, sigmoid_slope, tanh_slope};
+use super::vector_math::tanh;
 use super::{affine_product, column_sums, map_values2, map_values2_with_column_sums, product};
 
 use crate::autodiff::{Backward, InputGrads};
@@ -38,7 +39,7 @@ impl Activation {
             Activation::Identity => {}
             Activation::Relu => values.iter_mut().for_each(|v| *v = relu(*v)),
             Activation::Sigmoid => values.iter_mut().for_each(|v| *v = sigmoid(*v)),
-            Activation::Tanh => values.iter_mut().for_each(|v| *v = v.tanh()),
+            Activation::Tanh => values.iter_mut().for_each(|v| *v = tanh(*v)),
         }
     }
 

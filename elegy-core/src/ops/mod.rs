@@ -6,7 +6,6 @@ mod broadcast;
 mod conv;
 mod crossentropy;
 mod dropout;
-mod exp;
 mod index;
 mod linear;
 mod matmul;
@@ -17,6 +16,7 @@ mod reduce;
 mod shape;
 mod softmax;
 mod unary;
+mod vector_math;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};

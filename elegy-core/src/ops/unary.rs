@@ -5,7 +5,7 @@
 
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
-use super::{map_values, map_values3};
+use super::{map_values, map_values3, vector_math};
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -122,7 +122,7 @@ impl Tensor {
 
     /// `e^self`.
     pub fn exp(&self) -> Tensor {
-        self.elementwise("exp", f32::exp, |_, y| y)
+        self.elementwise("exp", vector_math::exp, |_, y| y)
     }
 
     /// The natural logarithm.
@@ -210,7 +210,7 @@ impl Tensor {
 
     /// The hyperbolic tangent.
     pub fn tanh(&self) -> Tensor {
-        self.elementwise("tanh", f32::tanh, |_, y| tanh_slope(y))
+        self.elementwise("tanh", vector_math::tanh, |_, y| tanh_slope(y))
     }
 
     /// `ln(1 + e^self)`, stable for inputs of any size.
@@ -267,12 +267,5 @@ pub(crate) fn tanh_slope(y: f32) -> f32 {
     1.0 - y * y
 }
 
-/// The logistic function, computed without overflow.
-pub(crate) fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
+/// The logistic function, computed without overflow, in code that vectorizes.
+pub(crate) use super::vector_math::sigmoid;
