@@ -3,6 +3,7 @@
 
 use ndarray::{ArcArray, ArrayD, Axis, IxDyn, Zip};
 
+use super::vector_math::{exp, exp_in_place};
 use super::{drop_axes, normalize_axes, normalize_axis, restore_axes};
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::Result;
@@ -11,14 +12,31 @@ use crate::tensor::Tensor;
 /// `softmax` along one axis of a view.
 fn softmax_along(x: ndarray::ArrayViewD<'_, f32>, axis: usize) -> ArrayD<f32> {
     let mut out = x.to_owned();
+    shift_by_max(&mut out, axis);
+    exp_all(&mut out);
     for mut lane in out.lanes_mut(Axis(axis)) {
-        let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-        let shift = if max.is_finite() { max } else { 0.0 };
-        lane.mapv_inplace(|v| (v - shift).exp());
         let sum = lane.sum();
         lane.mapv_inplace(|v| v / sum);
     }
     out
+}
+
+/// Subtracts from each lane along `axis` its maximum (0 where that is not finite), so that the
+/// largest `e^v` is 1.
+fn shift_by_max(values: &mut ArrayD<f32>, axis: usize) {
+    for mut lane in values.lanes_mut(Axis(axis)) {
+        let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+        let shift = if max.is_finite() { max } else { 0.0 };
+        lane.mapv_inplace(|v| v - shift);
+    }
+}
+
+/// `e^v` for every value, in one vectorized pass where the array is contiguous.
+fn exp_all(values: &mut ArrayD<f32>) {
+    match values.as_slice_memory_order_mut() {
+        Some(all) => exp_in_place(all),
+        None => values.mapv_inplace(exp),
+    }
 }
 
 struct SoftmaxRule {
@@ -60,16 +78,18 @@ impl Backward for LogSoftmaxRule {
     }
     fn backward(&self, grad: &ArrayD<f32>, _: &[Tensor]) -> Result<InputGrads> {
         // dx = g - softmax * sum(g) along the axis.
+        let mut softmax = self.output.to_owned();
+        exp_all(&mut softmax);
         let mut out = grad.clone();
-        for (mut lane, logp) in out
+        for (mut lane, p) in out
             .lanes_mut(Axis(self.axis))
             .into_iter()
-            .zip(self.output.lanes(Axis(self.axis)))
+            .zip(softmax.lanes(Axis(self.axis)))
         {
             let total = lane.sum();
             Zip::from(&mut lane)
-                .and(&logp)
-                .for_each(|g, &lp| *g -= lp.exp() * total);
+                .and(&p)
+                .for_each(|g, &p| *g -= p * total);
         }
         Ok(vec![Some(out)])
     }
@@ -115,12 +135,18 @@ impl Tensor {
     /// `x - logsumexp(x)` along `axis`, without forming the softmax.
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
         let axis = normalize_axis("log_softmax", axis, self.ndim())?;
+        // (x - max) - ln(sum(e^(x - max))) along the axis.
         let mut value = self.to_array();
-        for mut lane in value.lanes_mut(Axis(axis)) {
-            let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-            let shift = if max.is_finite() { max } else { 0.0 };
-            let lse = shift + lane.fold(0.0, |s, &v| s + (v - shift).exp()).ln();
-            lane.mapv_inplace(|v| v - lse);
+        shift_by_max(&mut value, axis);
+        let mut exps = value.clone();
+        exp_all(&mut exps);
+        for (mut lane, e) in value
+            .lanes_mut(Axis(axis))
+            .into_iter()
+            .zip(exps.lanes(Axis(axis)))
+        {
+            let log_sum = e.sum().ln();
+            lane.mapv_inplace(|v| v - log_sum);
         }
         Ok(Tensor::from_op(value, &[self], |output| LogSoftmaxRule {
             axis,
