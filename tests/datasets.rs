@@ -241,6 +241,19 @@ fn read_idx_reports_a_truncated_gzip_download() {
 }
 
 #[test]
+fn read_idx_refuses_a_header_shape_no_array_can_have() {
+    // Sizes 0 x 2^32-1 x 2^32-1 hold no data, so the length matches, but no array has that shape.
+    let dir = temp();
+    let path = write(
+        &dir,
+        "crafted.idx",
+        &idx(0x08, &[0, u32::MAX, u32::MAX], &[]),
+    );
+    let message = message_naming(expect_err(datasets::read_idx(&path)), &path);
+    assert!(message.contains("cannot be an array"), "{message}");
+}
+
+#[test]
 fn read_idx_rejects_a_file_that_is_not_idx() {
     let dir = temp();
     let path = write(&dir, "page.html", b"<html>not found</html>");
@@ -634,6 +647,24 @@ fn read_npy_reports_a_truncated_file() {
     );
     let message = message_naming(expect_err(datasets::read_npy(&path)), &path);
     assert!(message.contains("truncated"), "{message}");
+}
+
+#[test]
+fn read_npy_refuses_a_header_that_promises_more_than_the_file_holds() {
+    // Without the check the reader allocates what the header promises (4 TiB here) and the
+    // process aborts; an axis product past usize is refused as well.
+    let dir = temp();
+    for (name, shape, data) in [
+        ("huge.npy", "(1099511627776,)", &[0u8; 8][..]),
+        ("overflow.npy", "(0, 1099511627776, 1099511627776)", &[][..]),
+    ] {
+        let path = write(&dir, name, &handmade_npy("<f4", false, shape, data));
+        let message = message_naming(expect_err(datasets::read_npy(&path)), &path);
+        assert!(message.contains("header"), "{message}");
+    }
+    // The check lets through what it cannot judge, and exact files.
+    let path = write(&dir, "ok.npy", &handmade_npy("<f4", false, "(2,)", &[0; 8]));
+    assert_eq!(datasets::read_npy(&path).unwrap().shape(), &[2]);
 }
 
 #[test]

@@ -184,6 +184,44 @@ fn an_mlp_applies_a_fusable_activation_inside_its_dense_layers_with_the_same_val
 }
 
 #[test]
+fn initializers_that_describe_no_distribution_are_errors() {
+    let key = RngKey::new(0);
+    for bad in [
+        Initializer::Uniform {
+            low: 0.05,
+            high: -0.05,
+        },
+        Initializer::Uniform {
+            low: f32::NAN,
+            high: 1.0,
+        },
+        Initializer::Normal {
+            mean: 0.0,
+            std: -1.0,
+        },
+        Initializer::TruncatedNormal {
+            mean: f32::INFINITY,
+            std: 1.0,
+        },
+        Initializer::Constant(f32::NAN),
+        Initializer::VarianceScaling {
+            scale: -1.0,
+            mode: elegy::FanMode::FanIn,
+            uniform: true,
+        },
+    ] {
+        let err = bad.init(&[3, 2], key).unwrap_err().to_string();
+        assert!(err.contains("Initializer"), "{bad:?}: {err}");
+    }
+    let fine = Initializer::Uniform {
+        low: -0.05,
+        high: 0.05,
+    };
+    let values = fine.init(&[100], key).unwrap().to_vec();
+    assert!(values.iter().all(|v| (-0.05..0.05).contains(v)));
+}
+
+#[test]
 fn linear_honours_its_initializers() {
     let layer = Linear::new(3)
         .kernel_init(Initializer::Zeros)

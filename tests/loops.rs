@@ -347,6 +347,94 @@ fn bad_input_to_the_loops_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn weights_that_are_nan_infinite_or_negative_are_errors_not_silent_poison() {
+    let (x, y) = (Tensor::zeros(&[10, 64]), Tensor::zeros(&[10]));
+    let mut weights = vec![1.0f32; 10];
+    for (bad, shown) in [(f32::NAN, "NaN"), (f32::INFINITY, "inf"), (-1.0, "-1")] {
+        weights[3] = bad;
+        let options = FitOptions {
+            sample_weight: Some(Tensor::from(weights.clone())),
+            ..quiet(1)
+        };
+        let err = runner(0)
+            .fit(x.clone(), y.clone(), options)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("sample_weight holds {shown} for sample 3")),
+            "{err}"
+        );
+        let options = EvaluateOptions {
+            sample_weight: Some(Tensor::from(weights.clone())),
+            ..Default::default()
+        };
+        let mut fitted = runner(0);
+        fitted.fit(x.clone(), y.clone(), quiet(1)).unwrap();
+        assert!(fitted.evaluate(x.clone(), y.clone(), options).is_err());
+    }
+    let mut class_weight = vec![1.0f32; 10];
+    class_weight[2] = f32::NAN;
+    let options = FitOptions {
+        class_weight: Some(Tensor::from(class_weight)),
+        ..quiet(1)
+    };
+    let err = runner(0)
+        .fit(x.clone(), y.clone(), options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("class_weight holds NaN for class 2"), "{err}");
+
+    let nan_loss = Runner::new(Linear { classes: 10 })
+        .weighted_loss(SparseCategoricalCrossentropy::from_logits(), f32::NAN)
+        .optimizer(Sgd::new(0.1));
+    let err = nan_loss.check().unwrap_err().to_string();
+    assert!(
+        err.contains("weight NaN") && err.contains("finite"),
+        "{err}"
+    );
+}
+
+#[test]
+fn inputs_with_no_features_train_the_bias_instead_of_panicking() {
+    // A CSV of labels only gives x of shape [n, 0]: the model sees no features, but nothing
+    // about that is an error for the loops (a linear model learns the class frequencies).
+    let x = Tensor::zeros(&[10, 0]);
+    let y = Tensor::from((0..10).map(|i| (i % 3) as f32).collect::<Vec<f32>>());
+    let mut r = runner(0);
+    r.fit(
+        x.clone(),
+        y.clone(),
+        FitOptions {
+            batch_size: 4,
+            ..quiet(2)
+        },
+    )
+    .unwrap();
+    let p = r.predict(x.clone(), PredictOptions::default()).unwrap();
+    assert_eq!(p.as_tensor("p").unwrap().shape(), &[10, 10]);
+    let (train_x, _, _, _) = datasets::train_test_split(x, y, 0.2, 0).unwrap();
+    assert_eq!(train_x.as_tensor("x").unwrap().shape(), &[8, 0]);
+}
+
+#[test]
+fn selecting_samples_past_the_end_is_an_error() {
+    let data = Data::from(Tensor::zeros(&[3, 2]));
+    let err = data.select(&[0, 5]).unwrap_err().to_string();
+    assert!(
+        err.contains("sample 5 is out of range") && err.contains("3 samples"),
+        "{err}"
+    );
+    assert!(Data::from(Tensor::scalar(1.0)).select(&[0]).is_err());
+    assert!(
+        Data::from(Tensor::from(vec![1.0, 2.0]))
+            .select(&[2])
+            .is_err()
+    );
+    let picked = data.select(&[2, 0]).unwrap();
+    assert_eq!(picked.as_tensor("x").unwrap().shape(), &[2, 2]);
+}
+
+#[test]
 fn fit_without_an_optimizer_says_how_to_give_one() {
     let mut r =
         Runner::new(Linear { classes: 10 }).loss(SparseCategoricalCrossentropy::from_logits());

@@ -300,3 +300,40 @@ fn named_map_inputs_reach_the_model_batched_in_the_same_structure() {
     let pred = r.predict(inputs, PredictOptions::default()).unwrap();
     assert_eq!(pred.as_tensor("y").unwrap().shape(), &[1797, 10]);
 }
+
+#[test]
+fn a_batch_size_larger_than_the_stream_gives_one_batch_of_everything() {
+    // The batch's room grows with its samples: a huge size neither overflows nor aborts.
+    let (x, y) = digits();
+    let counter = Arc::new(AtomicUsize::new(0));
+    let mut loader = digit_samples(&x, &y, counter).batch(usize::MAX);
+    let sizes: Vec<usize> = loader
+        .batches(0)
+        .unwrap()
+        .map(|b| b.and_then(|b| b.num_samples()))
+        .collect::<Result<_>>()
+        .unwrap();
+    assert_eq!(sizes, vec![1797]);
+}
+
+#[test]
+fn streamed_sample_weights_that_are_not_finite_are_an_error() {
+    let loader = Loader::from_batches(|| {
+        (0..2).map(|i| {
+            let weight = if i == 1 { f32::NAN } else { 1.0 };
+            Ok(Batch::xy(Tensor::zeros(&[4, 3]), Tensor::zeros(&[4]))
+                .with_sample_weight(Tensor::full(&[4], weight)))
+        })
+    });
+    let mut loader = loader;
+    let err = Runner::for_module(Mlp::new(&[2]))
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .optimizer(Adam::new(1e-2))
+        .fit_dataset(&mut loader, quiet(1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("sample_weight holds NaN for sample 4"),
+        "{err}"
+    );
+}

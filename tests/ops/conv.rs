@@ -286,6 +286,24 @@ fn conv2d_of_constant_images_differentiates_the_kernel_alone() {
 // conv2d: errors
 
 #[test]
+fn pooling_an_image_with_no_pixels_is_an_error() {
+    let empty = Tensor::zeros(&[1, 0, 0, 1]);
+    let options = Pool2dOptions {
+        padding: Padding::Explicit {
+            top: 1,
+            bottom: 1,
+            left: 1,
+            right: 1,
+        },
+        ..Default::default()
+    };
+    for result in [empty.max_pool2d(&options), empty.avg_pool2d(&options)] {
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("no pixels"), "{err}");
+    }
+}
+
+#[test]
 fn conv2d_rejects_a_channel_mismatch() {
     let err = err_text(
         Tensor::zeros(&[2, 8, 8, 3])

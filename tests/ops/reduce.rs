@@ -40,6 +40,9 @@ fn reductions_have_the_expected_values_and_shapes() {
     let var = x.var(&[1], false).unwrap().to_vec();
     assert!((var[1] - 14.0 / 3.0).abs() < 1e-5);
     assert_eq!(x.argmax(1).unwrap().to_vec(), vec![2.0, 2.0]);
+    // The first NaN wins, as in numpy.
+    let with_nan = Tensor::from(vec![1.0, f32::NAN, 0.5, f32::NAN]);
+    assert_eq!(with_nan.argmax(0).unwrap().to_vec(), vec![1.0]);
     assert_eq!(x.sum_all().item().unwrap(), 24.0);
     assert_eq!(x.mean_all().item().unwrap(), 4.0);
 }

@@ -403,6 +403,13 @@ fn parse_field(template: &str, field: &str) -> Result<Segment> {
     } else {
         width_part.parse::<usize>().map_err(|_| bad_spec())?
     };
+    // A file name has no use for more; Rust's formatter takes no more than u16::MAX.
+    if width > 255 || precision.is_some_and(|p| p > 255) {
+        return Err(template_error(
+            template,
+            format!("`{{{field}}}`: width and precision can be at most 255"),
+        ));
+    }
     Ok(Segment::Field {
         name: name.to_string(),
         zero,
@@ -486,7 +493,15 @@ mod tests {
 
     #[test]
     fn malformed_templates_are_errors() {
-        for bad in ["{epoch", "epoch}", "{}", "{epoch:x2}", "{loss:.x}"] {
+        for bad in [
+            "{epoch",
+            "epoch}",
+            "{}",
+            "{epoch:x2}",
+            "{loss:.x}",
+            "{epoch:65536}",
+            "{loss:.70000}",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }

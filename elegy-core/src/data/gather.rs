@@ -82,7 +82,7 @@ impl PendingRows {
         // Out-of-range indices are left to `select`, which reports them: a piece must not
         // panic on the second thread, where nothing would finish it.
         let out_of_range = indices.iter().any(|&i| i >= n);
-        if source.ndim() < 2 || n == 0 || source.as_slice().is_none() || out_of_range {
+        if source.ndim() < 2 || source.is_empty() || source.as_slice().is_none() || out_of_range {
             return None;
         }
         let row = source.len() / n;

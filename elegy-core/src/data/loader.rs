@@ -178,7 +178,8 @@ impl Iterator for Batcher {
         if self.failed {
             return None;
         }
-        let mut group = Vec::with_capacity(self.size);
+        // Room for a usual batch up front; a huge batch size grows as samples come.
+        let mut group = Vec::with_capacity(self.size.min(4096));
         while group.len() < self.size {
             match self.samples.next() {
                 Some(Ok(sample)) => group.push(sample),

@@ -98,9 +98,24 @@ impl Data {
         Ok(n)
     }
 
-    /// The samples at `indices` (in that order), in the same structure.
+    /// The samples at `indices` (in that order), in the same structure; an error for an index
+    /// past the samples of any part, or for a part with no sample axis.
     pub fn select(&self, indices: &[usize]) -> Result<Data> {
-        self.try_map(&mut |t| Ok(select_rows(t, indices)))
+        self.try_map(&mut |t| {
+            let Some(&n) = t.shape().first() else {
+                return Err(Error::Data(
+                    "select: a scalar has no samples to select; data needs a sample axis first"
+                        .into(),
+                ));
+            };
+            if let Some(&i) = indices.iter().find(|&&i| i >= n) {
+                return Err(Error::Data(format!(
+                    "select: sample {i} is out of range for data of shape {:?} ({n} samples)",
+                    t.shape()
+                )));
+            }
+            Ok(select_rows(t, indices))
+        })
     }
 
     /// Concatenates along axis 0 parts of the same structure (e.g. the predictions of each batch).
@@ -309,6 +324,7 @@ fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
     if let (Some(values), Some(&n)) = (view.as_slice(), view.shape().first())
         && view.ndim() > 1
         && n > 0
+        && !values.is_empty()
     {
         let row = values.len() / n;
         let mut out = Vec::with_capacity(indices.len() * row);

@@ -116,7 +116,14 @@ fn parse_idx(path: &Path, bytes: &[u8]) -> Result<ArrayD<f32>> {
         0x0D => decode(data, f32::from_be_bytes),
         _ => decode(data, |b: [u8; 8]| f64::from_be_bytes(b) as f32),
     };
-    Ok(ArrayD::from_shape_vec(IxDyn(&shape), values).expect("length checked against the header"))
+    // The length matches the header; a shape ndarray cannot hold (its axes' product past
+    // isize::MAX, possible with a zero axis) is still refused here.
+    ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| {
+        format_error(
+            path,
+            format!("the header's shape {shape:?} cannot be an array: {e}"),
+        )
+    })
 }
 
 /// `data` as consecutive big-endian elements of `N` bytes, each converted by `f`.

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, ErrorKind, Seek};
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek};
 use std::path::Path;
 
 use ndarray::ArrayD;
@@ -28,7 +28,9 @@ use crate::tensor::Tensor;
 /// ```
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    let mut source = NpyFile(BufReader::new(open(path)?));
+    let mut file = open(path)?;
+    check_npy_size(&mut file).map_err(|e| format_error(path, e))?;
+    let mut source = NpyFile(BufReader::new(file));
     read_any(&mut source)
         .map(Tensor::new)
         .map_err(|e| format_error(path, format!("cannot be read as .npy: {e}")))
@@ -110,6 +112,84 @@ pub fn write_npz<'a, K: AsRef<str>>(
     }
     npz.finish().map_err(|e| failed(&e))?;
     Ok(())
+}
+
+/// An error when the `.npy` header of `file` promises more data than the file holds (a corrupt
+/// or crafted header would otherwise make the reader allocate it all, and abort the process).
+/// Headers this cannot parse are left to the reader, which reports them.
+fn check_npy_size(file: &mut File) -> std::result::Result<(), String> {
+    let mut start = Vec::new();
+    let read = (&mut *file).take(1 << 17).read_to_end(&mut start);
+    let rewound = file.rewind();
+    if read.is_err() || rewound.is_err() {
+        return Ok(());
+    }
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let Some((header_len, header)) = npy_header(&start) else {
+        return Ok(());
+    };
+    let (Some(item), Some(shape)) = (npy_item_size(header), npy_shape(header)) else {
+        return Ok(());
+    };
+    let product = |nonzero_only: bool| {
+        shape
+            .iter()
+            .filter(|&&d| d > 0 || !nonzero_only)
+            .try_fold(item as u128, |acc, &d| acc.checked_mul(d as u128))
+    };
+    let promised = product(false);
+    // ndarray also refuses a shape whose nonzero axes multiply past isize::MAX bytes.
+    let holdable = product(true).is_some_and(|bytes| bytes <= isize::MAX as u128);
+    let available = file_len.saturating_sub(header_len as u64) as u128;
+    match promised {
+        Some(bytes) if bytes <= available && holdable => Ok(()),
+        _ => Err(format!(
+            "the header promises shape {shape:?} of {item}-byte values but only {available} \
+             bytes of data follow it: the file is truncated or its header corrupt"
+        )),
+    }
+}
+
+/// The length of the whole header (magic, version, length field and dict) and the dict's text.
+fn npy_header(bytes: &[u8]) -> Option<(usize, &str)> {
+    let rest = bytes.strip_prefix(b"\x93NUMPY")?;
+    let (version, rest) = rest.split_first()?;
+    let rest = rest.get(1..)?;
+    let (len, offset): (usize, usize) = match version {
+        1 => (
+            usize::from(u16::from_le_bytes([*rest.first()?, *rest.get(1)?])),
+            10,
+        ),
+        _ => (
+            u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize,
+            12,
+        ),
+    };
+    let dict = bytes.get(offset..offset.checked_add(len)?)?;
+    Some((offset + len, std::str::from_utf8(dict).ok()?))
+}
+
+/// The byte size of one element from the dict's `'descr': '<f4'` (the digits at its end).
+fn npy_item_size(header: &str) -> Option<usize> {
+    let after = &header[header.find("'descr'")? + 7..];
+    let quote = after.find(['\'', '"'])?;
+    let value = &after[quote + 1..];
+    let value = &value[..value.find(['\'', '"'])?];
+    let digits = value.trim_start_matches(|c: char| !c.is_ascii_digit());
+    digits.parse().ok()
+}
+
+/// The axes of the dict's `'shape': (2, 3)`.
+fn npy_shape(header: &str) -> Option<Vec<usize>> {
+    let after = &header[header.find("'shape'")? + 7..];
+    let inside = &after[after.find('(')? + 1..];
+    let inside = &inside[..inside.find(')')?];
+    inside
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| d.trim_end_matches('L').parse().ok())
+        .collect()
 }
 
 fn open(path: &Path) -> Result<File> {

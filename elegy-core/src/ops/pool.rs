@@ -35,6 +35,16 @@ impl Default for Pool2dOptions {
 /// cell of the input.
 fn pool_window(op: &'static str, x: &Tensor, options: &Pool2dOptions) -> Result<Window2d> {
     let [_, h, w, _] = nhwc(op, x)?;
+    if h == 0 || w == 0 {
+        // Every window would hold only padding (or nothing): no maximum or mean to take.
+        return Err(Error::shape(
+            op,
+            format!(
+                "input {:?} has no pixels ({h}x{w}); pooling needs an image of at least 1x1",
+                x.shape()
+            ),
+        ));
+    }
     let stride = options.stride.unwrap_or(options.window);
     if let Padding::Explicit {
         top,

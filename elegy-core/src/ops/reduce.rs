@@ -180,8 +180,8 @@ impl Tensor {
         self.sum_all().div_scalar(n)
     }
 
-    /// The index of the largest value along `axis` (the first of ties), as untracked `f32`
-    /// indices: a class prediction has no gradient.
+    /// The index of the largest value along `axis` (the first of ties, or the first NaN, as
+    /// numpy's), as untracked `f32` indices: a class prediction has no gradient.
     pub fn argmax(&self, axis: isize) -> Result<Tensor> {
         let axis = super::normalize_axis("argmax", axis, self.ndim())?;
         if self.shape()[axis] == 0 {
@@ -191,8 +191,12 @@ impl Tensor {
             ));
         }
         let value = self.view().map_axis(Axis(axis), |lane| {
+            // The first NaN wins, as in numpy: a NaN score is not silently passed over.
             let mut best = 0;
             for (i, &v) in lane.iter().enumerate() {
+                if v.is_nan() {
+                    return i as f32;
+                }
                 if v > lane[best] {
                     best = i;
                 }

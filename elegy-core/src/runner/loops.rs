@@ -117,6 +117,9 @@ impl<M: Model> Runner<M> {
         if validation_freq == 0 {
             return Err(Error::invalid("fit", "validation_freq must be at least 1"));
         }
+        if let Some(weights) = &class_weight {
+            check_weights("fit", "class_weight", "class", weights, 0)?;
+        }
         if steps_per_epoch == Some(0) {
             return Err(Error::invalid("fit", "steps_per_epoch must be at least 1"));
         }
@@ -478,17 +481,6 @@ impl<M: Model> Runner<M> {
         self.predict_batches(batches, prefetch, &mut Vec::new())
     }
 
-    /// The sample order of one pass: a seeded permutation, or `0..n`.
-    fn epoch_order(&self, n: usize, epoch: usize, pass: u64, shuffle: bool) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..n).collect();
-        if shuffle {
-            use rand::seq::SliceRandom;
-            let key = self.shuffle_key(epoch).fold_in(pass);
-            order.shuffle(&mut key.rng());
-        }
-        order
-    }
-
     fn eval_key(&self, batch: u64) -> RngKey {
         RngKey::new(self.seed)
             .fold_in(EVAL_STREAM)
@@ -548,10 +540,21 @@ impl ArraySource {
     fn epoch<M: Model>(&self, runner: &Runner<M>, epoch: usize) -> Batches<'_> {
         let n = self.x.num_samples().unwrap_or(0);
         let per_pass = n.div_ceil(self.batch_size).max(1);
-        let passes = self.steps.div_ceil(per_pass);
-        let orders: Vec<Vec<usize>> = (0..passes)
-            .map(|pass| runner.epoch_order(n, epoch, pass as u64, self.shuffle))
-            .collect();
+        // Each pass's order when it is first needed: a batch and the next one are at most one
+        // pass apart, so two are kept (steps_per_epoch may ask for any number of passes).
+        let (key, shuffle) = (runner.shuffle_key(epoch), self.shuffle);
+        let mut orders: Vec<(usize, Arc<Vec<usize>>)> = Vec::with_capacity(2);
+        let mut order = move |pass: usize| -> Arc<Vec<usize>> {
+            if let Some((_, order)) = orders.iter().find(|(p, _)| *p == pass) {
+                return order.clone();
+            }
+            let order = Arc::new(pass_order(n, key, pass as u64, shuffle));
+            if orders.len() == 2 {
+                orders.remove(0);
+            }
+            orders.push((pass, order.clone()));
+            order
+        };
         let batch_size = self.batch_size;
         let rows = move |b: usize| {
             let (pass, within) = (b / per_pass, b % per_pass);
@@ -564,18 +567,30 @@ impl ArraySource {
         let mut next: Option<Arc<PendingRows>> = None;
         Box::new((0..self.steps).map(move |b| {
             let (pass, range) = rows(b);
-            let idx = &orders[pass][range];
+            let pass_order = order(pass);
+            let idx = &pass_order[range];
             let x = match next.take() {
                 Some(pending) => Data::Tensor(pending.finish()),
                 None => self.x.select(idx)?,
             };
             if b + 1 < self.steps {
                 let (pass, range) = rows(b + 1);
-                next = PendingRows::start(&self.x, &orders[pass][range]);
+                next = PendingRows::start(&self.x, &order(pass)[range]);
             }
             batch_of(x, Some(&self.y), self.sample_weight.as_ref(), idx)
         }))
     }
+}
+
+/// The order of the `n` samples in one pass over them: shuffled by `key` and the pass, or as
+/// they are.
+fn pass_order(n: usize, key: RngKey, pass: u64, shuffle: bool) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    if shuffle {
+        use rand::seq::SliceRandom;
+        order.shuffle(&mut key.fold_in(pass).rng());
+    }
+    order
 }
 
 /// Calls `each(index, batch)` on up to `limit` batches until it returns `false`. With `prefetch`
@@ -639,7 +654,35 @@ fn check_sample_weight(op: &'static str, weights: Option<&Tensor>, n: usize) -> 
                 w.shape()
             ),
         )),
-        _ => Ok(()),
+        Some(w) => check_weights(op, "sample_weight", "sample", w, 0),
+        None => Ok(()),
+    }
+}
+
+/// An error unless every weight is finite and not negative: a NaN would spread to every
+/// parameter, and a negative weight turns descent into ascent, both without a word otherwise.
+/// `first` is the index of the first weight in its stream; `each` names what a weight is for.
+fn check_weights(
+    op: &'static str,
+    what: &str,
+    each: &str,
+    weights: &Tensor,
+    first: usize,
+) -> Result<()> {
+    match weights
+        .view()
+        .iter()
+        .position(|w| !(w.is_finite() && *w >= 0.0))
+    {
+        Some(i) => Err(Error::invalid(
+            op,
+            format!(
+                "{what} holds {} for {each} {}; weights must be finite and not negative",
+                weights.view().iter().nth(i).copied().unwrap_or(f32::NAN),
+                first + i
+            ),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -653,6 +696,9 @@ fn finite<'a>(batches: Batches<'a>, op: &'static str) -> Batches<'a> {
         check_finite(&batch.x, &format!("{op}: x"), seen)?;
         if let Some(y) = &batch.y {
             check_finite(y, &format!("{op}: y"), seen)?;
+        }
+        if let Some(w) = &batch.sample_weight {
+            check_weights(op, "a batch's sample_weight", "sample", w, seen)?;
         }
         seen += batch.x.num_samples()?;
         Ok(batch)

@@ -146,6 +146,11 @@ impl<M: Model> Runner<M> {
         output: Option<String>,
     ) -> Runner<M> {
         self.reject_taken_name("loss", &log_name);
+        if self.config_error.is_none() && !weight.is_finite() {
+            self.config_error = Some(format!(
+                "the loss logged as `{log_name}` has weight {weight}; a loss weight must be finite"
+            ));
+        }
         Arc::make_mut(&mut self.components).losses.push(LossEntry {
             loss,
             weight,
@@ -177,7 +182,9 @@ impl<M: Model> Runner<M> {
     fn reject_taken_name(&mut self, what: &str, log_name: &str) {
         if self.config_error.is_none() && self.components.log_names().any(|n| n == log_name) {
             self.config_error = Some(format!(
-                "the {what} logged as `{log_name}` takes a name another loss or metric already                  has; give one of them a group with Runner::named_loss / Runner::named_metric,                  or rename a metric with Metric::named"
+                "the {what} logged as `{log_name}` takes a name another loss or metric already \
+                 has; give one of them a group with Runner::named_loss / Runner::named_metric, \
+                 or rename a metric with Metric::named"
             ));
         }
     }

@@ -50,7 +50,9 @@ pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<S
 pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<PredStep> {
     let Some(module) = ctx.states.components().and_then(|c| c.module.clone()) else {
         return Err(Error::Step(format!(
-            "pred_step: `{}` does not override `pred_step` and its runner has no module, so it              cannot make predictions; implement `pred_step` (with #[step]) or give the runner a              module with Runner::module",
+            "pred_step: `{}` does not override `pred_step` and its runner has no module, so it \
+             cannot make predictions; implement `pred_step` (with #[step]) or give the runner a \
+             module with Runner::module",
             type_name::<M>()
         )));
     };

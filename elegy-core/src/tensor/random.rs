@@ -187,6 +187,36 @@ pub enum Initializer {
     },
 }
 
+impl Initializer {
+    /// An error naming the setting that is out of range, as [`Initializer::init`] reports it.
+    fn check(&self) -> Result<()> {
+        use Initializer::*;
+        let bad = |message: String| Err(Error::invalid("Initializer", message));
+        match *self {
+            Constant(value) if !value.is_finite() => {
+                bad(format!("Constant({value}) must be finite"))
+            }
+            Uniform { low, high } if !(low.is_finite() && high.is_finite() && low <= high) => {
+                bad(format!(
+                    "Uniform {{ low: {low}, high: {high} }} needs finite bounds with low <= high"
+                ))
+            }
+            Normal { mean, std } | TruncatedNormal { mean, std }
+                if !(mean.is_finite() && std.is_finite() && std >= 0.0) =>
+            {
+                bad(format!(
+                    "{self:?}: the mean must be finite and the standard deviation finite and not \
+                     negative"
+                ))
+            }
+            VarianceScaling { scale, .. } if !(scale.is_finite() && scale > 0.0) => bad(format!(
+                "VarianceScaling scale {scale} must be finite and above 0"
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// The standard deviation of a unit normal truncated to [-2, 2], to keep the asked-for variance.
 const TRUNCATED_NORMAL_STD: f32 = 0.879_625_7;
 
@@ -203,9 +233,11 @@ pub fn fans(shape: &[usize]) -> (usize, usize) {
 }
 
 impl Initializer {
-    /// A tensor of `shape` drawn with `key`.
+    /// A tensor of `shape` drawn with `key`; an error for settings that cannot describe a
+    /// distribution (bounds out of order, a negative spread or scale, a non-finite number).
     pub fn init(&self, shape: &[usize], key: RngKey) -> Result<Tensor> {
         use Initializer::*;
+        self.check()?;
         let scaled = |scale: f32, mode: FanMode, uniform: bool| {
             let (fan_in, fan_out) = fans(shape);
             let fan = match mode {
