@@ -213,6 +213,12 @@ fn initializers_that_describe_no_distribution_are_errors() {
         let err = bad.init(&[3, 2], key).unwrap_err().to_string();
         assert!(err.contains("Initializer"), "{bad:?}: {err}");
     }
+    // A layer of absurd size (a typo in its units) is an error, not an allocation failure.
+    let err = Initializer::GlorotUniform
+        .init(&[1 << 40, 1 << 30], key)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("more elements than memory can hold"), "{err}");
     let fine = Initializer::Uniform {
         low: -0.05,
         high: 0.05,

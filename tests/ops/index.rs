@@ -475,6 +475,8 @@ fn one_hot_names_the_label_too_large_and_its_position() {
 
 #[test]
 fn one_hot_rejects_labels_that_are_not_integers() {
+    let err = message(Tensor::one_hot(&t(&[0.0, 1.0], &[2]), usize::MAX));
+    assert!(err.contains("more elements than memory can hold"), "{err}");
     let err = message(Tensor::one_hot(&t(&[0.5], &[1]), 3));
     assert!(
         err.starts_with("one_hot: index 0.5 at flat position 0"),

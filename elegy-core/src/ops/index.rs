@@ -369,6 +369,7 @@ impl Tensor {
         }
         let mut shape = labels.shape().to_vec();
         shape.push(num_classes);
+        super::checked_len("one_hot", &shape)?;
         let mut value = ndarray::Array2::<f32>::zeros((flat.len(), num_classes));
         for (mut row, &label) in value.rows_mut().into_iter().zip(&flat) {
             row[label] = 1.0;

@@ -31,6 +31,21 @@ use ndarray::{ArrayD, ArrayViewD, Axis};
 
 use crate::error::{Error, Result};
 
+/// The element count of `shape`, or an error naming `op` when it cannot be held in memory (its
+/// product overflows, or its bytes pass `isize::MAX`, ndarray's limit).
+pub(crate) fn checked_len(op: &'static str, shape: &[usize]) -> Result<usize> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= isize::MAX as usize / std::mem::size_of::<f32>())
+        .ok_or_else(|| {
+            Error::shape(
+                op,
+                format!("shape {shape:?} has more elements than memory can hold; check its sizes"),
+            )
+        })
+}
+
 /// `axis` (negative counts from the end, as in numpy) as an index below `ndim`.
 pub(crate) fn normalize_axis(op: &'static str, axis: isize, ndim: usize) -> Result<usize> {
     let resolved = if axis < 0 { axis + ndim as isize } else { axis };

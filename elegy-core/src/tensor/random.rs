@@ -238,6 +238,7 @@ impl Initializer {
     pub fn init(&self, shape: &[usize], key: RngKey) -> Result<Tensor> {
         use Initializer::*;
         self.check()?;
+        crate::ops::checked_len("Initializer::init", shape)?;
         let scaled = |scale: f32, mode: FanMode, uniform: bool| {
             let (fan_in, fan_out) = fans(shape);
             let fan = match mode {
