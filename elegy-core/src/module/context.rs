@@ -259,7 +259,8 @@ fn check_shape(what: &str, name: &str, value: &Tensor, shape: &[usize]) -> Resul
             "module",
             format!(
                 "{what} `{name}` has shape {:?} in the states but the module asks for {shape:?}; \
-                 the input's shape changed since initialization",
+                 the input's shape changed since initialization, or the states (a loaded \
+                 checkpoint, say) are of another model",
                 value.shape()
             ),
         ));
