@@ -22,7 +22,7 @@ pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};
 pub use linear::Activation;
 pub(crate) use parallel::{
-    Pieces, affine_product, column_sums, join, map_values, map_values2,
+    Pieces, affine_product, column_sums, in_wide_vectors, join, map_values, map_values2,
     map_values2_with_column_sums, map_values3, product, product_into, run_when_idle,
 };
 pub use pool::Pool2dOptions;

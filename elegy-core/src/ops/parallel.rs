@@ -284,12 +284,12 @@ pub(crate) fn map_values2_with_column_sums(
         let (first, second) = spare.split_at_mut(mid);
         let mut second_sums = vec![0.0f32; cols];
         join(
-            || part(first, 0, &mut sums),
-            || part(second, mid, &mut second_sums),
+            || in_wide_vectors(|| part(first, 0, &mut sums)),
+            || in_wide_vectors(|| part(second, mid, &mut second_sums)),
         );
         sums.iter_mut().zip(&second_sums).for_each(|(s, t)| *s += t);
     } else {
-        part(spare, 0, &mut sums);
+        in_wide_vectors(|| part(spare, 0, &mut sums));
     }
     // SAFETY: the parts cover every row, and `part` wrote every value of its rows.
     unsafe { out.set_len(a.len()) };
@@ -316,10 +316,13 @@ pub(crate) fn column_sums(a: &[f32], cols: usize) -> Vec<f32> {
     if mid > 0 {
         let (first, second) = a.split_at(mid);
         let mut second_sums = vec![0.0f32; cols];
-        join(|| part(first, &mut sums), || part(second, &mut second_sums));
+        join(
+            || in_wide_vectors(|| part(first, &mut sums)),
+            || in_wide_vectors(|| part(second, &mut second_sums)),
+        );
         sums.iter_mut().zip(&second_sums).for_each(|(s, t)| *s += t);
     } else {
-        part(a, &mut sums);
+        in_wide_vectors(|| part(a, &mut sums));
     }
     sums
 }
@@ -347,13 +350,52 @@ fn fill_in_halves(len: usize, fill: impl Fn(&mut [MaybeUninit<f32>], usize) + Sy
         // Whole cache lines on each side.
         let mid = len / 2 / 16 * 16;
         let (first, second) = spare.split_at_mut(mid);
-        join(|| fill(first, 0), || fill(second, mid));
+        join(
+            || in_wide_vectors(|| fill(first, 0)),
+            || in_wide_vectors(|| fill(second, mid)),
+        );
     } else {
-        fill(spare, 0);
+        in_wide_vectors(|| fill(spare, 0));
     }
     // SAFETY: `fill` wrote every value of both parts, as it must.
     unsafe { out.set_len(len) };
     out
+}
+
+/// Runs `body` compiled for the widest vectors the CPU has (AVX-512, else AVX2 with FMA, else
+/// the baseline): the element-wise loop it calls is inlined into it and vectorized at that
+/// width. Without this, loops compile for the baseline x86-64 target, 4 values wide.
+#[inline(always)]
+pub(crate) fn in_wide_vectors<R>(body: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F, as just checked.
+            return unsafe { avx512(body) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the CPU has AVX2 and FMA, as just checked.
+            return unsafe { avx2(body) };
+        }
+    }
+    body()
+}
+
+/// # Safety
+/// The CPU must support AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn avx512<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// # Safety
+/// The CPU must support AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn avx2<R>(body: impl FnOnce() -> R) -> R {
+    body()
 }
 
 /// `a @ b` as a new matrix (row-major), for views of any strides.
@@ -607,8 +649,10 @@ pub(crate) fn affine_product(
             unsafe { sgemm(a, b, beta, out) };
             if in_blocks_too {
                 // SAFETY: the row's values, all written by the product now.
-                (0..rows).for_each(|r| {
-                    activate(unsafe { std::slice::from_raw_parts_mut(row(r), cols) })
+                in_wide_vectors(|| {
+                    (0..rows).for_each(|r| {
+                        activate(unsafe { std::slice::from_raw_parts_mut(row(r), cols) })
+                    })
                 });
             }
         };
@@ -620,7 +664,10 @@ pub(crate) fn affine_product(
             if !in_blocks_too {
                 let values = c.as_slice_mut().expect("row-major");
                 let (first, second) = values.split_at_mut(split_row(values.len(), n.max(1)));
-                join(|| activate(first), || activate(second));
+                join(
+                    || in_wide_vectors(|| activate(first)),
+                    || in_wide_vectors(|| activate(second)),
+                );
             }
             c
         }

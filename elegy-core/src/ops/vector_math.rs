@@ -3,38 +3,14 @@
 //! cross-entropy spent most of its time in `exp`, and a dense layer's `tanh` took longer than its
 //! product.
 
+use super::parallel::in_wide_vectors;
+
 /// Replaces each value by `e^value`, within 1 unit in the last place of the true result
 /// (checked once over every `f32` input; the tests sample the range), subnormal results
 /// included; below half the smallest subnormal it gives 0, above `f32::MAX` infinity, and NaN
 /// stays NaN.
 pub(crate) fn exp_in_place(values: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, as just checked.
-        return unsafe { exp_avx512(values) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA, as just checked.
-        return unsafe { exp_avx2(values) };
-    }
-    values.iter_mut().for_each(|v| *v = exp(*v));
-}
-
-/// # Safety
-/// The CPU must support AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn exp_avx512(values: &mut [f32]) {
-    values.iter_mut().for_each(|v| *v = exp(*v));
-}
-
-/// # Safety
-/// The CPU must support AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn exp_avx2(values: &mut [f32]) {
-    values.iter_mut().for_each(|v| *v = exp(*v));
+    in_wide_vectors(|| values.iter_mut().for_each(|v| *v = exp(*v)));
 }
 
 /// `e^x` as `2^n e^r` with `n = round(x / ln 2)` and `|r| <= ln(2) / 2`, `e^r` by Cephes'

@@ -11,7 +11,7 @@ use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
 use super::{LEARNING_RATE, STEP, Schedule, check_grads, flush_subnormal, step_count, take_state};
 use crate::error::Result;
-use crate::ops::join;
+use crate::ops::{in_wide_vectors, join};
 use crate::tensor::{Tensor, TensorMap};
 
 /// Where weight decay enters Adam's update.
@@ -181,7 +181,7 @@ impl Kernel {
         }
     }
 
-    /// The loop over contiguous values, 8 wide where the CPU has AVX2.
+    /// The loop over contiguous values, in the widest vectors the CPU has.
     fn contiguous<const DECAY: u8>(
         &self,
         wd: f32,
@@ -190,17 +190,7 @@ impl Kernel {
         m: &mut [f32],
         v: &mut [f32],
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU has AVX-512F, as just checked.
-            return unsafe { self.slices_avx512::<DECAY>(wd, p, g, m, v) };
-        }
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has AVX2, as just checked.
-            return unsafe { self.slices_avx2::<DECAY>(wd, p, g, m, v) };
-        }
-        self.slices::<DECAY>(wd, p, g, m, v);
+        in_wide_vectors(|| self.slices::<DECAY>(wd, p, g, m, v));
     }
 
     /// The loop over contiguous values; the compiler vectorizes it (sqrt and division are exact
@@ -218,41 +208,6 @@ impl Kernel {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             self.element::<DECAY>(wd, p, g, m, v);
         }
-    }
-
-    /// [`Kernel::slices`] in 8-wide vectors: the division and square root bound this loop, and
-    /// the baseline x86-64 target has only 4-wide ones.
-    ///
-    /// # Safety
-    /// The CPU must support AVX2.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn slices_avx2<const DECAY: u8>(
-        &self,
-        wd: f32,
-        p: &mut [f32],
-        g: &[f32],
-        m: &mut [f32],
-        v: &mut [f32],
-    ) {
-        self.slices::<DECAY>(wd, p, g, m, v);
-    }
-
-    /// [`Kernel::slices`] in 16-wide vectors, where the CPU has them.
-    ///
-    /// # Safety
-    /// The CPU must support AVX-512F.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    unsafe fn slices_avx512<const DECAY: u8>(
-        &self,
-        wd: f32,
-        p: &mut [f32],
-        g: &[f32],
-        m: &mut [f32],
-        v: &mut [f32],
-    ) {
-        self.slices::<DECAY>(wd, p, g, m, v);
     }
 
     /// The chain's operations, in its order: decay into the gradient, the moments, the scaled
