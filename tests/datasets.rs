@@ -668,6 +668,24 @@ fn read_npy_refuses_a_header_that_promises_more_than_the_file_holds() {
 }
 
 #[test]
+fn read_npz_refuses_a_member_whose_header_promises_more_than_it_holds() {
+    let dir = temp();
+    let path = dir.path().join("crafted.npz");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, shape) in [("ok.npy", "(2,)"), ("huge.npy", "(1099511627776,)")] {
+        zip.start_file(name, stored).unwrap();
+        zip.write_all(&handmade_npy("<f4", false, shape, &[0; 8]))
+            .unwrap();
+    }
+    zip.finish().unwrap();
+    let message = message_naming(expect_err(datasets::read_npz(&path)), &path);
+    assert!(message.contains("member `huge.npy`"), "{message}");
+    assert!(message.contains("header promises"), "{message}");
+}
+
+#[test]
 fn write_npz_then_read_npz_gives_back_every_named_tensor() {
     let dir = temp();
     let path = dir.path().join("data.npz");

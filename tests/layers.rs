@@ -195,6 +195,10 @@ fn initializers_that_describe_no_distribution_are_errors() {
             low: f32::NAN,
             high: 1.0,
         },
+        Initializer::Uniform {
+            low: -f32::MAX,
+            high: f32::MAX,
+        },
         Initializer::Normal {
             mean: 0.0,
             std: -1.0,

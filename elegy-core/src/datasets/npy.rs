@@ -47,6 +47,7 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
 pub fn read_npz(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tensor>> {
     let path = path.as_ref();
     let unreadable = |e| format_error(path, format!("cannot be read as .npz: {}", describe(e)));
+    check_npz_sizes(path)?;
     let mut npz = NpzReader::new(open(path)?).map_err(unreadable)?;
     let names = npz.names().map_err(unreadable)?;
     let mut arrays = BTreeMap::new();
@@ -119,31 +120,64 @@ pub fn write_npz<'a, K: AsRef<str>>(
 /// Headers this cannot parse are left to the reader, which reports them.
 fn check_npy_size(file: &mut File) -> std::result::Result<(), String> {
     let mut start = Vec::new();
-    let read = (&mut *file).take(1 << 17).read_to_end(&mut start);
+    let read = (&mut *file).take(HEADER_READ).read_to_end(&mut start);
     let rewound = file.rewind();
     if read.is_err() || rewound.is_err() {
         return Ok(());
     }
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    let Some((header_len, header)) = npy_header(&start) else {
+    npy_size_problem(&start, file_len).map_or(Ok(()), Err)
+}
+
+/// As [`check_npy_size`], for every member of the `.npz` file at `path` against its
+/// uncompressed size. A file the zip reader cannot open is left to the array reader.
+fn check_npz_sizes(path: &Path) -> Result<()> {
+    let Ok(mut zip) = zip::ZipArchive::new(open(path)?) else {
         return Ok(());
     };
-    let (Some(item), Some(shape)) = (npy_item_size(header), npy_shape(header)) else {
-        return Ok(());
-    };
+    for i in 0..zip.len() {
+        let Ok(mut member) = zip.by_index(i) else {
+            continue;
+        };
+        let (name, size) = (member.name().to_string(), member.size());
+        let mut start = Vec::new();
+        if (&mut member)
+            .take(HEADER_READ)
+            .read_to_end(&mut start)
+            .is_ok()
+            && let Some(problem) = npy_size_problem(&start, size)
+        {
+            return Err(format_error(path, format!("member `{name}`: {problem}")));
+        }
+    }
+    Ok(())
+}
+
+/// Enough of a file's start to hold any `.npy` header.
+const HEADER_READ: u64 = 1 << 17;
+
+/// What is wrong with an `.npy` of `total_len` bytes that starts with `start`, if its header
+/// promises more data than follows it, or a shape no array can have.
+fn npy_size_problem(start: &[u8], total_len: u64) -> Option<String> {
+    let (header_len, header) = npy_header(start)?;
+    let (item, shape) = (npy_item_size(header)?, npy_shape(header)?);
     let product = |nonzero_only: bool| {
         shape
             .iter()
             .filter(|&&d| d > 0 || !nonzero_only)
             .try_fold(item as u128, |acc, &d| acc.checked_mul(d as u128))
     };
-    let promised = product(false);
-    // ndarray also refuses a shape whose nonzero axes multiply past isize::MAX bytes.
-    let holdable = product(true).is_some_and(|bytes| bytes <= isize::MAX as u128);
-    let available = file_len.saturating_sub(header_len as u64) as u128;
-    match promised {
-        Some(bytes) if bytes <= available && holdable => Ok(()),
-        _ => Err(format!(
+    // ndarray refuses a shape whose nonzero axes multiply past isize::MAX bytes.
+    if product(true).is_none_or(|bytes| bytes > isize::MAX as u128) {
+        return Some(format!(
+            "the header's shape {shape:?} of {item}-byte values is larger than any array can \
+             be: the header is corrupt"
+        ));
+    }
+    let available = total_len.saturating_sub(header_len as u64) as u128;
+    match product(false) {
+        Some(bytes) if bytes <= available => None,
+        _ => Some(format!(
             "the header promises shape {shape:?} of {item}-byte values but only {available} \
              bytes of data follow it: the file is truncated or its header corrupt"
         )),

@@ -196,11 +196,10 @@ impl Initializer {
             Constant(value) if !value.is_finite() => {
                 bad(format!("Constant({value}) must be finite"))
             }
-            Uniform { low, high } if !(low.is_finite() && high.is_finite() && low <= high) => {
-                bad(format!(
-                    "Uniform {{ low: {low}, high: {high} }} needs finite bounds with low <= high"
-                ))
-            }
+            Uniform { low, high } if !(low <= high && (high - low).is_finite()) => bad(format!(
+                "Uniform {{ low: {low}, high: {high} }} needs finite bounds with low <= high and \
+                 a finite width"
+            )),
             Normal { mean, std } | TruncatedNormal { mean, std }
                 if !(mean.is_finite() && std.is_finite() && std >= 0.0) =>
             {
@@ -234,7 +233,9 @@ pub fn fans(shape: &[usize]) -> (usize, usize) {
 
 impl Initializer {
     /// A tensor of `shape` drawn with `key`; an error for settings that cannot describe a
-    /// distribution (bounds out of order, a negative spread or scale, a non-finite number).
+    /// distribution, or likely say something else than meant: bounds out of order or a range
+    /// too wide for `f32`, a negative standard deviation (Keras takes its size) or scale, a
+    /// non-finite number, a shape memory cannot hold.
     pub fn init(&self, shape: &[usize], key: RngKey) -> Result<Tensor> {
         use Initializer::*;
         self.check()?;
