@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use elegy::datasets::{self, CsvOptions, LabelColumn, LabelledData, Standardizer};
+use elegy::datasets::{self, CsvOptions, LabelColumn, LabelledData, Standardizer, Targets};
 use elegy::{Data, Error, Tensor};
 use ndarray::{Array2, ArrayD, IxDyn, ShapeBuilder, array};
 use ndarray_npy::{NpzWriter, WriteNpyExt};
@@ -461,6 +461,40 @@ fn read_csv_lists_the_header_when_the_label_column_is_unknown() {
 }
 
 #[test]
+fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_told() {
+    // Years: 2021 "classes" for 3 rows would be a regression target read as classes.
+    let dir = temp();
+    let path = write(&dir, "years.csv", b"x,year\n1,2019\n2,2020\n3,2018\n");
+    let data = datasets::read_csv(&path, CsvOptions::label("year")).unwrap();
+    assert_eq!(data.y.to_vec(), vec![2019.0, 2020.0, 2018.0]);
+    assert!(data.class_names.is_empty());
+    let classes = CsvOptions {
+        targets: Targets::Classes,
+        ..CsvOptions::label("year")
+    };
+    let data = datasets::read_csv(&path, classes).unwrap();
+    assert_eq!(data.class_names.len(), 2021);
+
+    // Few integer labels stay classes; Values keeps them as numbers and refuses names.
+    let path = write(&dir, "digits.csv", b"x,digit\n1,3\n2,0\n");
+    let data = datasets::read_csv(&path, CsvOptions::default()).unwrap();
+    assert_eq!(data.class_names, ["0", "1", "2", "3"]);
+    let values = CsvOptions {
+        targets: Targets::Values,
+        ..CsvOptions::default()
+    };
+    let data = datasets::read_csv(&path, values.clone()).unwrap();
+    assert!(data.class_names.is_empty());
+    assert_eq!(data.y.to_vec(), vec![3.0, 0.0]);
+    let path = write(&dir, "named.csv", b"x,kind\n1,cat\n2,dog\n");
+    let err = expect_err(datasets::read_csv(&path, values)).to_string();
+    assert!(
+        err.contains("line 2") && err.contains("`cat` is not a number"),
+        "{err}"
+    );
+}
+
+#[test]
 fn read_csv_unquotes_fields_and_honours_the_delimiter() {
     let dir = temp();
     let text = "x; \"name; with \"\"quotes\"\"\"\n1,5; \"a;b\"\n2; b\n";
@@ -487,6 +521,7 @@ fn read_csv_without_a_header_reads_every_line_as_data() {
         label_column: LabelColumn::Index(2),
         delimiter: '\t',
         has_header: false,
+        ..CsvOptions::default()
     };
     let data = datasets::read_csv(&path, options).unwrap();
     assert_eq!(data.x.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);

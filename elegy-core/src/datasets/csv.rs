@@ -37,6 +37,20 @@ impl From<usize> for LabelColumn {
     }
 }
 
+/// What the label column of a CSV file holds (see [`read_csv`] for how each is encoded).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Targets {
+    /// Decided from the labels: names are classes; non-negative integers are class indices
+    /// unless there would be more classes than both the rows and 256 (years, prices, counts);
+    /// other numbers are values.
+    #[default]
+    Auto,
+    /// Class indices (non-negative integers) or class names (anything else).
+    Classes,
+    /// Numbers to regress on; a label that is not a number is an error.
+    Values,
+}
+
 /// How [`read_csv`] reads a file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CsvOptions {
@@ -47,6 +61,8 @@ pub struct CsvOptions {
     /// Whether the first line names the columns. Default: `true`. Without a header the columns
     /// are named `column 0`, `column 1`, ... and a label column can only be chosen by position.
     pub has_header: bool,
+    /// What the labels are: classes or values. Default: [`Targets::Auto`].
+    pub targets: Targets,
 }
 
 impl Default for CsvOptions {
@@ -55,6 +71,7 @@ impl Default for CsvOptions {
             label_column: LabelColumn::Last,
             delimiter: ',',
             has_header: true,
+            targets: Targets::Auto,
         }
     }
 }
@@ -79,12 +96,15 @@ impl CsvOptions {
 /// a [`LabelledData`]: `x` `[rows, columns - 1]`, `y` `[rows]`, and the other columns' header names
 /// as `feature_names`.
 ///
-/// Labels:
-/// - when every label is a non-negative integer, it is kept as the class index, and the class
-///   names are `"0"`, `"1"`, ... up to the largest label;
-/// - when every label is a number but not all are such integers (a regression target), the
-///   values are kept and `class_names` is empty;
-/// - otherwise labels are names: the distinct names, sorted, become `class_names` and each label
+/// Labels, as [`CsvOptions::targets`] says (by default decided from the labels):
+/// - class indices: when every label is a non-negative integer, it is kept as the class index,
+///   and the class names are `"0"`, `"1"`, ... up to the largest label (with
+///   [`Targets::Auto`], only while that makes at most as many classes as the larger of the
+///   row count and 256: a column of years or prices is a target value, not ten thousand
+///   classes);
+/// - values (a regression target): every label is a number, kept as it is; `class_names` is
+///   empty;
+/// - class names: otherwise, the distinct labels, sorted, become `class_names` and each label
 ///   its index there. Sorting (rather than order of first appearance) gives a training file and
 ///   a test file with the same classes the same indices.
 ///
@@ -185,7 +205,17 @@ fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<LabelledDa
         labels.push(fields[label].as_str());
     }
 
-    let (y, class_names) = encode_labels(&labels);
+    let (y, class_names) = encode_labels(&labels, options.targets).map_err(|(row, text)| {
+        format_error(
+            path,
+            format!(
+                "line {}, {}: `{text}` is not a number, and the targets are values \
+                 (Targets::Values); use Targets::Classes or Auto for named classes",
+                rows[row].0,
+                column_name(label)
+            ),
+        )
+    })?;
     let n = labels.len();
     let feature_names = feature_columns
         .iter()
@@ -244,17 +274,31 @@ fn label_index(
     }
 }
 
-/// Labels as numbers, and the class names (see [`read_csv`] for the rules).
-fn encode_labels(labels: &[&str]) -> (Vec<f32>, Vec<String>) {
-    let numbers: Option<Vec<f32>> = labels.iter().map(|l| l.parse::<f32>().ok()).collect();
-    if let Some(numbers) = numbers {
+/// Labels as numbers, and the class names (see [`read_csv`] for the rules); for
+/// [`Targets::Values`], the row and text of the first label that is not a number.
+fn encode_labels(
+    labels: &[&str],
+    targets: Targets,
+) -> std::result::Result<(Vec<f32>, Vec<String>), (usize, String)> {
+    let numbers: Vec<Option<f32>> = labels.iter().map(|l| l.parse::<f32>().ok()).collect();
+    if targets == Targets::Values {
+        return match numbers.iter().position(Option::is_none) {
+            Some(row) => Err((row, labels[row].to_string())),
+            None => Ok((numbers.into_iter().flatten().collect(), Vec::new())),
+        };
+    }
+    if let Some(numbers) = numbers.into_iter().collect::<Option<Vec<f32>>>() {
         // Every integer up to 2^24 is exact in f32, so it can serve as a class index.
         let is_class = |v: &f32| *v >= 0.0 && v.fract() == 0.0 && *v < 16_777_216.0;
         if numbers.iter().all(is_class) {
             let classes = numbers.iter().fold(0.0f32, |m, &v| m.max(v + 1.0)) as usize;
-            return (numbers, (0..classes).map(|c| c.to_string()).collect());
+            if targets == Targets::Classes || classes <= labels.len().max(256) {
+                return Ok((numbers, (0..classes).map(|c| c.to_string()).collect()));
+            }
         }
-        return (numbers, Vec::new());
+        if targets == Targets::Auto {
+            return Ok((numbers, Vec::new()));
+        }
     }
     let index: BTreeMap<&str, usize> = labels
         .iter()
@@ -265,7 +309,7 @@ fn encode_labels(labels: &[&str]) -> (Vec<f32>, Vec<String>) {
         .map(|(i, name)| (name, i))
         .collect();
     let y = labels.iter().map(|l| index[l] as f32).collect();
-    (y, index.into_keys().map(str::to_string).collect())
+    Ok((y, index.into_keys().map(str::to_string).collect()))
 }
 
 /// The fields of one line, trimmed, with double-quoted fields unquoted.

@@ -32,7 +32,7 @@ mod npy;
 mod preprocessing;
 mod split;
 
-pub use csv::{CsvOptions, LabelColumn, read_csv};
+pub use csv::{CsvOptions, LabelColumn, Targets, read_csv};
 pub use embedded::{breast_cancer, digits, iris, wine};
 pub use idx::{fashion_mnist, mnist, read_idx};
 pub use npy::{read_npy, read_npz, write_npy, write_npz};
