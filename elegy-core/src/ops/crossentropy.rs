@@ -5,6 +5,7 @@
 
 use ndarray::{ArrayD, IxDyn};
 
+use super::softmax::stable_shift;
 use super::vector_math::exp_in_place;
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
@@ -106,8 +107,7 @@ impl Tensor {
 fn softmax_rows(values: &mut [f32], classes: usize, labels: &[usize]) -> Vec<f32> {
     let mut losses = Vec::with_capacity(labels.len());
     for (row, &label) in values.chunks_exact_mut(classes).zip(labels) {
-        let max = row.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-        let shift = if max.is_finite() { max } else { 0.0 };
+        let shift = stable_shift(row.iter());
         row.iter_mut().for_each(|v| *v -= shift);
         losses.push(-row[label]);
     }

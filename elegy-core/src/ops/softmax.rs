@@ -21,14 +21,19 @@ fn softmax_along(x: ndarray::ArrayViewD<'_, f32>, axis: usize) -> ArrayD<f32> {
     out
 }
 
-/// Subtracts from each lane along `axis` its maximum (0 where that is not finite), so that the
-/// largest `e^v` is 1.
+/// Subtracts from each lane along `axis` its [`stable_shift`], so that the largest `e^v` is 1.
 fn shift_by_max(values: &mut ArrayD<f32>, axis: usize) {
     for mut lane in values.lanes_mut(Axis(axis)) {
-        let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-        let shift = if max.is_finite() { max } else { 0.0 };
+        let shift = stable_shift(lane.iter());
         lane.mapv_inplace(|v| v - shift);
     }
+}
+
+/// What to subtract from `values` before taking `e^v`, so that nothing overflows and the
+/// largest becomes `e^0`: their maximum, or 0 where that is not finite (all `-inf`, say).
+pub(super) fn stable_shift<'a>(values: impl IntoIterator<Item = &'a f32>) -> f32 {
+    let max = values.into_iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    if max.is_finite() { max } else { 0.0 }
 }
 
 /// `e^v` for every value, in one vectorized pass where the array is contiguous.
@@ -161,8 +166,7 @@ impl Tensor {
         for &axis in &axes {
             kept = kept
                 .map_axis(Axis(axis), |lane| {
-                    let max = lane.fold(f32::NEG_INFINITY, |m, &v| m.max(v));
-                    let shift = if max.is_finite() { max } else { 0.0 };
+                    let shift = stable_shift(lane.iter());
                     shift + lane.fold(0.0, |s, &v| s + (v - shift).exp()).ln()
                 })
                 .insert_axis(Axis(axis));

@@ -669,16 +669,16 @@ fn check_weights(
     weights: &Tensor,
     first: usize,
 ) -> Result<()> {
-    match weights
-        .view()
+    let view = weights.view();
+    match view
         .iter()
-        .position(|w| !(w.is_finite() && *w >= 0.0))
+        .enumerate()
+        .find(|(_, w)| !(w.is_finite() && **w >= 0.0))
     {
-        Some(i) => Err(Error::invalid(
+        Some((i, w)) => Err(Error::invalid(
             op,
             format!(
-                "{what} holds {} for {each} {}; weights must be finite and not negative",
-                weights.view().iter().nth(i).copied().unwrap_or(f32::NAN),
+                "{what} holds {w} for {each} {}; weights must be finite and not negative",
                 first + i
             ),
         )),

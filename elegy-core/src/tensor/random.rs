@@ -187,6 +187,21 @@ pub enum Initializer {
     },
 }
 
+/// The standard deviation of a unit normal truncated to [-2, 2], to keep the asked-for variance.
+const TRUNCATED_NORMAL_STD: f32 = 0.879_625_7;
+
+/// `(fan_in, fan_out)` of a kernel shape, in the Keras convention.
+pub fn fans(shape: &[usize]) -> (usize, usize) {
+    match shape {
+        [] => (1, 1),
+        [n] => (*n, *n),
+        [rest @ .., fan_in, fan_out] => {
+            let receptive: usize = rest.iter().product();
+            (fan_in * receptive, fan_out * receptive)
+        }
+    }
+}
+
 impl Initializer {
     /// An error naming the setting that is out of range, as [`Initializer::init`] reports it.
     fn check(&self) -> Result<()> {
@@ -214,24 +229,7 @@ impl Initializer {
             _ => Ok(()),
         }
     }
-}
 
-/// The standard deviation of a unit normal truncated to [-2, 2], to keep the asked-for variance.
-const TRUNCATED_NORMAL_STD: f32 = 0.879_625_7;
-
-/// `(fan_in, fan_out)` of a kernel shape, in the Keras convention.
-pub fn fans(shape: &[usize]) -> (usize, usize) {
-    match shape {
-        [] => (1, 1),
-        [n] => (*n, *n),
-        [rest @ .., fan_in, fan_out] => {
-            let receptive: usize = rest.iter().product();
-            (fan_in * receptive, fan_out * receptive)
-        }
-    }
-}
-
-impl Initializer {
     /// A tensor of `shape` drawn with `key`; an error for settings that cannot describe a
     /// distribution, or likely say something else than meant: bounds out of order or a range
     /// too wide for `f32`, a negative standard deviation (Keras takes its size) or scale, a
