@@ -435,6 +435,104 @@ fn selecting_samples_past_the_end_is_an_error() {
 }
 
 #[test]
+fn a_batch_the_model_refuses_leaves_the_trained_states_as_they_were() {
+    let (xtr, ytr, xte, yte) = digits_split();
+    let mut r = runner(0);
+    r.fit(xtr.clone(), ytr.clone(), quiet(2)).unwrap();
+    let params = r.states().net_params.clone();
+    let moments = r.states().optimizer_states.clone();
+    let steps = r.step_count();
+
+    // 5 features where the kernel takes 64: the product in pred_step fails.
+    let err = r
+        .train_on_batch(Tensor::zeros(&[4, 5]), Tensor::zeros(&[4]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("matmul"), "{err}");
+    assert!(r.is_initialized());
+    assert_eq!(r.step_count(), steps);
+    assert_eq!(r.states().net_params, params);
+    assert_eq!(r.states().optimizer_states, moments);
+
+    // Training goes on from where it was: the same as a runner that never saw the bad batch.
+    let mut clean = runner(0);
+    clean.fit(xtr.clone(), ytr.clone(), quiet(2)).unwrap();
+    let go_on = || FitOptions {
+        initial_epoch: 2,
+        ..quiet(3)
+    };
+    r.fit(xtr.clone(), ytr.clone(), go_on()).unwrap();
+    clean.fit(xtr, ytr, go_on()).unwrap();
+    assert_eq!(r.states().net_params, clean.states().net_params);
+    let logs = r.evaluate(xte, yte, EvaluateOptions::default()).unwrap();
+    assert!(logs["sparse_categorical_accuracy"] > 0.85, "{logs:?}");
+}
+
+#[test]
+fn a_training_step_updates_parameters_and_moments_in_place() {
+    let (xtr, ytr, _, _) = digits_split();
+    let mut r = runner(0);
+    r.fit(xtr.clone(), ytr.clone(), quiet(1)).unwrap();
+    let buffer = |r: &Runner<Linear>, map: &str, key: &str| {
+        let states = r.states();
+        let map = if map == "params" {
+            &states.net_params
+        } else {
+            &states.optimizer_states
+        };
+        map.require(key).unwrap().array().as_ptr()
+    };
+    let moment = r
+        .states()
+        .optimizer_states
+        .names()
+        .find(|k| k.contains("m/w"))
+        .unwrap()
+        .to_string();
+    let before = (buffer(&r, "params", "w"), buffer(&r, "opt", &moment));
+    let batch = Data::select(&xtr, &[0, 1, 2, 3]).unwrap();
+    let targets = Data::select(&ytr, &[0, 1, 2, 3]).unwrap();
+    r.train_on_batch(batch, targets).unwrap();
+    assert_eq!(
+        (buffer(&r, "params", "w"), buffer(&r, "opt", &moment)),
+        before
+    );
+}
+
+/// A train step of its own that fails on batches of fewer than 8 samples.
+struct FailsOnSmallBatches;
+
+impl Model for FailsOnSmallBatches {
+    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+        Linear { classes: 10 }.pred_step(ctx)
+    }
+
+    fn train_step(&self, ctx: StepContext<'_>) -> Result<TrainStep> {
+        if !ctx.initializing && ctx.x.num_samples()? < 8 {
+            return Err(elegy::Error::Step("too few samples".into()));
+        }
+        elegy::step::defaults::train_step(self, ctx)
+    }
+}
+
+#[test]
+fn a_failed_train_step_of_the_users_own_says_the_states_are_gone() {
+    let (xtr, ytr, _, _) = digits_split();
+    let mut r = Runner::new(FailsOnSmallBatches)
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .optimizer(Sgd::new(0.1))
+        .seed(0);
+    r.fit(xtr, ytr, quiet(1)).unwrap();
+    let err = r
+        .train_on_batch(Tensor::zeros(&[4, 64]), Tensor::zeros(&[4]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("too few samples"), "{err}");
+    assert!(err.contains("states it was given are gone"), "{err}");
+    assert!(!r.is_initialized());
+}
+
+#[test]
 fn fit_without_an_optimizer_says_how_to_give_one() {
     let mut r =
         Runner::new(Linear { classes: 10 }).loss(SparseCategoricalCrossentropy::from_logits());

@@ -348,8 +348,10 @@ impl<M: Model> Runner<M> {
     ) -> Result<crate::step::Logs> {
         super::retain_freed_memory();
         // The states move into the step rather than being cloned: parameters and optimizer
-        // moments then have one owner, and the optimizer updates them in place. A failed step
-        // consumes them, so the runner is left uninitialized and says so.
+        // moments then have one owner, and the optimizer updates them in place. The default
+        // `train_step` hands them back if it fails before its update; a step of the user's own
+        // that fails consumes them, and the runner is left uninitialized and says so.
+        drop(crate::step::defaults::take_unspent_states());
         let states = std::mem::take(&mut self.states).with_rng(self.step_key(self.step + 1));
         let out = self.model.train_step(StepContext {
             x,
@@ -363,6 +365,10 @@ impl<M: Model> Runner<M> {
         let out = match out {
             Ok(out) => out,
             Err(e) => {
+                if let Some(states) = crate::step::defaults::take_unspent_states() {
+                    self.states = states.with_components(self.components.clone());
+                    return Err(e);
+                }
                 self.initialized = false;
                 self.states = States::new(self.seed).with_components(self.components.clone());
                 return Err(Error::Step(format!(

@@ -6,6 +6,7 @@
 //! through [`States::components`].
 
 use std::any::type_name;
+use std::cell::RefCell;
 
 use crate::autodiff::grad;
 use crate::data::Data;
@@ -179,8 +180,23 @@ pub fn grad_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<G
     })
 }
 
+thread_local! {
+    /// The states given to the last default `train_step` on this thread that failed before
+    /// updating them, for the runner that called it to take back.
+    static UNSPENT_STATES: RefCell<Option<States>> = const { RefCell::new(None) };
+}
+
+/// The states of the last default `train_step` on this thread that failed before its update, if
+/// any (taking them clears the slot).
+pub(crate) fn take_unspent_states() -> Option<States> {
+    UNSPENT_STATES.with(|slot| slot.borrow_mut().take())
+}
+
 /// One optimizer update along the gradients of `grad_step`; when initializing, runs `test_step`
 /// and creates the optimizer's state instead.
+///
+/// If it fails before the update (in `grad_step` or the model's own steps), the runner keeps the
+/// states it had: the step did not happen.
 pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TrainStep> {
     let optimizer = ctx.states.components().and_then(|c| c.optimizer.clone());
     if ctx.initializing {
@@ -202,23 +218,33 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
                 .into(),
         )
     })?;
-    let GradStep {
-        mut logs,
-        states,
-        grads,
-        ..
-    } = model.grad_step(ctx)?;
+    // Until the update, nothing has changed the states: a step that fails before it (a batch
+    // the model refuses, say) leaves them to the runner, which goes on from them. The copy shares
+    // every tensor and is dropped before the update, which then still owns them alone.
+    let unspent = ctx.states.clone();
+    let prepared = model.grad_step(ctx).and_then(|step| {
+        let mut states = step.states;
+        let params = std::mem::take(&mut states.net_params);
+        let mut opt_states = std::mem::take(&mut states.optimizer_states);
+        if opt_states.is_empty() {
+            // States created by `pred_step` alone (init without targets) have no optimizer
+            // state yet.
+            opt_states = optimizer.init(&params)?;
+        }
+        Ok((step.logs, states, params, opt_states, step.grads))
+    });
+    let (mut logs, states, params, opt_states, grads) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            UNSPENT_STATES.with(|slot| *slot.borrow_mut() = Some(unspent));
+            return Err(e);
+        }
+    };
+    drop(unspent);
     if optimizer.has_schedule()
-        && let Some(lr) = optimizer.learning_rate(&states.optimizer_states)
+        && let Some(lr) = optimizer.learning_rate(&opt_states)
     {
         logs.running("lr", lr);
-    }
-    let mut states = states;
-    let params = std::mem::take(&mut states.net_params);
-    let mut opt_states = std::mem::take(&mut states.optimizer_states);
-    if opt_states.is_empty() {
-        // States created by `pred_step` alone (init without targets) have no optimizer state yet.
-        opt_states = optimizer.init(&params)?;
     }
     let (params, opt_states) = optimizer.update(params, &grads, opt_states)?;
     Ok(TrainStep {
