@@ -305,6 +305,11 @@ impl<M: Model> Runner<M> {
     }
 
     /// One training step on one batch (initializing first if needed); returns its logs.
+    ///
+    /// A step that fails (a batch the model refuses) changes nothing when the model trains with
+    /// the default `train_step`, as in `fit`: the runner keeps its parameters and goes on from
+    /// them. A `train_step` of the model's own that fails takes the states with it; the runner is
+    /// then uninitialized (load a checkpoint or initialize again).
     pub fn train_on_batch(
         &mut self,
         x: impl Into<Data>,
