@@ -123,3 +123,28 @@ fn clamp_with_empty_bounds_is_an_error() {
     let err = Tensor::zeros(&[2]).clamp(1.0, 0.0).unwrap_err().to_string();
     assert!(err.starts_with("clamp: bounds [1, 0] are empty"), "{err}");
 }
+
+#[test]
+fn nan_passes_through_relu_maximum_minimum_and_a_relu_layer() {
+    let x = Tensor::from_vec(vec![f32::NAN, 1.0, -1.0, 0.0], &[4]).unwrap();
+    let relu = x.relu().to_vec();
+    assert!(relu[0].is_nan());
+    assert_eq!(&relu[1..], &[1.0, 0.0, 0.0]);
+    let zeros = Tensor::zeros(&[4]);
+    for (name, y) in [
+        ("maximum", x.maximum(&zeros).unwrap()),
+        ("minimum", x.minimum(&zeros).unwrap()),
+        ("maximum, NaN second", zeros.maximum(&x).unwrap()),
+    ] {
+        assert!(y.to_vec()[0].is_nan(), "{name}: {:?}", y.to_vec());
+    }
+    // The dense op's own ReLU, as a diverged layer would meet it.
+    let w = Tensor::from_vec(vec![1.0, -1.0], &[1, 2]).unwrap();
+    let y = Tensor::from_vec(vec![f32::NAN, 2.0], &[2, 1])
+        .unwrap()
+        .linear_activated(&w, None, elegy::Activation::Relu)
+        .unwrap()
+        .to_vec();
+    assert!(y[0].is_nan() && y[1].is_nan(), "{y:?}");
+    assert_eq!(&y[2..], &[2.0, 0.0]);
+}

@@ -95,16 +95,18 @@ binary_op!(
     db: |g, x: f32, y| if x > 0.0 { g * x.powf(y) * x.ln() } else { 0.0 }
 );
 binary_op!(
-    /// The larger of `self` and `other` element by element; ties share the gradient equally.
+    /// The larger of `self` and `other` element by element (NaN where either is, as in
+    /// NumPy and PyTorch); ties share the gradient equally.
     maximum, MaximumRule, "maximum",
-    forward: f32::max,
+    forward: |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.max(y) },
     da: |g, x, y| if x > y { g } else if x == y { 0.5 * g } else { 0.0 },
     db: |g, x, y| if y > x { g } else if x == y { 0.5 * g } else { 0.0 }
 );
 binary_op!(
-    /// The smaller of `self` and `other` element by element; ties share the gradient equally.
+    /// The smaller of `self` and `other` element by element (NaN where either is, as in
+    /// NumPy and PyTorch); ties share the gradient equally.
     minimum, MinimumRule, "minimum",
-    forward: f32::min,
+    forward: |x: f32, y: f32| if x.is_nan() || y.is_nan() { f32::NAN } else { x.min(y) },
     da: |g, x, y| if x < y { g } else if x == y { 0.5 * g } else { 0.0 },
     db: |g, x, y| if y < x { g } else if x == y { 0.5 * g } else { 0.0 }
 );

@@ -153,7 +153,7 @@ impl Tensor {
         })
     }
 
-    /// `max(self, 0)` (gradient 0 at 0).
+    /// `max(self, 0)` (gradient 0 at 0; NaN stays NaN).
     pub fn relu(&self) -> Tensor {
         self.elementwise("relu", relu, |x, _| relu_slope(x))
     }
@@ -247,9 +247,10 @@ impl Tensor {
     }
 }
 
-/// `max(x, 0)`: the standalone op's and the dense op's activation alike.
+/// `max(x, 0)`: the standalone op's and the dense op's activation alike. NaN stays NaN (as in
+/// PyTorch and JAX), so that a diverging layer shows in the loss instead of going quiet.
 pub(crate) fn relu(x: f32) -> f32 {
-    x.max(0.0)
+    if x <= 0.0 { 0.0 } else { x }
 }
 
 /// The derivative of [`relu`] at `x` (0 at 0), also read off its output: positive where `x` is.
