@@ -597,7 +597,58 @@ fn save_best_only_with_an_absent_monitor_stops_fit_with_an_error() {
         .monitor("val_f1")
         .save_best_only(true);
     let err = fit_with(&mut r, 1, cb).unwrap_err().to_string();
-    assert!(err.contains("monitor `val_f1` is not in the logs"), "{err}");
+    assert!(err.contains("val_f1") && err.contains("val_loss"), "{err}");
+}
+
+#[test]
+fn save_best_only_on_a_validation_log_skips_the_epochs_that_do_not_validate() {
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "e{epoch}"))
+        .monitor("val_loss")
+        .save_best_only(true);
+    let (x, y) = digits(200);
+    let options = FitOptions {
+        validation_freq: 2,
+        callbacks: vec![Box::new(cb)],
+        ..options(0, 4)
+    };
+    let history = r.fit(x, y, options).unwrap();
+    // NaN at the epochs that did not validate.
+    let validated: Vec<f32> = history.get("val_loss").unwrap()[..]
+        .iter()
+        .copied()
+        .filter(|v| !v.is_nan())
+        .collect();
+    assert_eq!(validated.len(), 2);
+    let mut expected = BTreeSet::from(["e2".to_string()]);
+    if validated[1] < validated[0] {
+        expected.insert("e4".to_string());
+    }
+    assert_eq!(file_names(dir.path()), expected);
+}
+
+#[test]
+fn save_best_only_on_a_validation_log_without_validation_is_an_error() {
+    let dir = temp_dir();
+    let mut r = runner(10, 0);
+    let cb = ModelCheckpoint::new(template(dir.path(), "best")).save_best_only(true);
+    let (x, y) = digits(200);
+    let options = FitOptions {
+        validation_split: 0.0,
+        callbacks: vec![Box::new(cb)],
+        ..options(0, 1)
+    };
+    let err = r.fit(x, y, options).unwrap_err().to_string();
+    assert!(err.contains("`val_loss` never appeared"), "{err}");
+
+    // Batch logs never hold validation logs: refused before training.
+    let cb = ModelCheckpoint::new(template(dir.path(), "best"))
+        .save_best_only(true)
+        .save_freq(SaveFreq::Batches(2));
+    let err = fit_with(&mut r, 1, cb).unwrap_err().to_string();
+    assert!(err.contains("no validation logs"), "{err}");
+    assert!(file_names(dir.path()).is_empty());
 }
 
 #[test]

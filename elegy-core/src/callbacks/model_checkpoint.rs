@@ -4,11 +4,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::monitor::{Mode, auto_direction};
+use super::monitor::{Mode, Monitor};
 use crate::checkpoint::{self, Checkpoint, Position};
 use crate::error::{Error, Result};
 use crate::runner::{Callback, CallbackContext, LogValues};
 use crate::tensor::TensorMap;
+
+const OP: &str = "ModelCheckpoint";
 
 /// When [`ModelCheckpoint`] saves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -65,8 +67,7 @@ pub enum SaveFreq {
 #[derive(Clone, Debug)]
 pub struct ModelCheckpoint {
     template: String,
-    monitor: String,
-    mode: Mode,
+    monitor: Monitor,
     save_best_only: bool,
     weights_only: bool,
     save_freq: SaveFreq,
@@ -78,8 +79,7 @@ pub struct ModelCheckpoint {
     /// The metric state each epoch starts from, seen when the epoch's first batch begins (a full
     /// checkpoint needs it to restore a runner that was never initialized).
     initial_metrics: Option<TensorMap>,
-    /// Direction and parsed template, set when training begins.
-    minimize: bool,
+    /// The parsed template, set when training begins.
     segments: Vec<Segment>,
 }
 
@@ -89,8 +89,7 @@ impl ModelCheckpoint {
     pub fn new(path_template: impl Into<String>) -> ModelCheckpoint {
         ModelCheckpoint {
             template: path_template.into(),
-            monitor: "val_loss".to_string(),
-            mode: Mode::Auto,
+            monitor: Monitor::new("val_loss"),
             save_best_only: false,
             weights_only: false,
             save_freq: SaveFreq::Epoch,
@@ -99,25 +98,28 @@ impl ModelCheckpoint {
             best: None,
             batches_since_save: 0,
             initial_metrics: None,
-            minimize: true,
             segments: Vec::new(),
         }
     }
 
     /// The log that [`ModelCheckpoint::save_best_only`] compares (default `val_loss`).
     pub fn monitor(mut self, log_name: impl Into<String>) -> ModelCheckpoint {
-        self.monitor = log_name.into();
+        self.monitor.name = log_name.into();
         self
     }
 
     /// Whether smaller or larger values of the monitored log are better (default [`Mode::Auto`]).
     pub fn mode(mut self, mode: Mode) -> ModelCheckpoint {
-        self.mode = mode;
+        self.monitor.mode = mode;
         self
     }
 
     /// Save only when the monitored log is strictly better than at every earlier save (and than
     /// the [`ModelCheckpoint::initial_value_threshold`], if set). A NaN is never better.
+    ///
+    /// As for [`super::EarlyStopping`]: a validation log is skipped at the epochs that do not
+    /// validate (`validation_freq > 1`), a log that is not there at all is an error (a misspelt
+    /// name fails instead of never saving), and so is a validation log that never appeared.
     pub fn save_best_only(mut self, yes: bool) -> ModelCheckpoint {
         self.save_best_only = yes;
         self
@@ -156,35 +158,17 @@ impl ModelCheckpoint {
     ) -> Result<()> {
         let epoch = ctx.epoch;
         if self.save_best_only {
-            let current = *logs.get(&self.monitor).ok_or_else(|| {
-                Error::invalid(
-                    "ModelCheckpoint",
-                    format!(
-                        "monitor `{}` is not in the logs {:?}{}",
-                        self.monitor,
-                        logs.keys().collect::<Vec<_>>(),
-                        if self.monitor.starts_with("val_") {
-                            "; validation logs need validation data and exist only at the \
-                             ends of epochs that validate"
-                        } else {
-                            ""
-                        }
-                    ),
-                )
-            })?;
-            let reference = self.best.or(self.threshold);
-            let improved = match reference {
-                _ if current.is_nan() => false,
-                None => true,
-                Some(best) if self.minimize => current < best,
-                Some(best) => current > best,
+            // No value at an epoch that did not validate (or between batches): nothing to compare.
+            let Some(current) = self.monitor.value(OP, logs)? else {
+                return Ok(());
             };
-            if !improved {
+            let reference = self.best.or(self.threshold);
+            if !self.monitor.improves(current, reference) {
                 if self.verbose {
                     println!(
                         "Epoch {}: {} did not improve from {}",
                         epoch + 1,
-                        self.monitor,
+                        self.monitor.name,
                         reference.map_or("-".into(), |b| format!("{b:.5}"))
                     );
                 }
@@ -194,7 +178,7 @@ impl ModelCheckpoint {
                 println!(
                     "Epoch {}: {} improved from {} to {current:.5}",
                     epoch + 1,
-                    self.monitor,
+                    self.monitor.name,
                     reference.map_or("-".into(), |b| format!("{b:.5}"))
                 );
             }
@@ -246,26 +230,24 @@ impl Callback for ModelCheckpoint {
         self.segments = parse(&self.template)?;
         if self.save_freq == SaveFreq::Batches(0) {
             return Err(Error::invalid(
-                "ModelCheckpoint",
+                OP,
                 "save_freq Batches(0): save every 1 batch or more",
             ));
         }
-        self.minimize = match self.mode {
-            Mode::Min => true,
-            Mode::Max => false,
-            Mode::Auto => auto_direction(&self.monitor)
-                .map(|m| m == Mode::Min)
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "ModelCheckpoint",
-                        format!(
-                            "cannot tell whether monitor `{}` should be minimized or maximized; \
-                         pass .mode(Mode::Min) or .mode(Mode::Max)",
-                            self.monitor
-                        ),
-                    )
-                })?,
-        };
+        if self.save_best_only {
+            if matches!(self.save_freq, SaveFreq::Batches(_))
+                && self.monitor.name.starts_with("val_")
+            {
+                return Err(Error::invalid(
+                    OP,
+                    format!(
+                        "save_best_only with save_freq Batches compares the logs of batches,                          which have no validation logs such as `{}`; monitor a training log                          such as `loss`, or save at epoch ends",
+                        self.monitor.name
+                    ),
+                ));
+            }
+            self.monitor.begin(OP)?;
+        }
         self.batches_since_save = 0;
         Ok(())
     }
@@ -305,6 +287,13 @@ impl Callback for ModelCheckpoint {
         }
         Ok(())
     }
+
+    fn on_train_end(&mut self, _ctx: &mut CallbackContext<'_>, _logs: &LogValues) -> Result<()> {
+        if self.save_best_only {
+            self.monitor.end(OP)?;
+        }
+        Ok(())
+    }
 }
 
 /// A value a template placeholder can show.
@@ -327,10 +316,7 @@ enum Segment {
 }
 
 fn template_error(template: &str, message: impl std::fmt::Display) -> Error {
-    Error::invalid(
-        "ModelCheckpoint",
-        format!("path template {template:?}: {message}"),
-    )
+    Error::invalid(OP, format!("path template {template:?}: {message}"))
 }
 
 /// Splits a template into text and `{name:spec}` fields.
