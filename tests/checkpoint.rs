@@ -475,13 +475,81 @@ fn a_checkpoint_with_another_optimizer_is_rejected_listing_the_unexpected_state(
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
         .optimizer(elegy::optimizers::Sgd::new(0.1));
-    sgd.init(x, Some(y), 32).unwrap();
+    // Uninitialized, the runner would take the tensors as they are: the optimizer checks its
+    // state all the same (else the first step fails and takes the loaded states with it).
     let (_, message) = format_message(sgd.load(dir.path()).unwrap_err());
-    assert!(message.contains("optimizer_states/"), "{message}");
-    assert!(
-        message.contains("in the checkpoint but not in the model"),
-        "{message}"
+    assert!(!sgd.is_initialized());
+    sgd.init(x, Some(y), 32).unwrap();
+    let (_, initialized) = format_message(sgd.load(dir.path()).unwrap_err());
+    for message in [message, initialized] {
+        assert!(message.contains("optimizer_states/"), "{message}");
+        assert!(
+            message.contains("in the checkpoint but not in the model"),
+            "{message}"
+        );
+        assert!(
+            message.contains("saved with {\"Adam\"") && message.contains("the runner has {\"Sgd\""),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_runner_initialized_without_targets_loads_the_optimizer_state_of_its_optimizer() {
+    let (dir, trained) = saved_run();
+    let (x, _) = digits(200);
+    let mut r = runner(10, 3);
+    r.init(x, None, 32).unwrap();
+    assert!(r.states().optimizer_states.is_empty());
+    r.load(dir.path()).unwrap();
+    assert_eq!(
+        r.states().optimizer_states,
+        trained.states().optimizer_states
     );
+}
+
+/// `Linear` with a train step that keeps a count of its own in a states field, made at the first
+/// training step rather than at `init`.
+struct CountsSteps;
+
+impl Model for CountsSteps {
+    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+        Linear { classes: 10 }.pred_step(ctx)
+    }
+
+    fn train_step(&self, ctx: elegy::step::StepContext<'_>) -> Result<elegy::TrainStep> {
+        let initializing = ctx.initializing;
+        let mut step = elegy::step::defaults::train_step(self, ctx)?;
+        if !initializing {
+            let count = step
+                .states
+                .field("count")
+                .map_or(0.0, |f| f.require("n").map_or(0.0, |n| n.to_vec()[0]));
+            let count = TensorMap::new().with("n", Tensor::scalar(count + 1.0));
+            step.states = step.states.with_field("count", count);
+        }
+        Ok(step)
+    }
+}
+
+#[test]
+fn a_states_field_made_by_training_loads_into_a_runner_initialized_before_it() {
+    let dir = temp_dir();
+    let (x, y) = digits(64);
+    let make = || {
+        Runner::new(CountsSteps)
+            .loss(SparseCategoricalCrossentropy::from_logits())
+            .optimizer(Adam::new(1e-2))
+            .seed(1)
+    };
+    let mut trained = make();
+    trained.fit(x.clone(), y.clone(), options(0, 1)).unwrap();
+    trained.save(dir.path()).unwrap();
+    let mut fresh = make();
+    fresh.init(x, Some(y), 32).unwrap();
+    assert!(fresh.states().field("count").is_err());
+    fresh.load(dir.path()).unwrap();
+    assert_eq!(fresh.states(), trained.states());
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -37,6 +37,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::optimizers::Optimizer;
 use crate::runner::History;
 use crate::step::States;
 use crate::tensor::{RngKey, TensorMap};
@@ -178,7 +179,9 @@ impl Checkpoint {
 
     /// Checks that every tensor this checkpoint restores has the name and shape of the
     /// corresponding tensor of `expected` (a runner's current states), and that none is missing
-    /// or extra; the error names the tensors file and the tensors.
+    /// or extra; the error names the tensors file and the tensors. State the runner has not
+    /// made yet (metric and optimizer state after `init` without targets, states fields that
+    /// training steps create) is taken as it is.
     pub(crate) fn check_matches(
         &self,
         expected: &States,
@@ -191,25 +194,31 @@ impl Checkpoint {
         compare("net_params", &want.net_params, &got.net_params, p);
         compare("net_states", &want.net_states, &got.net_states, p);
         if self.kind == Kind::Full {
-            compare(
-                "metrics_states",
-                &want.metrics_states,
-                &got.metrics_states,
-                p,
-            );
-            let initial = &self.initial_metrics_states;
-            compare(
-                "initial_metrics_states",
-                expected_initial_metrics,
-                initial,
-                p,
-            );
-            compare(
-                "optimizer_states",
-                &want.optimizer_states,
-                &got.optimizer_states,
-                p,
-            );
+            // A runner initialized without targets has no metric or optimizer state yet (the
+            // optimizer checks the checkpoint's itself: `check_optimizer_states`).
+            if !(want.metrics_states.is_empty() && expected_initial_metrics.is_empty()) {
+                compare(
+                    "metrics_states",
+                    &want.metrics_states,
+                    &got.metrics_states,
+                    p,
+                );
+                let initial = &self.initial_metrics_states;
+                compare(
+                    "initial_metrics_states",
+                    expected_initial_metrics,
+                    initial,
+                    p,
+                );
+            }
+            if !want.optimizer_states.is_empty() {
+                compare(
+                    "optimizer_states",
+                    &want.optimizer_states,
+                    &got.optimizer_states,
+                    p,
+                );
+            }
             let names: std::collections::BTreeSet<&String> =
                 want.fields.keys().chain(got.fields.keys()).collect();
             for name in names {
@@ -219,15 +228,46 @@ impl Checkpoint {
                     (Some(_), None) => p.push(format!(
                         "the model's states field `{name}` is missing from the checkpoint"
                     )),
-                    (None, Some(g)) => p.push(format!(
-                        "states field `{name}` ({} tensors) is in the checkpoint but not in the \
-                         model",
-                        g.len()
-                    )),
-                    (None, None) => {}
+                    // A field that training steps create after `init` (a schedule's state,
+                    // say): the model has not made it yet.
+                    (None, _) => {}
                 }
             }
         }
+        self.mismatch(
+            problems,
+            " (was the checkpoint saved from another model, loss, metrics or optimizer?)",
+        )
+    }
+
+    /// Checks that the optimizer state this checkpoint restores is what `optimizer` keeps for
+    /// the checkpoint's parameters (the same kind of optimizer): another optimizer's state would
+    /// otherwise fail only at the first training step, taking the loaded states with it.
+    pub(crate) fn check_optimizer_states(&self, optimizer: &dyn Optimizer) -> Result<()> {
+        let saved = &self.states.optimizer_states;
+        if self.kind != Kind::Full || saved.is_empty() {
+            return Ok(());
+        }
+        let expected = optimizer.init(&self.states.net_params)?;
+        let mut problems = Vec::new();
+        tensors::compare("optimizer_states", &expected, saved, &mut problems);
+        let saved_with = self
+            .optimizer
+            .as_ref()
+            .map_or_else(|| "another optimizer".to_string(), |o| o.to_string());
+        self.mismatch(
+            problems,
+            &format!(
+                " (the checkpoint was saved with {saved_with}, the runner has {}: build the \
+                 runner with the same kind of optimizer, or take only the weights with \
+                 `load_weights`)",
+                optimizer.hyperparameters()
+            ),
+        )
+    }
+
+    /// `Ok` without problems; else an error listing the first few, then `hint`.
+    fn mismatch(&self, problems: Vec<String>, hint: &str) -> Result<()> {
         if problems.is_empty() {
             return Ok(());
         }
@@ -236,9 +276,7 @@ impl Checkpoint {
         if problems.len() > shown {
             message.push_str(&format!("; and {} more", problems.len() - shown));
         }
-        message.push_str(
-            " (was the checkpoint saved from another model, loss, metrics or optimizer?)",
-        );
+        message.push_str(hint);
         Err(Error::Format {
             path: self.origin.clone().unwrap_or_default(),
             message,

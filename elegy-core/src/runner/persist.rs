@@ -60,7 +60,9 @@ impl<M: Model> Runner<M> {
     /// When the runner is already initialized, every tensor's name and shape must match its
     /// states, or nothing is changed and the error names the file and the tensors. An
     /// uninitialized runner takes the checkpoint's tensors as they are and becomes initialized;
-    /// call [`Runner::init`] first to have them checked against the model.
+    /// call [`Runner::init`] first to have them checked against the model. Either way, the
+    /// optimizer state must be what the runner's optimizer keeps for those parameters (the
+    /// same kind of optimizer; its hyperparameters, such as the learning rate, may differ).
     pub fn load(&mut self, dir: impl AsRef<Path>) -> Result<()> {
         let checkpoint = Checkpoint::read(dir)?;
         self.restore(checkpoint)
@@ -116,6 +118,10 @@ impl<M: Model> Runner<M> {
                           with `load_weights` into an initialized runner"
                     .into(),
             });
+        }
+        // The optimizer first: its message names both optimizers.
+        if let Some(optimizer) = &self.components.optimizer {
+            checkpoint.check_optimizer_states(optimizer.as_ref())?;
         }
         if self.initialized {
             checkpoint.check_matches(&self.states, &self.initial_metrics_states)?;
