@@ -747,3 +747,23 @@ fn validation_during_fit_calls_the_test_hooks() {
     assert_eq!(log.iter().filter(|e| *e == "test_begin").count(), 2);
     assert_eq!(log.iter().filter(|e| *e == "test_end true").count(), 2);
 }
+
+#[test]
+fn the_summary_of_a_model_without_a_module_lists_its_parameters_with_their_whole_shapes() {
+    let mut r = runner(0);
+    let rows = r.summary_rows(Tensor::zeros(&[2, 64])).unwrap();
+    let table = elegy::runner::format_summary(&rows);
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{table}"))
+            .to_string()
+    };
+    assert!(
+        line("w ").contains("[64, 10]") && !table.contains("None"),
+        "{table}"
+    );
+    assert!(line("b ").contains("[10]"), "{table}");
+    assert!(table.contains("Total parameters: 650"), "{table}");
+}

@@ -4,9 +4,13 @@ use crate::step::SummaryRow;
 
 /// A table of `rows` with totals: path, kind, output shape, parameter counts and bytes.
 pub fn format_summary(rows: &[SummaryRow]) -> String {
-    let shape = |s: &[usize]| {
-        let inner: Vec<String> = s.iter().map(usize::to_string).collect();
-        format!("[None, {}]", inner.join(", "))
+    let shape = |r: &SummaryRow| {
+        let inner: Vec<String> = r.shape.iter().map(usize::to_string).collect();
+        if r.is_tensor_row() {
+            format!("[{}]", inner.join(", "))
+        } else {
+            format!("[None, {}]", inner.join(", "))
+        }
     };
     let header = [
         "Layer (path)",
@@ -22,7 +26,7 @@ pub fn format_summary(rows: &[SummaryRow]) -> String {
             [
                 r.path.clone(),
                 r.kind.clone(),
-                shape(&r.shape),
+                shape(r),
                 r.trainable.to_string(),
                 r.non_trainable.to_string(),
                 r.bytes.to_string(),

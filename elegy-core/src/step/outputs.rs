@@ -64,12 +64,21 @@ pub struct SummaryRow {
     pub path: String,
     /// Kind of layer (`"Linear"`), or `"parameter"`.
     pub kind: String,
-    /// Shape of the output (or of the parameter), without the batch axis where it applies.
+    /// Shape of the output without the batch axis (the table shows it as `None`), or, in rows of
+    /// kind `"parameter"` or `"state"`, the tensor's whole shape.
     pub shape: Vec<usize>,
-    /// Number of trainable values.
+    /// Number of trainable values (a container's row counts those of the rows nested in it).
     pub trainable: usize,
     /// Number of non-trainable values.
     pub non_trainable: usize,
     /// Bytes of the values.
     pub bytes: usize,
+}
+
+impl SummaryRow {
+    /// Whether this row is a parameter or state tensor (whose shape has no batch axis) rather
+    /// than a layer's output.
+    pub(crate) fn is_tensor_row(&self) -> bool {
+        matches!(self.kind.as_str(), "parameter" | "state")
+    }
 }
