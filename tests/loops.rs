@@ -767,3 +767,44 @@ fn the_summary_of_a_model_without_a_module_lists_its_parameters_with_their_whole
     assert!(line("b ").contains("[10]"), "{table}");
     assert!(table.contains("Total parameters: 650"), "{table}");
 }
+
+#[test]
+fn a_loss_or_metric_given_structured_targets_says_to_bind_it_to_one_part() {
+    let x = Tensor::zeros(&[4, 64]);
+    let y: Data = [
+        ("digit", Tensor::zeros(&[4])),
+        ("parity", Tensor::zeros(&[4])),
+    ]
+    .into_iter()
+    .collect();
+    let err = runner(0)
+        .fit(x.clone(), y.clone(), quiet(1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("y_true is a map"), "{err}");
+    assert!(
+        err.contains("Runner::output_loss") || err.contains("Runner::output_metric"),
+        "{err}"
+    );
+    assert!(!err.contains("&Data"), "{err}");
+
+    // A loss of the user's own may read the whole structure; the metric still needs one part.
+    struct Zero;
+    impl elegy::losses::Loss for Zero {
+        fn name(&self) -> String {
+            "zero".into()
+        }
+        fn compute(&self, _: &elegy::losses::LossInputs<'_>) -> Result<Tensor> {
+            Ok(Tensor::scalar(0.0))
+        }
+    }
+    let mut metric_only = Runner::new(Linear { classes: 10 })
+        .loss(Zero)
+        .metric(SparseCategoricalAccuracy);
+    let err = metric_only.init(x, Some(y), 4).unwrap_err().to_string();
+    assert!(
+        err.contains("metric `sparse_categorical_accuracy`: y_true is a map")
+            && err.contains("Runner::output_metric(key, metric)"),
+        "{err}"
+    );
+}

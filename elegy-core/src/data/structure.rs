@@ -33,10 +33,17 @@ impl Data {
         match self {
             Data::Tensor(t) => Ok(t),
             other => Err(Error::Data(format!(
-                "{what} is {}, not a single tensor; ask for `&Data` to receive the whole structure",
+                "{what} is {}, not a single tensor",
                 other.describe()
             ))),
         }
+    }
+
+    /// [`Data::as_tensor`] for a step, loss or metric that needs one tensor: the error is a
+    /// step error that ends with `fix`.
+    pub(crate) fn as_tensor_or(&self, what: &str, fix: &str) -> Result<&Tensor> {
+        self.as_tensor(what)
+            .map_err(|e| Error::Step(format!("{e}; {fix}")))
     }
 
     /// Every tensor, in order (tuples by position, maps by name).

@@ -82,10 +82,13 @@ impl<L: SampleLoss> Loss for L {
                 "loss `{name}` needs targets; pass y to fit/evaluate"
             ))
         })?;
+        let fix = "compare one part with `Runner::output_loss(key, loss, weight)`, once per part";
         reduce(
             self,
-            y_true.as_tensor("y_true")?,
-            inputs.y_pred.as_tensor("y_pred")?,
+            y_true.as_tensor_or(&format!("loss `{name}`: y_true"), fix)?,
+            inputs
+                .y_pred
+                .as_tensor_or(&format!("loss `{name}`: y_pred"), fix)?,
             inputs.sample_weight,
             inputs.class_weight,
         )

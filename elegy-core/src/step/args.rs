@@ -54,9 +54,10 @@ impl<'a> StepArg<&'a Data> for Data {
 
 impl<'a> StepArg<&'a Data> for &'a Tensor {
     fn from_step_input(source: &'a Data, input: &'static str, step: &'static str) -> Result<Self> {
-        source
-            .as_tensor(input)
-            .map_err(|e| Error::Step(format!("{step}: {e}")))
+        source.as_tensor_or(
+            &format!("{step}: {input}"),
+            "ask for `&Data` to receive the whole structure",
+        )
     }
 }
 

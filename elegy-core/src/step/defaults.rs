@@ -143,13 +143,12 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
                 "metric `{name}` needs targets; pass y to fit/evaluate"
             ))
         })?;
-        let y_pred = y_pred.as_tensor("y_pred")?.detach();
-        let updated = metric.update(
-            &mine,
-            y_true.as_tensor("y_true")?,
-            &y_pred,
-            ctx.sample_weight,
-        )?;
+        let fix = "measure one part with `Runner::output_metric(key, metric)`, once per part";
+        let y_pred = y_pred
+            .as_tensor_or(&format!("metric `{name}`: y_pred"), fix)?
+            .detach();
+        let y_true = y_true.as_tensor_or(&format!("metric `{name}`: y_true"), fix)?;
+        let updated = metric.update(&mine, y_true, &y_pred, ctx.sample_weight)?;
         logs.running(name.clone(), metric.result(&updated)?);
         // Initializing only creates the state: the batch it ran on must not count.
         let kept = if ctx.initializing { mine } else { updated };
