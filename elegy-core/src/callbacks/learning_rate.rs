@@ -9,7 +9,9 @@ use crate::tensor::Tensor;
 pub use crate::optimizers::LEARNING_RATE;
 
 impl CallbackContext<'_> {
-    /// The learning rate the next update will use, when the optimizer keeps it in its state.
+    /// The base learning rate the optimizer keeps in its state: the rate of the next update when
+    /// the rate is constant; with a schedule, the rate the schedule is scaled against (its
+    /// initial or peak value), whatever the step. `None` without one.
     pub fn learning_rate(&self) -> Option<f32> {
         self.states
             .optimizer_states
@@ -17,7 +19,8 @@ impl CallbackContext<'_> {
             .and_then(|t| t.to_vec().first().copied())
     }
 
-    /// Sets the learning rate of the next updates. An error when `lr` is negative or not
+    /// Sets the base learning rate of the next updates (with a schedule, this scales the whole
+    /// schedule: half the base rate halves every later step's rate). An error when `lr` is negative or not
     /// finite, or when the optimizer state has no `learning_rate` (no optimizer, or one that
     /// does not read it from its state).
     pub fn set_learning_rate(&mut self, lr: f32) -> Result<()> {

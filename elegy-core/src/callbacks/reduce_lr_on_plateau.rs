@@ -11,9 +11,10 @@ const OP: &str = "ReduceLrOnPlateau";
 /// than `min_delta`) for `patience` epochs, never going below `min_lr`; after a reduction,
 /// `cooldown` epochs pass before counting resumes. Keras' `ReduceLROnPlateau`.
 ///
-/// The learning rate is the optimizer state's `learning_rate` (see
-/// [`CallbackContext::set_learning_rate`]); an optimizer without one is an error when training
-/// begins. Monitoring a missing log is an error as for [`super::EarlyStopping`].
+/// The learning rate is the optimizer state's base `learning_rate` (see
+/// [`CallbackContext::set_learning_rate`]; with a schedule, reducing it scales the schedule, and
+/// `min_lr` bounds the base rate, not the scheduled one); an optimizer without one is an error
+/// when training begins. Monitoring a missing log is an error as for [`super::EarlyStopping`].
 ///
 /// ```
 /// use elegy_core::callbacks::ReduceLrOnPlateau;
