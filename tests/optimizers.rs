@@ -541,7 +541,44 @@ fn init_stores_the_base_rate_and_the_step_count() {
         state.require("learning_rate").unwrap().item().unwrap(),
         0.02
     );
-    assert_eq!(state.require("step").unwrap().item().unwrap(), 0.0);
+    assert_eq!(state.require("step").unwrap().to_vec(), [0.0, 0.0]);
+}
+
+#[test]
+fn the_step_count_and_a_schedule_go_on_past_the_steps_one_f32_counts_exactly() {
+    // 2^24 + 1 is the first count an f32 cannot hold: a count kept in one would stop there, and
+    // the schedule with it. Both the fused (Adam) and the chained (Sgd) updates count.
+    let schedule = Schedule::CosineDecay {
+        initial: 0.1,
+        decay_steps: 20_000_000,
+        alpha: 0.0,
+        warmup_steps: 0,
+        warmup_target: None,
+    };
+    let adam = Adam {
+        learning_rate: schedule.clone(),
+        ..Adam::default()
+    };
+    let sgd = Sgd {
+        learning_rate: schedule.clone(),
+        ..Sgd::default()
+    };
+    let start = (1u64 << 24) - 2;
+    for optimizer in [&adam as &dyn Optimizer, &sgd] {
+        let mut params = params_w(&P0);
+        let mut state = optimizer.init(&params).unwrap();
+        state.insert("step", elegy::optimizers::step_tensor(start));
+        let mut rates = Vec::new();
+        for k in 0..4 {
+            rates.push(optimizer.learning_rate(&state).unwrap());
+            assert_eq!(rates[k], schedule.at(start + k as u64));
+            (params, state) = optimizer
+                .update(params, &params_w(&GRADS[0]), state)
+                .unwrap();
+        }
+        assert!(rates.windows(2).all(|w| w[1] < w[0]), "{rates:?}");
+        assert_eq!(state.require("step").unwrap().to_vec(), [1.0, 2.0]);
+    }
 }
 
 #[test]
@@ -641,7 +678,7 @@ fn state_names_are_the_same_after_updates_and_across_inits() {
     let grads = params.map(|_, p| p.ones_like());
     let (_, after) = rmsprop.update(params, &grads, first.clone()).unwrap();
     assert_eq!(names(&after), names(&first));
-    assert_eq!(after.require("step").unwrap().item().unwrap(), 1.0);
+    assert_eq!(after.require("step").unwrap().to_vec(), [0.0, 1.0]);
 }
 
 #[test]

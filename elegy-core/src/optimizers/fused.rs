@@ -9,7 +9,10 @@
 
 use ndarray::{ArcArray, ArrayD, IxDyn, Zip};
 
-use super::{LEARNING_RATE, STEP, Schedule, check_grads, flush_subnormal, step_count, take_state};
+use super::{
+    LEARNING_RATE, STEP, Schedule, check_grads, flush_subnormal, step_count, step_tensor,
+    take_state,
+};
 use crate::error::Result;
 use crate::ops::{in_wide_vectors, join};
 use crate::tensor::{Tensor, TensorMap};
@@ -98,7 +101,7 @@ impl AdamRule {
             state.insert(mk, Tensor::new(m));
             state.insert(vk, Tensor::new(v));
         }
-        state.insert(STEP, Tensor::scalar((step + 1) as f32));
+        state.insert(STEP, step_tensor(step + 1));
         state.insert(LEARNING_RATE, Tensor::scalar(base));
         Ok((new_params, state))
     }

@@ -30,7 +30,7 @@
 //! # State
 //!
 //! The state is one flat [`TensorMap`] with stable names: [`STEP`] (`"step"`, the number of
-//! updates applied), [`LEARNING_RATE`] (`"learning_rate"`, the base rate) and each link's own
+//! updates applied, exact as two numbers: see [`step_tensor`]), [`LEARNING_RATE`] (`"learning_rate"`, the base rate) and each link's own
 //! entries under its position in the chain (`"0/..."`, `"1/..."`), named after the parameter
 //! they follow (`"1/m/linear/kernel"`). Only the links an optimizer's options switch on are in
 //! its chain, so the names depend on those options (they are listed on each optimizer).
@@ -202,16 +202,36 @@ pub trait Optimizer: Send + Sync {
 /// What a missing state entry is called in [`Error::NotFound`].
 pub(crate) const STATE: &str = "optimizer state";
 
-/// The step count kept in optimizer state under [`STEP`].
+/// Steps per unit of the step count's high part: every integer below it is exact in an `f32`.
+const STEP_UNIT: u64 = 1 << 24;
+
+/// The step count as optimizer state keeps it under [`STEP`]: `[high, low]` with
+/// `step = high * 2^24 + low`, both parts exact in `f32`, so that the count (and a schedule
+/// read at it) goes on past the 2^24 steps a single `f32` counts exactly, up to 2^48.
+///
+/// ```
+/// use elegy_core::optimizers::step_tensor;
+/// assert_eq!(step_tensor(3).to_vec(), [0.0, 3.0]);
+/// assert_eq!(step_tensor((1 << 24) + 5).to_vec(), [1.0, 5.0]);
+/// ```
+pub fn step_tensor(step: u64) -> Tensor {
+    let parts = vec![(step / STEP_UNIT) as f32, (step % STEP_UNIT) as f32];
+    Tensor::from_vec(parts, &[2]).expect("two values for shape [2]")
+}
+
+/// The step count kept in optimizer state under [`STEP`] (see [`step_tensor`]).
 pub(crate) fn step_count(state: &TensorMap) -> Result<u64> {
-    let step = state.require(STEP)?.item()?;
-    if step.is_finite() && step >= 0.0 && step.fract() == 0.0 {
-        Ok(step as u64)
-    } else {
-        Err(Error::invalid(
+    let parts = state.require(STEP)?.to_vec();
+    let exact = |v: f32| v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < STEP_UNIT as f32;
+    match parts[..] {
+        [high, low] if exact(high) && exact(low) => Ok(high as u64 * STEP_UNIT + low as u64),
+        _ => Err(Error::invalid(
             "optimizer",
-            format!("the step count in state `{STEP}` is {step}, not a count of updates"),
-        ))
+            format!(
+                "the step count in state `{STEP}` is {parts:?}, not [high, low] parts of a \
+                 count of updates"
+            ),
+        )),
     }
 }
 

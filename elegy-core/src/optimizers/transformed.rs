@@ -5,7 +5,7 @@ use ndarray::Zip;
 
 use super::{
     GradientTransform, LEARNING_RATE, Optimizer, STEP, Schedule, UpdateContext, check_grads,
-    non_negative, step_count,
+    non_negative, step_count, step_tensor,
 };
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorMap};
@@ -102,7 +102,7 @@ pub(crate) fn init(
             ));
         }
     }
-    state.insert(STEP, Tensor::scalar(0.0));
+    state.insert(STEP, step_tensor(0));
     state.insert(LEARNING_RATE, Tensor::scalar(schedule.base_rate()));
     Ok(state)
 }
@@ -153,7 +153,7 @@ pub(crate) fn update(
         Zip::from(&mut p).and(u.array()).for_each(|p, &u| *p += u);
         new_params.insert(name, Tensor::new(p));
     }
-    state.insert(STEP, Tensor::scalar((step + 1) as f32));
+    state.insert(STEP, step_tensor(step + 1));
     state.insert(LEARNING_RATE, Tensor::scalar(base));
     Ok((new_params, state))
 }
