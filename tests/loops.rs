@@ -808,3 +808,110 @@ fn a_loss_or_metric_given_structured_targets_says_to_bind_it_to_one_part() {
         "{err}"
     );
 }
+
+/// `Linear` over one feature that records the inputs of each training batch.
+struct RecordsBatches {
+    seen: std::sync::Mutex<Vec<Vec<f32>>>,
+}
+
+impl Model for RecordsBatches {
+    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+        Linear { classes: 2 }.pred_step(ctx)
+    }
+
+    fn train_step(&self, ctx: StepContext<'_>) -> Result<TrainStep> {
+        if !ctx.initializing {
+            let x = ctx.x.as_tensor("x")?.to_vec();
+            self.seen.lock().unwrap().push(x);
+        }
+        elegy::step::defaults::train_step(self, ctx)
+    }
+}
+
+fn recording_runner() -> Runner<RecordsBatches> {
+    Runner::new(RecordsBatches {
+        seen: Default::default(),
+    })
+    .loss(SparseCategoricalCrossentropy::from_logits())
+    .optimizer(Sgd::new(0.1))
+    .seed(5)
+}
+
+fn indexed_samples(n: usize) -> (Tensor, Tensor) {
+    let x = Tensor::from_vec((0..n).map(|i| i as f32).collect(), &[n, 1]).unwrap();
+    let y = Tensor::from_vec((0..n).map(|i| (i % 2) as f32).collect(), &[n]).unwrap();
+    (x, y)
+}
+
+#[test]
+fn epochs_shorter_than_a_pass_go_on_where_the_last_one_stopped() {
+    let (x, y) = indexed_samples(8);
+    let mut r = recording_runner();
+    let options = |epochs, initial_epoch, shuffle| FitOptions {
+        epochs,
+        initial_epoch,
+        batch_size: 2,
+        steps_per_epoch: Some(3),
+        shuffle,
+        verbose: 0,
+        ..Default::default()
+    };
+    r.fit(x.clone(), y.clone(), options(2, 0, false)).unwrap();
+    // Epoch 0 takes the first three batches of the first pass, epoch 1 the last one, then the
+    // first two of the second pass.
+    let seen = r.model().seen.lock().unwrap().clone();
+    let expected: Vec<Vec<f32>> = [
+        [0.0, 1.0],
+        [2.0, 3.0],
+        [4.0, 5.0],
+        [6.0, 7.0],
+        [0.0, 1.0],
+        [2.0, 3.0],
+    ]
+    .iter()
+    .map(|b| b.to_vec())
+    .collect();
+    assert_eq!(seen, expected);
+
+    // Shuffled, three epochs of three batches see the whole first pass, each sample once, and a
+    // run resumed at epoch 1 meets the same batches as the one that went through.
+    let mut whole = recording_runner();
+    whole
+        .fit(x.clone(), y.clone(), options(3, 0, true))
+        .unwrap();
+    let seen = whole.model().seen.lock().unwrap().clone();
+    let mut first_pass: Vec<f32> = seen[..4].concat();
+    first_pass.sort_by(f32::total_cmp);
+    assert_eq!(first_pass, (0..8).map(|i| i as f32).collect::<Vec<_>>());
+    let mut resumed = recording_runner();
+    resumed.fit(x, y, options(3, 1, true)).unwrap();
+    let resumed_seen = resumed.model().seen.lock().unwrap().clone();
+    // The resumed runner's init looks at epoch 1's first batch without training on it.
+    assert_eq!(resumed_seen, seen[3..].to_vec());
+}
+
+#[test]
+fn a_dataset_pass_shorter_than_steps_per_epoch_is_an_error() {
+    let (x, y) = indexed_samples(8);
+    let mut loader = elegy::data::Loader::from_batches(move || {
+        let batch = elegy::data::Batch::xy(x.clone(), y.clone());
+        std::iter::once(Ok(batch))
+    });
+    let mut r = recording_runner();
+    let err = r
+        .fit_dataset(
+            &mut loader,
+            FitOptions {
+                epochs: 2,
+                steps_per_epoch: Some(3),
+                verbose: 0,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("gave 1 of the 3 batches steps_per_epoch asks for"),
+        "{err}"
+    );
+}

@@ -185,10 +185,11 @@ impl<M: Model> Runner<M> {
                 }
             };
             let limit = steps_per_epoch.unwrap_or(usize::MAX);
-            let mut seen = 0usize;
+            let (mut seen, mut batches_run) = (0usize, 0usize);
             drive(batches, prefetch, limit, |batch, b| {
                 let n = b.num_samples()?;
                 seen += n;
+                batches_run += 1;
                 let y = b.y.as_ref().ok_or_else(|| {
                     Error::Data(format!(
                         "fit: batch {batch} has no targets; fit needs x and y"
@@ -209,6 +210,19 @@ impl<M: Model> Runner<M> {
             if seen == 0 {
                 return Err(Error::Data(format!(
                     "fit: epoch {epoch} had no batches; the data or dataset is empty"
+                )));
+            }
+            if let (TrainSource::Stream(_), Some(steps), false) = (&source, steps_per_epoch, stop)
+                && batches_run < steps
+            {
+                // Keras stops training here with a warning; an epoch shorter than asked for is
+                // not to pass unnoticed.
+                return Err(Error::Data(format!(
+                    "fit_dataset: the dataset's pass for epoch {epoch} gave {batches_run} of \
+                     the {steps} batches steps_per_epoch asks for; make it \
+                     yield at least steps_per_epoch batches a pass, or leave steps_per_epoch \
+                     unset for one pass an epoch (the epochs trained so far are in the \
+                     runner's history)"
                 )));
             }
             let mut logs = accumulator.values();
@@ -547,19 +561,24 @@ struct ArraySource {
 }
 
 impl ArraySource {
-    /// The batches of `epoch`, in the runner's seeded order.
+    /// The batches of `epoch`, in the runner's seeded order. The epochs are one stream of
+    /// batches over passes through the data, cut every `steps` batches: an epoch shorter than a
+    /// pass goes on where the last one stopped (as in Keras), a longer one into the next pass.
+    /// Pass `p` has its own order, so a resumed run (`initial_epoch`) meets the same batches.
     fn epoch<M: Model>(&self, runner: &Runner<M>, epoch: usize) -> Batches<'_> {
         let n = self.x.num_samples().unwrap_or(0);
         let per_pass = n.div_ceil(self.batch_size).max(1);
+        let first = epoch.saturating_mul(self.steps);
         // Each pass's order when it is first needed: a batch and the next one are at most one
         // pass apart, so two are kept (steps_per_epoch may ask for any number of passes).
-        let (key, shuffle) = (runner.shuffle_key(epoch), self.shuffle);
+        let (shuffle_stream, shuffle) = (runner.shuffle_stream(), self.shuffle);
         let mut orders: Vec<(usize, Arc<Vec<usize>>)> = Vec::with_capacity(2);
         let mut order = move |pass: usize| -> Arc<Vec<usize>> {
             if let Some((_, order)) = orders.iter().find(|(p, _)| *p == pass) {
                 return order.clone();
             }
-            let order = Arc::new(pass_order(n, key, pass as u64, shuffle));
+            let key = shuffle_stream.fold_in(pass as u64);
+            let order = Arc::new(pass_order(n, key, shuffle));
             if orders.len() == 2 {
                 orders.remove(0);
             }
@@ -568,6 +587,7 @@ impl ArraySource {
         };
         let batch_size = self.batch_size;
         let rows = move |b: usize| {
+            let b = first.saturating_add(b);
             let (pass, within) = (b / per_pass, b % per_pass);
             (
                 pass,
@@ -593,13 +613,13 @@ impl ArraySource {
     }
 }
 
-/// The order of the `n` samples in one pass over them: shuffled by `key` and the pass, or as
+/// The order of the `n` samples in one pass over them: shuffled by the pass's `key`, or as
 /// they are.
-fn pass_order(n: usize, key: RngKey, pass: u64, shuffle: bool) -> Vec<usize> {
+fn pass_order(n: usize, key: RngKey, shuffle: bool) -> Vec<usize> {
     let mut order: Vec<usize> = (0..n).collect();
     if shuffle {
         use rand::seq::SliceRandom;
-        order.shuffle(&mut key.fold_in(pass).rng());
+        order.shuffle(&mut key.rng());
     }
     order
 }

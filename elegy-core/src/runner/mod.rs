@@ -312,10 +312,9 @@ impl<M: Model> Runner<M> {
         RngKey::new(self.seed).fold_in(STEP_STREAM).fold_in(step)
     }
 
-    fn shuffle_key(&self, epoch: usize) -> RngKey {
-        RngKey::new(self.seed)
-            .fold_in(SHUFFLE_STREAM)
-            .fold_in(epoch as u64)
+    /// The key that each pass's shuffle key is folded from (by the pass's number).
+    fn shuffle_stream(&self) -> RngKey {
+        RngKey::new(self.seed).fold_in(SHUFFLE_STREAM)
     }
 
     fn require_initialized(&self, op: &str) -> Result<()> {

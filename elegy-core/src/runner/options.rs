@@ -20,7 +20,14 @@ pub struct FitOptions {
     pub validation_freq: usize,
     /// The epoch to start at (to resume a run).
     pub initial_epoch: usize,
-    /// Batches per epoch; by default one pass over the data. More than a pass cycles through it.
+    /// Batches per epoch; by default one pass over the data.
+    ///
+    /// Over arrays (`fit`), the epochs take their batches in turn from one stream of reshuffled
+    /// passes: an epoch shorter than a pass goes on where the last one stopped, so every sample
+    /// is seen (as in Keras), and a longer one goes on into the next pass. A dataset
+    /// (`fit_dataset`) starts a pass every epoch (`Dataset::batches(epoch)`), of which the epoch
+    /// takes the first `steps_per_epoch` batches (let it shuffle, as `Loader` can); a pass that
+    /// ends before them is an error.
     pub steps_per_epoch: Option<usize>,
     /// A weight per training sample (shape `[n]`).
     pub sample_weight: Option<Tensor>,
