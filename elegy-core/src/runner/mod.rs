@@ -100,7 +100,9 @@ impl<M: Model> Runner<M> {
         self.weighted_loss(loss, 1.0)
     }
 
-    /// Adds a loss whose value is multiplied by `weight` in the total.
+    /// Adds a loss whose value is multiplied by `weight`. Its log is the weighted value, the part
+    /// it adds to the total `loss` (as in Elegy, where the weight belongs to the loss; Keras logs
+    /// each output's loss before weighting).
     pub fn weighted_loss(self, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
         let log_name = components::loss_log_name(&loss.name());
         self.push_loss(Arc::new(loss), weight, log_name, None)
