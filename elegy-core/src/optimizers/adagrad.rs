@@ -9,7 +9,8 @@ use crate::error::Result;
 /// Adagrad as Keras: `acc = acc + g^2` from `initial_accumulator_value`,
 /// `p -= lr * g / sqrt(acc + epsilon)`.
 ///
-/// `weight_decay` is an L2 penalty added to the gradient before the accumulator. Clipping
+/// `weight_decay` is an L2 penalty added to the gradient before the accumulator, as PyTorch's
+/// (Keras 3 instead shrinks the parameters apart from the gradient). Clipping
 /// applies to the raw gradient, by value first, then by global norm.
 ///
 /// State: `"step"`, `"learning_rate"` and `"{i}/accumulator/{param}"`, where `i` counts the

@@ -13,7 +13,7 @@ use crate::error::Result;
 /// `epsilon` weighs in the first steps.)
 ///
 /// `weight_decay` is an L2 penalty added to the gradient before the moments, as PyTorch's Adam;
-/// for decoupled weight decay use [`AdamW`]. Clipping applies to the raw gradient, by value
+/// for decoupled weight decay (what Keras 3's `weight_decay` does) use [`AdamW`]. Clipping applies to the raw gradient, by value
 /// first, then by global norm.
 ///
 /// State: `"step"`, `"learning_rate"`, `"{i}/m/{param}"` and `"{i}/v/{param}"`, where `i` counts

@@ -10,7 +10,8 @@ use crate::error::Result;
 /// `centered`, `mg = rho mg + (1 - rho) g` and `inc = lr * g / sqrt(ms - mg^2 + epsilon)`. Then
 /// `p -= inc`, or with momentum `buf = momentum buf + inc; p -= buf`.
 ///
-/// `weight_decay` is an L2 penalty added to the gradient before the mean square. Clipping
+/// `weight_decay` is an L2 penalty added to the gradient before the mean square, as PyTorch's
+/// (Keras 3 instead shrinks the parameters apart from the gradient). Clipping
 /// applies to the raw gradient, by value first, then by global norm.
 ///
 /// State: `"step"`, `"learning_rate"`, `"{i}/mean_square/{param}"`, centered

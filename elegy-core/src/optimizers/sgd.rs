@@ -9,7 +9,8 @@ use crate::error::Result;
 /// `p += momentum * v - lr * g`; plain `p -= lr * g` without momentum.
 ///
 /// `weight_decay` is an L2 penalty added to the gradient (`g + weight_decay * p`) before the
-/// rate and the momentum, as PyTorch's SGD. Clipping applies to the raw gradient, by value
+/// rate and the momentum, as PyTorch's SGD (Keras 3 instead shrinks the parameters,
+/// `p -= lr * weight_decay * p`, apart from the gradient). Clipping applies to the raw gradient, by value
 /// first, then by global norm.
 ///
 /// State: `"step"`, `"learning_rate"` and, with momentum, `"{i}/momentum/{param}"`, where `i`
