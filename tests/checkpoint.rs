@@ -597,6 +597,40 @@ fn export_npz_writes_every_parameter_under_its_name() {
     );
 }
 
+#[test]
+fn export_npz_writes_the_network_state_inference_needs_too() {
+    use elegy::module::Sequential;
+    use elegy::module::layers::{BatchNorm, Linear};
+    let (x, y) = digits(64);
+    let mut r = Runner::for_module(
+        Sequential::new()
+            .layer(Linear::new(8))
+            .layer(BatchNorm::new())
+            .layer(Linear::new(10)),
+    )
+    .loss(SparseCategoricalCrossentropy::from_logits())
+    .optimizer(Adam::new(1e-2));
+    r.fit(x, y, options(0, 1)).unwrap();
+    let dir = temp_dir();
+    let path = dir.path().join("weights.npz");
+    r.export_npz(&path).unwrap();
+    let mut npz = ndarray_npy::NpzReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+    let names: BTreeSet<String> = npz.names().unwrap().into_iter().collect();
+    let states = r.states();
+    let expected: BTreeSet<String> = states
+        .net_params
+        .names()
+        .chain(states.net_states.names())
+        .map(str::to_string)
+        .collect();
+    assert!(!states.net_states.is_empty());
+    assert_eq!(names, expected);
+    for (name, tensor) in states.net_states.iter() {
+        let saved: ndarray::ArrayD<f32> = npz.by_name(name).unwrap();
+        assert_eq!(saved, tensor.to_array(), "{name}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // ModelCheckpoint
 

@@ -89,11 +89,25 @@ impl<M: Model> Runner<M> {
         Ok(())
     }
 
-    /// Writes the trainable parameters to the `.npz` file `path`, one `float32` array per
-    /// parameter under its name (`numpy.load(path)["linear/w"]`).
+    /// Writes the weights to the `.npz` file `path`: what inference needs, the trainable
+    /// parameters and the network's state (batch-norm statistics), one `float32` array per
+    /// tensor under its name (`numpy.load(path)["linear/w"]`).
     pub fn export_npz(&self, path: impl AsRef<Path>) -> Result<()> {
         self.require_initialized("export_npz")?;
-        checkpoint::export_npz(path, &self.states.net_params)
+        let mut weights = self.states.net_params.clone();
+        for (name, tensor) in self.states.net_states.iter() {
+            if weights.contains(name) {
+                return Err(Error::invalid(
+                    "export_npz",
+                    format!(
+                        "`{name}` names both a parameter and a network state; one file cannot \
+                         hold both under that name (use `save_weights`)"
+                    ),
+                ));
+            }
+            weights.insert(name, tensor.clone());
+        }
+        checkpoint::export_npz(path, &weights)
     }
 
     /// The epoch to resume training at: the one after the last epoch in the history (0 before
