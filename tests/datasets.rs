@@ -495,6 +495,42 @@ fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_t
 }
 
 #[test]
+fn read_csv_refuses_missing_labels_instead_of_renumbering_the_classes() {
+    let dir = temp();
+    // Taken as class names, `NA` would sort the classes as text: "10" before "2".
+    let path = write(&dir, "na.csv", b"x,y\n1,0\n2,1\n3,2\n4,10\n5,NA\n");
+    let err = expect_err(datasets::read_csv(&path, CsvOptions::default())).to_string();
+    assert!(
+        err.contains("line 6") && err.contains("`NA` is not a number, but other labels are"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`0` on line 2") && err.contains("Targets::Classes"),
+        "{err}"
+    );
+    // Asked for class names, the same column is read as such.
+    let classes = CsvOptions {
+        targets: Targets::Classes,
+        ..CsvOptions::default()
+    };
+    let data = datasets::read_csv(&path, classes).unwrap();
+    assert_eq!(data.class_names, ["0", "1", "10", "2", "NA"]);
+
+    // An empty label, or a delimiter at the end of every line (an empty last column).
+    for (name, text, line) in [
+        ("empty.csv", &b"x,y\n1,0\n2,\n"[..], "line 3"),
+        ("trailing.csv", &b"a,b,label,\n1,2,0,\n"[..], "line 2"),
+    ] {
+        let path = write(&dir, name, text);
+        let err = expect_err(datasets::read_csv(&path, CsvOptions::default())).to_string();
+        assert!(
+            err.contains(line) && err.contains("the label is empty"),
+            "{name}: {err}"
+        );
+    }
+}
+
+#[test]
 fn read_csv_unquotes_fields_and_honours_the_delimiter() {
     let dir = temp();
     let text = "x; \"name; with \"\"quotes\"\"\"\n1,5; \"a;b\"\n2; b\n";

@@ -106,7 +106,10 @@ impl CsvOptions {
 ///   empty;
 /// - class names: otherwise, the distinct labels, sorted, become `class_names` and each label
 ///   its index there. Sorting (rather than order of first appearance) gives a training file and
-///   a test file with the same classes the same indices.
+///   a test file with the same classes the same indices. With [`Targets::Auto`], a column of
+///   numbers with some text in it (`NA`) is an error, a missing value rather than a class.
+///
+/// An empty label is an error (a missing value, or a delimiter at the end of every line).
 ///
 /// Fields are separated by [`CsvOptions::delimiter`]; spaces around a field are ignored; a field
 /// may be enclosed in double quotes (to hold the delimiter), with `""` for a quote inside it;
@@ -202,20 +205,27 @@ fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<LabelledDa
             })?;
             x.push(value);
         }
+        if fields[label].is_empty() {
+            return Err(format_error(
+                path,
+                format!(
+                    "line {number}, {}: the label is empty; every row needs one (a missing \
+                     value, or a delimiter at the end of the line?)",
+                    column_name(label)
+                ),
+            ));
+        }
         labels.push(fields[label].as_str());
     }
 
-    let (y, class_names) = encode_labels(&labels, options.targets).map_err(|(row, text)| {
-        format_error(
-            path,
-            format!(
-                "line {}, {}: `{text}` is not a number, and the targets are values \
-                 (Targets::Values); use Targets::Classes or Auto for named classes",
-                rows[row].0,
-                column_name(label)
-            ),
-        )
-    })?;
+    let line_of = |row: usize| rows[row].0;
+    let (y, class_names) =
+        encode_labels(&labels, options.targets, line_of).map_err(|(row, reason)| {
+            format_error(
+                path,
+                format!("line {}, {}: {reason}", line_of(row), column_name(label)),
+            )
+        })?;
     let n = labels.len();
     let feature_names = feature_columns
         .iter()
@@ -274,18 +284,41 @@ fn label_index(
     }
 }
 
-/// Labels as numbers, and the class names (see [`read_csv`] for the rules); for
-/// [`Targets::Values`], the row and text of the first label that is not a number.
+/// Labels as numbers, and the class names (see [`read_csv`] for the rules); else the row of the
+/// first label that cannot be read so, and why. `line_of` gives a row's line in the file.
 fn encode_labels(
     labels: &[&str],
     targets: Targets,
+    line_of: impl Fn(usize) -> usize,
 ) -> std::result::Result<(Vec<f32>, Vec<String>), (usize, String)> {
     let numbers: Vec<Option<f32>> = labels.iter().map(|l| l.parse::<f32>().ok()).collect();
+    let text = numbers.iter().position(Option::is_none);
+    if targets == Targets::Values
+        && let Some(row) = text
+    {
+        let reason = format!(
+            "`{}` is not a number, and the targets are values (Targets::Values); use \
+             Targets::Classes or Auto for named classes",
+            labels[row]
+        );
+        return Err((row, reason));
+    }
     if targets == Targets::Values {
-        return match numbers.iter().position(Option::is_none) {
-            Some(row) => Err((row, labels[row].to_string())),
-            None => Ok((numbers.into_iter().flatten().collect(), Vec::new())),
-        };
+        return Ok((numbers.into_iter().flatten().collect(), Vec::new()));
+    }
+    // A column of numbers with a word or two in it is a column with missing values (`NA`):
+    // taken as class names, sorted as text, they would renumber every class without a word.
+    if targets == Targets::Auto
+        && let (Some(row), Some(number)) = (text, numbers.iter().position(Option::is_some))
+    {
+        let reason = format!(
+            "`{}` is not a number, but other labels are (`{}` on line {}); a missing label? \
+             Fix the file, or read every label as a class name with Targets::Classes",
+            labels[row],
+            labels[number],
+            line_of(number)
+        );
+        return Err((row, reason));
     }
     if let Some(numbers) = numbers.into_iter().collect::<Option<Vec<f32>>>() {
         // Every integer up to 2^24 is exact in f32, so it can serve as a class index.
