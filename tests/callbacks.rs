@@ -232,6 +232,20 @@ fn progress_writes_one_keras_style_line_per_epoch_when_not_on_a_terminal() {
 }
 
 #[test]
+fn progress_of_a_stream_of_unknown_length_counts_the_batches_it_ran() {
+    let out = Captured::default();
+    let mut loader = elegy::data::Loader::from_batches(|| {
+        (0..3).map(|_| Ok(elegy::data::Batch::xy(samples(1), samples(1))))
+    });
+    let mut runner = Runner::new(Scripted::new(&[1.0, 2.0, 3.0]));
+    let options = options(1, vec![Box::new(Progress::to_writer(out.clone()))]);
+    runner.fit_dataset(&mut loader, options).unwrap();
+    let lines = out.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("Epoch 1/1 - 3/3 - "), "{lines:?}");
+}
+
+#[test]
 fn progress_counts_only_the_batches_run_when_training_stops_mid_epoch() {
     let out = Captured::default();
     let model = Scripted::new(&[1.0, f32::NAN, 1.0, 1.0]);

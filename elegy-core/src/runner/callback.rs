@@ -19,7 +19,8 @@ pub struct CallbackContext<'a> {
     pub epoch: usize,
     /// The last epoch `fit` will run (exclusive), as given in its options.
     pub epochs: usize,
-    /// Batches per epoch.
+    /// Batches per epoch, or 0 when not known before the epoch ends (a dataset, with
+    /// `FitOptions::steps_per_epoch` unset).
     pub steps_per_epoch: usize,
     /// Training steps taken so far by the runner (what each step's random key derives from).
     pub step: u64,

@@ -110,16 +110,19 @@ impl Callback for Progress {
         self.started = Instant::now();
         self.batches = 0;
         if let Output::Stdout { live: true } = self.output {
-            let bar = ProgressBar::with_draw_target(
-                Some(ctx.steps_per_epoch as u64),
-                ProgressDrawTarget::stdout(),
-            );
-            // The template is fixed, so it always parses; the fallback is only for form's sake.
-            let style = ProgressStyle::with_template(
-                "{prefix} [{bar:30}] {pos}/{len} - {elapsed} - ETA {eta} - {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
+            // A stream's length is not known (0): count batches without a bar or an ETA.
+            let (length, template) = match ctx.steps_per_epoch {
+                0 => (None, "{prefix} {pos}/unknown - {elapsed} - {msg}"),
+                steps => (
+                    Some(steps as u64),
+                    "{prefix} [{bar:30}] {pos}/{len} - {elapsed} - ETA {eta} - {msg}",
+                ),
+            };
+            let bar = ProgressBar::with_draw_target(length, ProgressDrawTarget::stdout());
+            // The templates are fixed, so they always parse; the fallback is only for form's sake.
+            let style = ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
             bar.set_style(style);
             bar.set_prefix(format!("Epoch {}/{}", epoch + 1, ctx.epochs));
             self.bar = Some(bar);
@@ -150,11 +153,16 @@ impl Callback for Progress {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
         }
+        // At its end, an epoch of unknown length has as many batches as it ran.
+        let steps = match ctx.steps_per_epoch {
+            0 => self.batches,
+            steps => steps,
+        };
         let line = epoch_line(
             epoch,
             ctx.epochs,
             self.batches,
-            ctx.steps_per_epoch,
+            steps,
             self.started.elapsed().as_secs_f64(),
             logs,
         );
