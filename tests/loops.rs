@@ -915,3 +915,23 @@ fn a_dataset_pass_shorter_than_steps_per_epoch_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn a_second_fit_from_epoch_zero_replaces_the_runners_history_and_a_resumed_one_extends_it() {
+    let (xtr, ytr, _, _) = digits_split();
+    let mut r = runner(0);
+    r.fit(xtr.clone(), ytr.clone(), quiet(2)).unwrap();
+    let second = r.fit(xtr.clone(), ytr.clone(), quiet(3)).unwrap();
+    assert_eq!(r.history().epochs, [0, 1, 2]);
+    assert_eq!(r.history(), &second);
+    let resumed = FitOptions {
+        initial_epoch: r.next_epoch(),
+        ..quiet(5)
+    };
+    r.fit(xtr, ytr, resumed).unwrap();
+    assert_eq!(r.history().epochs, [0, 1, 2, 3, 4]);
+    assert_eq!(
+        r.history().get("loss").unwrap()[..3],
+        second.get("loss").unwrap()[..]
+    );
+}

@@ -32,6 +32,17 @@ impl History {
         }
     }
 
+    /// Drops the records of epoch `epoch` and later (and logs left with no value).
+    pub(crate) fn forget_from(&mut self, epoch: usize) {
+        let keep = self.epochs.iter().take_while(|&&e| e < epoch).count();
+        self.epochs.truncate(keep);
+        for series in self.logs.values_mut() {
+            series.truncate(keep);
+        }
+        self.logs
+            .retain(|_, series| series.iter().any(|v| !v.is_nan()));
+    }
+
     /// The values of `name`, one per recorded epoch.
     pub fn get(&self, name: &str) -> Option<&[f32]> {
         self.logs.get(name).map(Vec::as_slice)

@@ -156,6 +156,7 @@ impl<M: Model> Runner<M> {
             )?;
         }
 
+        self.history.forget_from(initial_epoch);
         let mut history = History::default();
         let mut stop = false;
         let mut last_logs = BTreeMap::new();

@@ -241,7 +241,10 @@ impl<M: Model> Runner<M> {
         self.initialized
     }
 
-    /// The logs of every epoch trained so far.
+    /// The logs of the epochs that led to the current states, by epoch number, across `fit`
+    /// calls and checkpoints. A `fit` from an epoch the history already holds (`initial_epoch`
+    /// 0 again, as a second `fit` of Keras) replaces the records from that epoch on, so the
+    /// numbers keep increasing; each `fit` also returns its own epochs' logs.
     pub fn history(&self) -> &History {
         &self.history
     }
