@@ -60,7 +60,7 @@ macro_rules! from_integer_array {
 from_integer_array!(u8, u16, u32, u64, usize, i8, i16, i32, i64);
 
 impl Tensor {
-    /// The values as class indices, checking that each is a non-negative integer.
+    /// The values as indices (class labels, rows), checking that each is a non-negative integer.
     ///
     /// `op` names the caller in the error, e.g. `"one_hot"`.
     pub fn to_indices(&self, op: &'static str) -> Result<Vec<usize>> {
@@ -75,7 +75,7 @@ impl Tensor {
                         op,
                         format!(
                             "index {v} at flat position {i} is not a non-negative integer; \
-                             labels must be class indices 0, 1, 2, ..."
+                             indices (class labels, rows of a table) count 0, 1, 2, ..."
                         ),
                     ))
                 }
