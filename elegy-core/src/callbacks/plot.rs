@@ -196,10 +196,11 @@ fn draw_panel<DB: DrawingBackend>(
     Ok(())
 }
 
-/// Tick labels with as many decimals as the axis' span needs, small learning rates included.
+/// Tick labels with as many decimals as the axis' span needs, small learning rates included;
+/// values too large for the label area (a diverging loss) in scientific notation.
 fn format_tick(y: f64, span: f64) -> String {
     let decimals = (2.0 - span.log10().floor()).clamp(0.0, 12.0) as usize;
-    if decimals > 6 {
+    if decimals > 6 || y.abs() >= 1e6 {
         format!("{y:.2e}")
     } else {
         format!("{y:.decimals$}")
@@ -208,4 +209,17 @@ fn format_tick(y: f64, span: f64) -> String {
 
 fn draw_error(e: impl std::fmt::Display) -> Error {
     Error::invalid(OP, format!("drawing the plot failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_tick;
+
+    #[test]
+    fn ticks_fit_the_label_area_from_learning_rates_to_diverging_losses() {
+        assert_eq!(format_tick(0.25, 1.0), "0.25");
+        assert_eq!(format_tick(12.0, 400.0), "12");
+        assert_eq!(format_tick(1e-8, 1e-8), "1.00e-8");
+        assert_eq!(format_tick(2.5e30, 1e30), "2.50e30");
+    }
 }
