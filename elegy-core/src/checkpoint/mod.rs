@@ -235,6 +235,7 @@ impl Checkpoint {
             }
         }
         self.mismatch(
+            "",
             problems,
             " (was the checkpoint saved from another model, loss, metrics or optimizer?)",
         )
@@ -255,24 +256,22 @@ impl Checkpoint {
             .optimizer
             .as_ref()
             .map_or_else(|| "another optimizer".to_string(), |o| o.to_string());
-        self.mismatch(
-            problems,
-            &format!(
-                " (the checkpoint was saved with {saved_with}, the runner has {}: build the \
-                 runner with the same kind of optimizer, or take only the weights with \
-                 `load_weights`)",
-                optimizer.hyperparameters()
-            ),
-        )
+        let lead = format!(
+            "the checkpoint was saved with the optimizer {saved_with}, whose state the runner's \
+             {} does not keep (build the runner with the same kind of optimizer, or take only \
+             the weights with `load_weights`): ",
+            optimizer.hyperparameters()
+        );
+        self.mismatch(&lead, problems, "")
     }
 
-    /// `Ok` without problems; else an error listing the first few, then `hint`.
-    fn mismatch(&self, problems: Vec<String>, hint: &str) -> Result<()> {
+    /// `Ok` without problems; else an error listing the first few between `lead` and `hint`.
+    fn mismatch(&self, lead: &str, problems: Vec<String>, hint: &str) -> Result<()> {
         if problems.is_empty() {
             return Ok(());
         }
         let shown = problems.len().min(MAX_PROBLEMS);
-        let mut message = problems[..shown].join("; ");
+        let mut message = format!("{lead}{}", problems[..shown].join("; "));
         if problems.len() > shown {
             message.push_str(&format!("; and {} more", problems.len() - shown));
         }
