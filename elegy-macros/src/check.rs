@@ -41,12 +41,59 @@ pub(crate) fn check(step: &StepFn, errors: &Errors) -> Plan {
     let kind = step_kind(step, errors);
     let generics_ok = qualifiers(step, errors);
     let receiver_ok = receiver(step, errors);
+    let output_ok = kind.is_none_or(|kind| output(step, kind, errors));
     let params = params(step, kind, errors);
     Plan {
         kind,
         params,
-        keep_body: generics_ok && receiver_ok,
+        keep_body: generics_ok && receiver_ok && output_ok,
     }
+}
+
+/// Whether the method returns a `Result` the trait's can be: `Result<T>` (elegy's alias) or
+/// `Result<T, ..Error>`, or an error at the return type. Any other type would fail twice, against
+/// the trait and at the generated conversions (`?`) of the parameters; the type inside the
+/// `Result` is left to the trait's own error.
+fn output(step: &StepFn, kind: &StepKind, errors: &Errors) -> bool {
+    let returns_result = match &step.sig.output {
+        syn::ReturnType::Type(_, ty) => match ty.as_ref() {
+            Type::Path(path) if path.qself.is_none() => {
+                path.path.segments.last().is_some_and(|last| {
+                    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+                        return false;
+                    };
+                    let is_error = |arg: &syn::GenericArgument| match arg {
+                        syn::GenericArgument::Type(Type::Path(e)) => {
+                            e.path.segments.last().is_some_and(|s| s.ident == "Error")
+                        }
+                        _ => false,
+                    };
+                    last.ident == "Result"
+                        && match args.args.len() {
+                            1 => true,
+                            2 => is_error(&args.args[1]),
+                            _ => false,
+                        }
+                })
+            }
+            _ => false,
+        },
+        syn::ReturnType::Default => false,
+    };
+    if !returns_result {
+        let message = format!(
+            "`{}` returns `Result<{}>` (elegy's `Result`, whose error is `elegy::Error`)",
+            kind.name,
+            kind.output
+                .replace("::std::vec::", "")
+                .replace("::elegy::step::", "")
+        );
+        match &step.sig.output {
+            syn::ReturnType::Type(_, ty) => errors.error_at(ty, message),
+            syn::ReturnType::Default => errors.error_at(&step.sig, message),
+        }
+    }
+    returns_result
 }
 
 /// The step named by the method, or an error at the name.
@@ -292,7 +339,7 @@ mod tests {
     #[test]
     fn a_valid_step_resolves_every_parameter_without_errors() {
         let (plan, messages) = check_item(quote!(
-            fn test_step(&self, training: bool, _x: T, y_true: T) {}
+            fn test_step(&self, training: bool, _x: T, y_true: T) -> Result<T> {}
         ));
         assert!(messages.is_empty(), "{messages:?}");
         assert_eq!(plan.kind.map(|k| k.name), Some("test_step"));
@@ -311,7 +358,7 @@ mod tests {
     fn an_unknown_input_suggests_a_close_name_and_lists_the_step_inputs() {
         assert_eq!(
             messages(quote!(
-                fn pred_step(&self, stats: T) {}
+                fn pred_step(&self, stats: T) -> Result<T> {}
             )),
             [
                 "unknown input `stats` for `pred_step`; did you mean `states`? \
@@ -323,7 +370,7 @@ mod tests {
     #[test]
     fn an_unknown_underscored_input_suggests_the_underscored_name() {
         let messages = messages(quote!(
-            fn pred_step(&self, _stats: T) {}
+            fn pred_step(&self, _stats: T) -> Result<T> {}
         ));
         assert!(
             messages[0]
@@ -336,7 +383,7 @@ mod tests {
     fn an_unknown_input_far_from_every_name_gets_no_suggestion() {
         assert_eq!(
             messages(quote!(
-                fn summary_step(&self, inputs: T) {}
+                fn summary_step(&self, inputs: T) -> Result<T> {}
             )),
             ["unknown input `inputs` for `summary_step`; expected one of: `x`, `states`"]
         );
@@ -346,7 +393,7 @@ mod tests {
     fn an_input_of_other_steps_names_the_steps_that_offer_it() {
         assert_eq!(
             messages(quote!(
-                fn pred_step(&self, y_true: T) {}
+                fn pred_step(&self, y_true: T) -> Result<T> {}
             )),
             ["`y_true` is not available in `pred_step` \
               (it is in init_step, test_step, grad_step, train_step)"]
@@ -356,7 +403,7 @@ mod tests {
     #[test]
     fn an_input_asked_for_twice_is_an_error_on_the_second() {
         let (plan, messages) = check_item(quote!(
-            fn pred_step(&self, x: T, _x: U, x: V) {}
+            fn pred_step(&self, x: T, _x: U, x: V) -> Result<T> {}
         ));
         assert_eq!(
             messages,
@@ -379,7 +426,7 @@ mod tests {
     #[test]
     fn a_pattern_parameter_is_an_error_naming_the_inputs() {
         let messages = messages(quote!(
-            fn summary_step(&self, (a, b): (T, T)) {}
+            fn summary_step(&self, (a, b): (T, T)) -> Result<T> {}
         ));
         assert_eq!(
             messages,
@@ -395,7 +442,7 @@ mod tests {
     fn an_underscore_parameter_is_told_to_leave_the_input_out() {
         assert_eq!(
             messages(quote!(
-                fn pred_step(&self, _: bool) {}
+                fn pred_step(&self, _: bool) -> Result<T> {}
             )),
             ["`_` receives no input: leave out the inputs the step does not use"]
         );
@@ -404,7 +451,7 @@ mod tests {
     #[test]
     fn a_missing_receiver_is_an_error_but_keeps_the_body() {
         let (plan, messages) = check_item(quote!(
-            fn pred_step(x: T) {}
+            fn pred_step(x: T) -> Result<T> {}
         ));
         assert_eq!(
             messages,
@@ -421,7 +468,7 @@ mod tests {
             (quote!(mut self), "`mut self`"),
             (quote!(self: Box<Self>), "this receiver"),
         ] {
-            let (plan, messages) = check_item(quote!(fn pred_step(#receiver) {}));
+            let (plan, messages) = check_item(quote!(fn pred_step(#receiver) -> Result<T> {}));
             assert_eq!(messages.len(), 1, "{messages:?}");
             assert!(
                 messages[0].starts_with(&format!("a step takes `&self`, not {written}:")),
@@ -434,7 +481,7 @@ mod tests {
     #[test]
     fn an_impl_trait_parameter_is_generic() {
         let (plan, messages) = check_item(quote!(
-            fn pred_step(&self, x: impl Into<T>) {}
+            fn pred_step(&self, x: impl Into<T>) -> Result<T> {}
         ));
         assert!(
             messages[0].starts_with("a step cannot be generic"),
@@ -447,7 +494,7 @@ mod tests {
     fn the_long_form_of_shared_self_is_accepted() {
         assert!(
             messages(quote!(
-                fn pred_step(self: &Self) {}
+                fn pred_step(self: &Self) -> Result<T> {}
             ))
             .is_empty()
         );
@@ -456,7 +503,7 @@ mod tests {
     #[test]
     fn qualifiers_are_each_an_error_but_keep_the_body() {
         let (plan, messages) = check_item(quote!(
-            const async unsafe extern "C" fn pred_step(&self) {}
+            const async unsafe extern "C" fn pred_step(&self) -> Result<T> {}
         ));
         let starts: Vec<_> = messages
             .iter()
@@ -477,7 +524,7 @@ mod tests {
     #[test]
     fn generics_are_an_error_that_drops_the_body() {
         let (plan, messages) = check_item(quote!(
-            fn pred_step<T>(&self) {}
+            fn pred_step<T>(&self) -> Result<T> {}
         ));
         let starts: Vec<_> = messages
             .iter()
@@ -488,10 +535,67 @@ mod tests {
     }
 
     #[test]
+    fn a_return_type_that_is_not_elegys_result_is_an_error_that_drops_the_body() {
+        for item in [
+            quote!(
+                fn pred_step(&self, x: T) -> PredStep {
+                    body()
+                }
+            ),
+            quote!(
+                fn pred_step(&self, x: T) -> std::result::Result<PredStep, String> {
+                    body()
+                }
+            ),
+            quote!(
+                fn pred_step(&self, x: T) {
+                    body()
+                }
+            ),
+        ] {
+            let (plan, messages) = check_item(item);
+            assert_eq!(
+                messages,
+                [
+                    "`pred_step` returns `Result<PredStep>` (elegy's `Result`, whose error is \
+                  `elegy::Error`)"
+                ]
+            );
+            assert!(!plan.keep_body);
+        }
+        let (_, messages) = check_item(quote!(
+            fn summary_step(&self) -> Vec<SummaryRow> {}
+        ));
+        assert_eq!(
+            messages,
+            [
+                "`summary_step` returns `Result<Vec<SummaryRow>>` (elegy's `Result`, whose error is \
+              `elegy::Error`)"
+            ]
+        );
+        for item in [
+            quote!(
+                fn pred_step(&self, x: T) -> elegy::Result<PredStep> {
+                    body()
+                }
+            ),
+            quote!(
+                fn pred_step(&self, x: T) -> Result<PredStep, elegy::Error> {
+                    body()
+                }
+            ),
+        ] {
+            let (plan, messages) = check_item(item);
+            assert!(messages.is_empty(), "{messages:?}");
+            assert!(plan.keep_body);
+        }
+    }
+
+    #[test]
     fn a_where_clause_is_an_error() {
         assert_eq!(
             messages(quote!(
-                fn pred_step(&self)
+                fn pred_step(&self) -> Result<T>
                 where
                     Self: Sized,
                 {
@@ -504,7 +608,7 @@ mod tests {
     #[test]
     fn a_name_that_is_not_a_step_suggests_the_nearest_step() {
         let (plan, messages) = check_item(quote!(
-            fn pred_stpe(&self, x: T) {}
+            fn pred_stpe(&self, x: T) -> Result<T> {}
         ));
         assert_eq!(
             messages,
@@ -520,7 +624,7 @@ mod tests {
     #[test]
     fn every_problem_is_reported_in_one_pass() {
         let messages = messages(quote!(
-            async fn pred_step(&mut self, stats: T, y_true: T, x: T, x: T, _: T) {}
+            async fn pred_step(&mut self, stats: T, y_true: T, x: T, x: T, _: T) -> Result<T> {}
         ));
         assert_eq!(messages.len(), 6, "{messages:?}");
     }

@@ -72,8 +72,8 @@ use proc_macro::TokenStream;
 /// Every problem is reported in one build, at the token that causes it: an unknown input (with
 /// a "did you mean" when a name is close), an input the step does not offer (naming the steps
 /// that do), an input asked for twice, a pattern instead of a name, a missing or different
-/// receiver, qualifiers or generics, a method name that is not a step, and arguments to the
-/// attribute. A parameter type the input cannot become is reported by the compiler at that type.
+/// receiver, qualifiers or generics, a method name that is not a step, a return type that is
+/// not elegy's `Result`, and arguments to the attribute. A parameter type the input cannot become is reported by the compiler at that type.
 ///
 /// Without `#[step]`, a step method takes its context whole, as the trait declares it.
 #[proc_macro_attribute]
