@@ -241,7 +241,9 @@ impl Callback for ModelCheckpoint {
                 return Err(Error::invalid(
                     OP,
                     format!(
-                        "save_best_only with save_freq Batches compares the logs of batches,                          which have no validation logs such as `{}`; monitor a training log                          such as `loss`, or save at epoch ends",
+                        "save_best_only with save_freq Batches compares the logs of batches, \
+                         which have no validation logs such as `{}`; monitor a training log \
+                         such as `loss`, or save at epoch ends",
                         self.monitor.name
                     ),
                 ));

@@ -101,9 +101,9 @@ impl Monitor {
         Err(Error::invalid(
             op,
             format!(
-                "the monitored log `{}` never appeared: fit ran no validation; pass \
-                 validation_data or validation_split to fit, or monitor a training log such \
-                 as `loss`",
+                "the monitored log `{}` never appeared: no epoch of this fit validated (pass \
+                 validation_data or validation_split to fit, and run at least validation_freq \
+                 epochs), or monitor a training log such as `loss`",
                 self.name
             ),
         ))
