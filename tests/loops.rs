@@ -921,6 +921,15 @@ fn a_second_fit_from_epoch_zero_replaces_the_runners_history_and_a_resumed_one_e
     let (xtr, ytr, _, _) = digits_split();
     let mut r = runner(0);
     r.fit(xtr.clone(), ytr.clone(), quiet(2)).unwrap();
+    // A fit that fails before its first epoch ends leaves the history as it was.
+    let fails = FitOptions {
+        callbacks: vec![Box::new(elegy::callbacks::ModelCheckpoint::new(
+            "{epoch:bad",
+        ))],
+        ..quiet(3)
+    };
+    r.fit(xtr.clone(), ytr.clone(), fails).unwrap_err();
+    assert_eq!(r.history().epochs, [0, 1]);
     let second = r.fit(xtr.clone(), ytr.clone(), quiet(3)).unwrap();
     assert_eq!(r.history().epochs, [0, 1, 2]);
     assert_eq!(r.history(), &second);

@@ -156,7 +156,9 @@ impl<M: Model> Runner<M> {
             )?;
         }
 
-        self.history.forget_from(initial_epoch);
+        // The runner's records from `initial_epoch` on are replaced, but only once this fit has
+        // an epoch to put there: a fit that fails first leaves history and states matching.
+        let mut forgotten = false;
         let mut history = History::default();
         let mut stop = false;
         let mut last_logs = BTreeMap::new();
@@ -233,6 +235,10 @@ impl<M: Model> Runner<M> {
                 logs.extend(val.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
             }
             history.record(epoch, &logs);
+            if !forgotten {
+                self.history.forget_from(initial_epoch);
+                forgotten = true;
+            }
             self.history.record(epoch, &logs);
             self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                 cb.on_epoch_end(epoch, ctx, &logs)
