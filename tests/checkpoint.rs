@@ -496,6 +496,20 @@ fn a_checkpoint_with_another_optimizer_is_rejected_listing_the_unexpected_state(
 }
 
 #[test]
+fn a_checkpoint_with_the_step_count_of_earlier_versions_still_loads() {
+    // Before the count had two parts it was one scalar.
+    let (_, trained) = saved_run();
+    let mut old = trained.to_checkpoint().unwrap();
+    let state = &mut old.states.optimizer_states;
+    let step = state.require("step").unwrap().to_vec();
+    assert_eq!(step[0], 0.0);
+    state.insert("step", Tensor::scalar(step[1]));
+    let mut fresh = runner(10, 3);
+    fresh.restore(old).unwrap();
+    assert_eq!(fresh.states(), trained.states());
+}
+
+#[test]
 fn a_runner_initialized_without_targets_loads_the_optimizer_state_of_its_optimizer() {
     let (dir, trained) = saved_run();
     let (x, _) = digits(200);

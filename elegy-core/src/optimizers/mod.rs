@@ -219,6 +219,22 @@ pub fn step_tensor(step: u64) -> Tensor {
     Tensor::from_vec(parts, &[2]).expect("two values for shape [2]")
 }
 
+/// Rewrites a step count kept as one scalar (checkpoints written before the count had two
+/// parts) as [`step_tensor`] does; anything else is left for [`step_count`] to judge.
+pub(crate) fn upgrade_scalar_step(state: &mut TensorMap) {
+    let scalar = state
+        .get(STEP)
+        .filter(|t| t.shape().is_empty())
+        .and_then(|t| t.item().ok());
+    if let Some(step) = scalar
+        && step.is_finite()
+        && step >= 0.0
+        && step.fract() == 0.0
+    {
+        state.insert(STEP, step_tensor(step as u64));
+    }
+}
+
 /// The step count kept in optimizer state under [`STEP`] (see [`step_tensor`]).
 pub(crate) fn step_count(state: &TensorMap) -> Result<u64> {
     let parts = state.require(STEP)?.to_vec();

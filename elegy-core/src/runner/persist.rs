@@ -124,7 +124,7 @@ impl<M: Model> Runner<M> {
 
     /// Replaces the runner's state with a full checkpoint's, checked as [`Runner::load`] does;
     /// on error nothing is changed.
-    pub fn restore(&mut self, checkpoint: Checkpoint) -> Result<()> {
+    pub fn restore(&mut self, mut checkpoint: Checkpoint) -> Result<()> {
         if checkpoint.kind != Kind::Full {
             return Err(Error::Format {
                 path: checkpoint.origin().unwrap_or(Path::new("")).to_path_buf(),
@@ -133,6 +133,7 @@ impl<M: Model> Runner<M> {
                     .into(),
             });
         }
+        crate::optimizers::upgrade_scalar_step(&mut checkpoint.states.optimizer_states);
         // The optimizer first: its message names both optimizers.
         if let Some(optimizer) = &self.components.optimizer {
             checkpoint.check_optimizer_states(optimizer.as_ref())?;
