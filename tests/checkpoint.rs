@@ -523,6 +523,58 @@ fn a_runner_initialized_without_targets_loads_the_optimizer_state_of_its_optimiz
     );
 }
 
+#[test]
+fn a_checkpoint_with_other_metrics_is_refused_whether_the_runner_made_its_own_or_not() {
+    let (dir, _) = saved_run(); // with SparseCategoricalAccuracy
+    let (x, y) = digits(200);
+    let make = |top_k: bool| {
+        let r = Runner::new(Linear { classes: 10 })
+            .loss(SparseCategoricalCrossentropy::from_logits())
+            .optimizer(Adam::new(1e-2));
+        if top_k {
+            r.metric(elegy::metrics::SparseTopKCategoricalAccuracy::default())
+        } else {
+            r
+        }
+    };
+    // No metrics, initialized with targets: the checkpoint's accuracy state is not the model's.
+    let mut none = make(false);
+    none.init(x.clone(), Some(y), 32).unwrap();
+    let (_, message) = format_message(none.load(dir.path()).unwrap_err());
+    assert!(
+        message.contains("metrics_states/sparse_categorical_accuracy/"),
+        "{message}"
+    );
+    // Top-k, initialized without targets or not at all: its state is missing from the checkpoint.
+    let mut top_k = make(true);
+    let (_, message) = format_message(top_k.load(dir.path()).unwrap_err());
+    assert!(!top_k.is_initialized());
+    top_k.init(x, None, 32).unwrap();
+    let (_, initialized) = format_message(top_k.load(dir.path()).unwrap_err());
+    for message in [message, initialized] {
+        assert!(
+            message.contains("metric state `metrics_states/sparse_top_k_categorical_accuracy/")
+                && message.contains("other metrics"),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn a_checkpoint_saved_before_any_training_step_loads_into_a_trained_runner() {
+    // Saved after init without targets: no metric or optimizer state yet.
+    let (x, y) = digits(200);
+    let dir = temp_dir();
+    let mut fresh = runner(10, 3);
+    fresh.init(x.clone(), None, 32).unwrap();
+    fresh.save(dir.path()).unwrap();
+    let mut trained = runner(10, 3);
+    trained.fit(x.clone(), y.clone(), options(0, 1)).unwrap();
+    trained.load(dir.path()).unwrap();
+    assert_eq!(trained.states().net_params, fresh.states().net_params);
+    trained.fit(x, y, options(0, 1)).unwrap();
+}
+
 /// `Linear` with a train step that keeps a count of its own in a states field, made at the first
 /// training step rather than at `init`.
 struct CountsSteps;

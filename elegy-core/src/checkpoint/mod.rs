@@ -186,6 +186,7 @@ impl Checkpoint {
         &self,
         expected: &States,
         expected_initial_metrics: &TensorMap,
+        metrics_made: bool,
     ) -> Result<()> {
         use tensors::compare;
         let mut problems = Vec::new();
@@ -194,9 +195,14 @@ impl Checkpoint {
         compare("net_params", &want.net_params, &got.net_params, p);
         compare("net_states", &want.net_states, &got.net_states, p);
         if self.kind == Kind::Full {
-            // A runner initialized without targets has no metric or optimizer state yet (the
-            // optimizer checks the checkpoint's itself: `check_optimizer_states`).
-            if !(want.metrics_states.is_empty() && expected_initial_metrics.is_empty()) {
+            // State that one side has not made yet is not compared: a checkpoint saved after
+            // `init` without targets has none (the first step makes it), nor has a runner
+            // initialized so (`metrics_made` false; `check_metric_states` and
+            // `check_optimizer_states` check the checkpoint's against the runner's metrics and
+            // optimizer instead).
+            let saved_metrics =
+                !(got.metrics_states.is_empty() && self.initial_metrics_states.is_empty());
+            if metrics_made && saved_metrics {
                 compare(
                     "metrics_states",
                     &want.metrics_states,
@@ -211,7 +217,7 @@ impl Checkpoint {
                     p,
                 );
             }
-            if !want.optimizer_states.is_empty() {
+            if !want.optimizer_states.is_empty() && !got.optimizer_states.is_empty() {
                 compare(
                     "optimizer_states",
                     &want.optimizer_states,
@@ -238,6 +244,42 @@ impl Checkpoint {
             "",
             problems,
             " (was the checkpoint saved from another model, loss, metrics or optimizer?)",
+        )
+    }
+
+    /// Checks that the metric state this checkpoint restores holds what the runner's metrics
+    /// keep (`expected`, see `Components::initial_metric_states`), for a runner that has not
+    /// made its own yet; state of the model's own steps may come beside it.
+    pub(crate) fn check_metric_states(&self, expected: &TensorMap) -> Result<()> {
+        let mut problems = Vec::new();
+        let sections = [
+            ("metrics_states", &self.states.metrics_states),
+            ("initial_metrics_states", &self.initial_metrics_states),
+        ];
+        for (section, saved) in sections {
+            if self.kind != Kind::Full || saved.is_empty() {
+                continue;
+            }
+            for (name, want) in expected.iter() {
+                match saved.get(name) {
+                    None => problems.push(format!(
+                        "the runner's metric state `{section}/{name}` is missing from the \
+                         checkpoint"
+                    )),
+                    Some(got) if got.shape() != want.shape() => problems.push(format!(
+                        "tensor `{section}/{name}` has shape {:?} in the checkpoint but {:?} in \
+                         the model",
+                        got.shape(),
+                        want.shape()
+                    )),
+                    Some(_) => {}
+                }
+            }
+        }
+        self.mismatch(
+            "",
+            problems,
+            " (was the checkpoint saved with other metrics?)",
         )
     }
 

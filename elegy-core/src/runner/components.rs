@@ -6,6 +6,7 @@ use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::module::Module;
 use crate::optimizers::Optimizer;
+use crate::tensor::TensorMap;
 
 /// One loss of a runner, with its weight in the total and its log name.
 #[derive(Clone)]
@@ -56,6 +57,18 @@ pub(crate) fn loss_log_name(name: &str) -> String {
 }
 
 impl Components {
+    /// The metrics' state as `test_step` first makes it: each metric's initial state, its names
+    /// under the metric's log name (`accuracy/count`).
+    pub(crate) fn initial_metric_states(&self) -> TensorMap {
+        let mut states = TensorMap::new();
+        for entry in &self.metrics {
+            for (key, value) in entry.metric.init() {
+                states.insert(format!("{}/{key}", entry.log_name), value);
+            }
+        }
+        states
+    }
+
     /// Every log name the losses and metrics take, with the total's `loss`.
     pub(crate) fn log_names(&self) -> impl Iterator<Item = &str> {
         std::iter::once("loss")

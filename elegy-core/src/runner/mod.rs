@@ -60,6 +60,9 @@ pub struct Runner<M> {
     /// Metric state right after `init`: what every epoch and evaluation starts from.
     initial_metrics_states: TensorMap,
     initialized: bool,
+    /// Whether the metric state is there (init with targets, or loaded): checkpoints are then
+    /// held to it exactly.
+    metrics_made: bool,
     /// Training steps taken so far; each step's random key derives from it.
     step: u64,
     history: History,
@@ -88,6 +91,7 @@ impl<M: Model> Runner<M> {
             seed: 0,
             states: States::new(0),
             initial_metrics_states: TensorMap::new(),
+            metrics_made: false,
             initialized: false,
             step: 0,
             history: History::default(),
@@ -232,6 +236,7 @@ impl<M: Model> Runner<M> {
     /// Replaces the states (e.g. with loaded ones); the runner counts as initialized.
     pub fn set_states(&mut self, states: States) {
         self.initial_metrics_states = states.metrics_states.clone();
+        self.metrics_made = !states.metrics_states.is_empty();
         self.states = states.with_components(self.components.clone());
         self.initialized = true;
     }
@@ -290,6 +295,7 @@ impl<M: Model> Runner<M> {
             states,
         })?;
         self.initial_metrics_states = states.metrics_states.clone();
+        self.metrics_made = y.is_some();
         self.states = states.with_components(self.components.clone());
         self.initialized = true;
         Ok(())

@@ -83,7 +83,11 @@ impl<M: Model> Runner<M> {
         }
         let mut checkpoint = Checkpoint::read(dir)?;
         checkpoint.kind = Kind::Weights;
-        checkpoint.check_matches(&self.states, &self.initial_metrics_states)?;
+        checkpoint.check_matches(
+            &self.states,
+            &self.initial_metrics_states,
+            self.metrics_made,
+        )?;
         self.states.net_params = checkpoint.states.net_params;
         self.states.net_states = checkpoint.states.net_states;
         Ok(())
@@ -139,13 +143,19 @@ impl<M: Model> Runner<M> {
             checkpoint.check_optimizer_states(optimizer.as_ref())?;
         }
         if self.initialized {
-            checkpoint.check_matches(&self.states, &self.initial_metrics_states)?;
+            let made = self.metrics_made;
+            checkpoint.check_matches(&self.states, &self.initial_metrics_states, made)?;
+        }
+        if !(self.initialized && self.metrics_made) {
+            checkpoint.check_metric_states(&self.components.initial_metric_states())?;
         }
         // Everything is checked: from here on nothing can fail, so the runner is never
         // half-loaded.
         self.seed = checkpoint.seed;
         self.step = checkpoint.step;
         self.history = checkpoint.history;
+        self.metrics_made = !(checkpoint.initial_metrics_states.is_empty()
+            && checkpoint.states.metrics_states.is_empty());
         self.initial_metrics_states = checkpoint.initial_metrics_states;
         self.states = checkpoint.states.with_components(self.components.clone());
         self.initialized = true;
