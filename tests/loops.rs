@@ -541,6 +541,47 @@ fn fit_without_an_optimizer_says_how_to_give_one() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("the runner has no optimizer"), "{err}");
+    // The step failed before any update: the states initialized for it are kept.
+    assert!(r.is_initialized());
+}
+
+/// Two updates per batch, the second on inputs the model refuses.
+struct FailsOnItsSecondUpdate;
+
+impl Model for FailsOnItsSecondUpdate {
+    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
+        Linear { classes: 10 }.pred_step(ctx)
+    }
+
+    fn train_step(&self, ctx: StepContext<'_>) -> Result<TrainStep> {
+        if ctx.initializing {
+            return elegy::step::defaults::train_step(self, ctx);
+        }
+        let again = ctx.clone();
+        let first = elegy::step::defaults::train_step(self, ctx)?;
+        let refused = Data::from(Tensor::zeros(&[1, 5]));
+        let second = StepContext {
+            x: &refused,
+            states: first.states,
+            ..again
+        };
+        elegy::step::defaults::train_step(self, second)
+    }
+}
+
+#[test]
+fn only_the_first_default_train_step_of_a_runners_step_hands_its_states_back() {
+    // The second update's states are half a step on (one update in, step count and keys not):
+    // handing them back would leave the runner inconsistent, so they go with the error.
+    let mut r = Runner::new(FailsOnItsSecondUpdate)
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .optimizer(Sgd::new(0.1));
+    let err = r
+        .train_on_batch(Tensor::zeros(&[4, 64]), Tensor::zeros(&[4]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("are gone"), "{err}");
+    assert!(!r.is_initialized());
 }
 
 #[test]

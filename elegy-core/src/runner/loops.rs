@@ -377,7 +377,7 @@ impl<M: Model> Runner<M> {
         // moments then have one owner, and the optimizer updates them in place. The default
         // `train_step` hands them back if it fails before its update; a step of the user's own
         // that fails consumes them, and the runner is left uninitialized and says so.
-        drop(crate::step::defaults::take_unspent_states());
+        crate::step::defaults::arm_recovery();
         let states = std::mem::take(&mut self.states).with_rng(self.step_key(self.step + 1));
         let out = self.model.train_step(StepContext {
             x,
@@ -388,10 +388,11 @@ impl<M: Model> Runner<M> {
             initializing: false,
             training: true,
         });
+        let unspent = crate::step::defaults::take_unspent_states();
         let out = match out {
             Ok(out) => out,
             Err(e) => {
-                if let Some(states) = crate::step::defaults::take_unspent_states() {
+                if let Some(states) = unspent {
                     self.states = states.with_components(self.components.clone());
                     return Err(e);
                 }

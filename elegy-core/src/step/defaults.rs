@@ -179,16 +179,46 @@ pub fn grad_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<G
     })
 }
 
-thread_local! {
-    /// The states given to the last default `train_step` on this thread that failed before
-    /// updating them, for the runner that called it to take back.
-    static UNSPENT_STATES: RefCell<Option<States>> = const { RefCell::new(None) };
+/// What a runner's training step on this thread may hand back if it fails.
+enum Recovery {
+    Idle,
+    /// A runner's step is under way: the first default `train_step` keeps its states until its
+    /// update.
+    Armed,
+    /// That `train_step` failed before its update: its states, unchanged.
+    Unspent(States),
 }
 
-/// The states of the last default `train_step` on this thread that failed before its update, if
-/// any (taking them clears the slot).
+thread_local! {
+    static RECOVERY: RefCell<Recovery> = const { RefCell::new(Recovery::Idle) };
+}
+
+/// Called by a runner before its training step: the first default `train_step` of the step
+/// keeps what it was given until its update, to hand back if it fails before.
+pub(crate) fn arm_recovery() {
+    RECOVERY.with(|slot| *slot.borrow_mut() = Recovery::Armed);
+}
+
+/// Called by the runner after its step: the states handed back, if the step failed before its
+/// update (the slot is idle again either way).
 pub(crate) fn take_unspent_states() -> Option<States> {
-    UNSPENT_STATES.with(|slot| slot.borrow_mut().take())
+    let recovery = RECOVERY.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), Recovery::Idle));
+    match recovery {
+        Recovery::Unspent(states) => Some(states),
+        Recovery::Idle | Recovery::Armed => None,
+    }
+}
+
+/// Whether this call is the first default `train_step` of a runner's step (disarming it).
+fn take_arming() -> bool {
+    RECOVERY.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let armed = matches!(*slot, Recovery::Armed);
+        if armed {
+            *slot = Recovery::Idle;
+        }
+        armed
+    })
 }
 
 /// One optimizer update along the gradients of `grad_step`; when initializing, runs `test_step`
@@ -210,32 +240,38 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
             states,
         });
     }
-    let optimizer = optimizer.ok_or_else(|| {
-        Error::Step(
-            "train_step: the runner has no optimizer; give it one with Runner::optimizer, or \
-             override `train_step`"
-                .into(),
-        )
-    })?;
     // Until the update, nothing has changed the states: a step that fails before it (a batch
     // the model refuses, say) leaves them to the runner, which goes on from them. The copy shares
-    // every tensor and is dropped before the update, which then still owns them alone.
-    let unspent = ctx.states.clone();
-    let prepared = model.grad_step(ctx).and_then(|step| {
-        let mut states = step.states;
-        let params = std::mem::take(&mut states.net_params);
-        let mut opt_states = std::mem::take(&mut states.optimizer_states);
-        if opt_states.is_empty() {
-            // States created by `pred_step` alone (init without targets) have no optimizer
-            // state yet.
-            opt_states = optimizer.init(&params)?;
-        }
-        Ok((step.logs, states, params, opt_states, step.grads))
-    });
-    let (mut logs, states, params, opt_states, grads) = match prepared {
+    // every tensor and is dropped before the update, which then still owns them alone. Only the
+    // first call in a runner's step keeps one: a later call (an override updating twice) may
+    // have been given states that the runner's step count and keys no longer match.
+    let unspent = take_arming().then(|| ctx.states.clone());
+    let prepared = optimizer
+        .ok_or_else(|| {
+            Error::Step(
+                "train_step: the runner has no optimizer; give it one with Runner::optimizer, \
+                 or override `train_step`"
+                    .into(),
+            )
+        })
+        .and_then(|optimizer| {
+            let step = model.grad_step(ctx)?;
+            let mut states = step.states;
+            let params = std::mem::take(&mut states.net_params);
+            let mut opt_states = std::mem::take(&mut states.optimizer_states);
+            if opt_states.is_empty() {
+                // States created by `pred_step` alone (init without targets) have no optimizer
+                // state yet.
+                opt_states = optimizer.init(&params)?;
+            }
+            Ok((optimizer, step.logs, states, params, opt_states, step.grads))
+        });
+    let (optimizer, mut logs, states, params, opt_states, grads) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {
-            UNSPENT_STATES.with(|slot| *slot.borrow_mut() = Some(unspent));
+            if let Some(unspent) = unspent {
+                RECOVERY.with(|slot| *slot.borrow_mut() = Recovery::Unspent(unspent));
+            }
             return Err(e);
         }
     };
