@@ -50,34 +50,59 @@ pub(crate) fn check(step: &StepFn, errors: &Errors) -> Plan {
     }
 }
 
-/// Whether the method returns a `Result` the trait's can be: `Result<T>` (elegy's alias) or
-/// `Result<T, ..Error>`, or an error at the return type. Any other type would fail twice, against
-/// the trait and at the generated conversions (`?`) of the parameters; the type inside the
-/// `Result` is left to the trait's own error.
+/// Whether the method's return type may be the trait's `Result`, or an error at it. Only what is
+/// certainly not (no return type, `()`, a bare step output such as `PredStep`, a `Result` whose
+/// error is a `String`, a reference or a `Box`) is reported: it would fail twice, against the
+/// trait and at the generated conversions (`?`) of the parameters. Anything else (aliases, other
+/// paths to elegy's `Result`) is left to the trait's own check.
 fn output(step: &StepFn, kind: &StepKind, errors: &Errors) -> bool {
-    let returns_result = match &step.sig.output {
-        syn::ReturnType::Type(_, ty) => match ty.as_ref() {
-            Type::Path(path) if path.qself.is_none() => {
-                path.path.segments.last().is_some_and(|last| {
-                    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
-                        return false;
-                    };
-                    let is_error = |arg: &syn::GenericArgument| match arg {
-                        syn::GenericArgument::Type(Type::Path(e)) => {
-                            e.path.segments.last().is_some_and(|s| s.ident == "Error")
-                        }
-                        _ => false,
-                    };
-                    last.ident == "Result"
-                        && match args.args.len() {
-                            1 => true,
-                            2 => is_error(&args.args[1]),
-                            _ => false,
-                        }
-                })
-            }
+    fn unwrapped(ty: &Type) -> &Type {
+        match ty {
+            Type::Group(group) => unwrapped(&group.elem),
+            Type::Paren(paren) => unwrapped(&paren.elem),
+            other => other,
+        }
+    }
+    fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+        match unwrapped(ty) {
+            Type::Path(path) if path.qself.is_none() => path.path.segments.last(),
+            _ => None,
+        }
+    }
+    /// The step outputs and what holds them, never a `Result` themselves.
+    const OUTPUTS: [&str; 7] = [
+        "PredStep",
+        "TestStep",
+        "GradStep",
+        "TrainStep",
+        "States",
+        "Vec",
+        "SummaryRow",
+    ];
+    let certainly_not = |ty: &Type| -> bool {
+        if let Type::Tuple(tuple) = unwrapped(ty) {
+            return tuple.elems.is_empty();
+        }
+        let Some(last) = last_segment(ty) else {
+            return false;
+        };
+        if OUTPUTS.iter().any(|name| last.ident == name) {
+            return true;
+        }
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return false;
+        };
+        let not_an_error = |arg: &syn::GenericArgument| match arg {
+            syn::GenericArgument::Type(e) => match unwrapped(e) {
+                Type::Reference(_) => true,
+                e => last_segment(e).is_some_and(|s| s.ident == "String" || s.ident == "Box"),
+            },
             _ => false,
-        },
+        };
+        last.ident == "Result" && args.args.len() == 2 && not_an_error(&args.args[1])
+    };
+    let returns_result = match &step.sig.output {
+        syn::ReturnType::Type(_, ty) => !certainly_not(ty),
         syn::ReturnType::Default => false,
     };
     if !returns_result {
@@ -581,6 +606,22 @@ mod tests {
             ),
             quote!(
                 fn pred_step(&self, x: T) -> Result<PredStep, elegy::Error> {
+                    body()
+                }
+            ),
+            // Aliases may be elegy's `Result`: the trait judges them.
+            quote!(
+                fn pred_step(&self, x: T) -> StepResult {
+                    body()
+                }
+            ),
+            quote!(
+                fn pred_step(&self, x: T) -> ElegyResult<PredStep> {
+                    body()
+                }
+            ),
+            quote!(
+                fn pred_step(&self, x: T) -> core::result::Result<PredStep, E> {
                     body()
                 }
             ),
