@@ -563,3 +563,14 @@ fn flatten_rejects_a_scalar() {
     let err = message(Tensor::scalar(1.0).flatten());
     assert!(err.starts_with("flatten: needs at least 1 axis"), "{err}");
 }
+
+#[test]
+fn shapes_too_large_for_memory_are_errors_not_panics() {
+    let x = Tensor::zeros(&[2, 3]);
+    let huge = [usize::MAX / 2, 4];
+    assert!(x.reshape(&[isize::MAX, 2, 0]).is_err());
+    assert!(x.reshape(&[isize::MAX, 4]).is_err());
+    assert!(Tensor::scalar(1.0).broadcast_to(&huge).is_err());
+    assert!(Tensor::from_vec(vec![], &huge).is_err());
+    assert!(Tensor::from_vec(vec![1.0], &[usize::MAX, 2, 0]).is_err());
+}

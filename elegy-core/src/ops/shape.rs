@@ -242,6 +242,7 @@ impl Tensor {
         if shape == self.shape() {
             return Ok(self.clone());
         }
+        super::checked_len("broadcast_to", shape)?;
         let own = self.shape();
         let bad = |why: String| {
             Error::shape(
@@ -510,11 +511,11 @@ fn infer_shape(current: &[usize], requested: &[isize]) -> Result<Vec<usize>> {
             "sizes must be non-negative, or -1 for one inferred axis",
         ));
     }
-    let known: usize = requested
+    let known = requested
         .iter()
         .filter(|&&d| d >= 0)
-        .map(|&d| d as usize)
-        .product();
+        .try_fold(1usize, |n, &d| n.checked_mul(d as usize))
+        .ok_or_else(|| bad("the sizes multiply to more elements than memory can hold"))?;
     let mut shape: Vec<usize> = requested.iter().map(|&d| d.max(0) as usize).collect();
     if let Some(&i) = unknown.first() {
         if known == 0 || !total.is_multiple_of(known) {

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 impl Tensor {
     /// A tensor of `shape` from values in row-major order.
     pub fn from_vec(values: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
-        let expected: usize = shape.iter().product();
+        let expected = crate::ops::checked_len("from_vec", shape)?;
         if values.len() != expected {
             return Err(Error::shape(
                 "from_vec",
