@@ -47,6 +47,13 @@ pub struct Components {
     pub module: Option<Arc<dyn Module>>,
 }
 
+impl MetricEntry {
+    /// What the names of this metric's state in `metrics_states` start with (`accuracy/`).
+    pub(crate) fn state_prefix(&self) -> String {
+        format!("{}/", self.log_name)
+    }
+}
+
 /// `<name>_loss`, without doubling a `_loss` the name already ends with.
 pub(crate) fn loss_log_name(name: &str) -> String {
     if name == "loss" || name.ends_with("_loss") {
@@ -62,8 +69,9 @@ impl Components {
     pub(crate) fn initial_metric_states(&self) -> TensorMap {
         let mut states = TensorMap::new();
         for entry in &self.metrics {
+            let prefix = entry.state_prefix();
             for (key, value) in entry.metric.init() {
-                states.insert(format!("{}/{key}", entry.log_name), value);
+                states.insert(format!("{prefix}{key}"), value);
             }
         }
         states

@@ -125,7 +125,7 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
     for entry in &components.metrics {
         let metric = &entry.metric;
         let name = entry.log_name.clone();
-        let prefix = format!("{name}/");
+        let prefix = entry.state_prefix();
         let existing: TensorMap = metrics_states
             .iter()
             .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_string(), v.clone())))
