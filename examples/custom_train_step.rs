@@ -5,8 +5,9 @@
 
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::metrics::SparseCategoricalAccuracy;
+use elegy::model::defaults;
 use elegy::prelude::*;
-use elegy::step::{StepContext, defaults};
+use elegy::step::{Components, StepContext};
 use elegy::{
     EvaluateOptions, FitOptions, GradStep, Model, PredStep, Runner, States, TrainStep, datasets,
 };
@@ -34,6 +35,7 @@ impl Model for DecayingGradientDescent {
         x: &Data,
         y_true: Option<&Data>,
         states: States,
+        components: &Components,
         initializing: bool,
     ) -> Result<TrainStep> {
         let ctx = StepContext {
@@ -42,6 +44,7 @@ impl Model for DecayingGradientDescent {
             sample_weight: None,
             class_weight: None,
             states,
+            components,
             initializing,
             training: true,
         };

@@ -586,7 +586,7 @@ impl Model for CountsSteps {
 
     fn train_step(&self, ctx: elegy::step::StepContext<'_>) -> Result<elegy::TrainStep> {
         let initializing = ctx.initializing;
-        let mut step = elegy::step::defaults::train_step(self, ctx)?;
+        let mut step = elegy::model::defaults::train_step(self, ctx)?;
         if !initializing {
             let count = step
                 .states

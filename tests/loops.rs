@@ -178,6 +178,7 @@ fn default_grad_step_matches_finite_differences_of_the_test_step_loss() {
         sample_weight: None,
         class_weight: None,
         states,
+        components: r.components(),
         initializing: false,
         training: true,
     };
@@ -262,7 +263,7 @@ impl Model for OnlyTrainStep {
 
     fn train_step(&self, ctx: StepContext<'_>) -> Result<TrainStep> {
         if ctx.initializing {
-            return elegy::step::defaults::train_step(self, ctx);
+            return elegy::model::defaults::train_step(self, ctx);
         }
         let step = self.grad_step(ctx)?;
         let params = step
@@ -511,7 +512,7 @@ impl Model for FailsOnSmallBatches {
         if !ctx.initializing && ctx.x.num_samples()? < 8 {
             return Err(elegy::Error::Step("too few samples".into()));
         }
-        elegy::step::defaults::train_step(self, ctx)
+        elegy::model::defaults::train_step(self, ctx)
     }
 }
 
@@ -555,17 +556,17 @@ impl Model for FailsOnItsSecondUpdate {
 
     fn train_step(&self, ctx: StepContext<'_>) -> Result<TrainStep> {
         if ctx.initializing {
-            return elegy::step::defaults::train_step(self, ctx);
+            return elegy::model::defaults::train_step(self, ctx);
         }
         let again = ctx.clone();
-        let first = elegy::step::defaults::train_step(self, ctx)?;
+        let first = elegy::model::defaults::train_step(self, ctx)?;
         let refused = Data::from(Tensor::zeros(&[1, 5]));
         let second = StepContext {
             x: &refused,
             states: first.states,
             ..again
         };
-        elegy::step::defaults::train_step(self, second)
+        elegy::model::defaults::train_step(self, second)
     }
 }
 
@@ -865,7 +866,7 @@ impl Model for RecordsBatches {
             let x = ctx.x.as_tensor("x")?.to_vec();
             self.seen.lock().unwrap().push(x);
         }
-        elegy::step::defaults::train_step(self, ctx)
+        elegy::model::defaults::train_step(self, ctx)
     }
 }
 

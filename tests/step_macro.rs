@@ -2,7 +2,7 @@
 //! input it names, converted to its type, whatever the order and the subset.
 
 use elegy::prelude::*;
-use elegy::step::{InitContext, PredContext, StepContext, SummaryContext};
+use elegy::step::{Components, InitContext, PredContext, StepContext, SummaryContext};
 use elegy::{Data, GradStep, Logs, Model, PredStep, States, SummaryRow, TestStep, TrainStep};
 
 /// Reports the inputs it received, so a test can see what arrived where.
@@ -144,6 +144,7 @@ fn step_context<'a>(
         sample_weight,
         class_weight,
         states: States::new(0),
+        components: Components::none(),
         initializing: false,
         training: true,
     }
@@ -156,6 +157,7 @@ fn pred_step_receives_x_and_both_flags_whatever_the_parameter_order() -> Result<
     let out = model.pred_step(PredContext {
         x: &x,
         states: States::new(0),
+        components: Components::none(),
         initializing: true,
         training: false,
     })?;
@@ -222,6 +224,7 @@ fn x_as_a_tensor_when_it_is_a_tuple_is_an_error_naming_the_step() {
         .pred_step(PredContext {
             x: &x,
             states: States::new(0),
+            components: Components::none(),
             initializing: false,
             training: false,
         })
@@ -270,6 +273,7 @@ fn init_step_receives_the_first_batch_and_the_states() -> Result<()> {
         sample_weight: None,
         class_weight: None,
         states: States::new(0),
+        components: Components::none(),
     })?;
     assert_eq!(states.net_params.require("w")?.shape(), [3, 2]);
     Ok(())
@@ -281,6 +285,7 @@ fn a_step_may_ask_for_no_inputs() -> Result<()> {
     let rows = Echo.summary_step(SummaryContext {
         x: &x,
         states: States::new(0),
+        components: Components::none(),
     })?;
     assert!(rows.is_empty());
     Ok(())

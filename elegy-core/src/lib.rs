@@ -18,7 +18,7 @@ pub mod datasets;
 pub mod error;
 pub mod losses;
 pub mod metrics;
-mod model;
+pub mod model;
 pub mod module;
 mod ops;
 pub mod optimizers;

@@ -387,7 +387,7 @@ mod tests {
             )),
             [
                 "unknown input `stats` for `pred_step`; did you mean `states`? \
-              expected one of: `x`, `states`, `initializing`, `training`"
+              expected one of: `x`, `states`, `components`, `initializing`, `training`"
             ]
         );
     }
@@ -410,7 +410,10 @@ mod tests {
             messages(quote!(
                 fn summary_step(&self, inputs: T) -> Result<T> {}
             )),
-            ["unknown input `inputs` for `summary_step`; expected one of: `x`, `states`"]
+            [
+                "unknown input `inputs` for `summary_step`; expected one of: `x`, `states`, \
+                 `components`"
+            ]
         );
     }
 
@@ -457,7 +460,7 @@ mod tests {
             messages,
             [
                 "step inputs must be plain names, each naming an input of the step \
-              (`x`, `states`): bind the input by name (e.g. `x: &Tensor`) and destructure \
+              (`x`, `states`, `components`): bind the input by name (e.g. `x: &Tensor`) and destructure \
               it in the body"
             ]
         );

@@ -305,7 +305,7 @@ mod tests {
                 run(x, stats)
             }
             ::core::compile_error! {
-                "unknown input `stats` for `pred_step`; did you mean `states`? expected one of: `x`, `states`, `initializing`, `training`"
+                "unknown input `stats` for `pred_step`; did you mean `states`? expected one of: `x`, `states`, `components`, `initializing`, `training`"
             }
         };
         assert_eq!(expanded, normalize(expected));

@@ -47,12 +47,15 @@ use proc_macro::TokenStream;
 ///
 /// | step | context | inputs |
 /// | --- | --- | --- |
-/// | `init_step` | `InitContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states` |
-/// | `pred_step` | `PredContext` | `x`, `states`, `initializing`, `training` |
-/// | `test_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `initializing`, `training` |
-/// | `grad_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `initializing`, `training` |
-/// | `train_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `initializing`, `training` |
-/// | `summary_step` | `SummaryContext` | `x`, `states` |
+/// | `init_step` | `InitContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components` |
+/// | `pred_step` | `PredContext` | `x`, `states`, `components`, `initializing`, `training` |
+/// | `test_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training` |
+/// | `grad_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training` |
+/// | `train_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training` |
+/// | `summary_step` | `SummaryContext` | `x`, `states`, `components` |
+///
+/// `components` is the runner's loss, metrics, optimizer and module (`&Components`), which the
+/// default steps use: an override that calls a default body passes it on.
 ///
 /// # Parameters
 ///
@@ -62,7 +65,7 @@ use proc_macro::TokenStream;
 /// - The type is any the input converts into (see `elegy::step::StepArg`): `x` as `&Tensor`,
 ///   `Tensor`, `&Data` or `Data`; `y_true` the same or in an `Option`; `sample_weight` and
 ///   `class_weight` as `Option<&Tensor>`, `Option<Tensor>`, `&Tensor` or `Tensor`; `states` as
-///   `States`; `initializing` and `training` as `bool`. A non-`Option` type for an input that a
+///   `States`; `components` as `&Components`; `initializing` and `training` as `bool`. A non-`Option` type for an input that a
 ///   call did not supply is an error returned from the step.
 /// - The method takes `&self` first, is not generic, `async`, `const`, `unsafe` or `extern`, and
 ///   returns what the trait's method returns. Attributes on it (docs, `#[allow]`) are kept.

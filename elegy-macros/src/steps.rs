@@ -21,6 +21,7 @@ const BATCH_INPUTS: &[&str] = &[
     "sample_weight",
     "class_weight",
     "states",
+    "components",
     "initializing",
     "training",
 ];
@@ -31,13 +32,20 @@ pub(crate) const STEPS: &[StepKind] = &[
         name: "init_step",
         context: "InitContext",
         output: "::elegy::step::States",
-        inputs: &["x", "y_true", "sample_weight", "class_weight", "states"],
+        inputs: &[
+            "x",
+            "y_true",
+            "sample_weight",
+            "class_weight",
+            "states",
+            "components",
+        ],
     },
     StepKind {
         name: "pred_step",
         context: "PredContext",
         output: "::elegy::step::PredStep",
-        inputs: &["x", "states", "initializing", "training"],
+        inputs: &["x", "states", "components", "initializing", "training"],
     },
     StepKind {
         name: "test_step",
@@ -61,7 +69,7 @@ pub(crate) const STEPS: &[StepKind] = &[
         name: "summary_step",
         context: "SummaryContext",
         output: "::std::vec::Vec<::elegy::step::SummaryRow>",
-        inputs: &["x", "states"],
+        inputs: &["x", "states", "components"],
     },
 ];
 
@@ -125,16 +133,23 @@ mod tests {
             [
                 (
                     "InitContext",
-                    &["x", "y_true", "sample_weight", "class_weight", "states"][..]
+                    &[
+                        "x",
+                        "y_true",
+                        "sample_weight",
+                        "class_weight",
+                        "states",
+                        "components"
+                    ][..]
                 ),
                 (
                     "PredContext",
-                    &["x", "states", "initializing", "training"][..]
+                    &["x", "states", "components", "initializing", "training"][..]
                 ),
                 ("StepContext", everything),
                 ("StepContext", everything),
                 ("StepContext", everything),
-                ("SummaryContext", &["x", "states"][..]),
+                ("SummaryContext", &["x", "states", "components"][..]),
             ]
         );
     }

@@ -201,7 +201,10 @@ impl ModelCheckpoint {
             Checkpoint::weights(states.net_params.clone(), states.net_states.clone())
         } else {
             let initial_metrics = self.initial_metrics.clone().ok_or_else(|| {
-                Error::Step("ModelCheckpoint: saved before the epoch's first batch began".into())
+                Error::invalid(
+                    "ModelCheckpoint",
+                    "saved before the epoch's first batch began",
+                )
             })?;
             Checkpoint::full(
                 states.clone(),
@@ -212,8 +215,8 @@ impl ModelCheckpoint {
                     step: ctx.step,
                     // Between batches, the epoch under way starts over on resuming.
                     next_epoch: if batch.is_some() { epoch } else { epoch + 1 },
-                    learning_rate: checkpoint::learning_rate_of(states),
-                    optimizer: checkpoint::optimizer_of(states),
+                    learning_rate: checkpoint::learning_rate_of(ctx.components, states),
+                    optimizer: checkpoint::optimizer_of(ctx.components),
                 },
             )
         };

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::optimizers::Optimizer;
 use crate::runner::History;
-use crate::step::States;
+use crate::step::{Components, States};
 use crate::tensor::{RngKey, TensorMap};
 
 /// The name of the manifest file in a checkpoint directory.
@@ -339,18 +339,15 @@ pub(crate) struct Position {
 }
 
 /// The hyperparameters of the runner's optimizer, if it has one.
-pub(crate) fn optimizer_of(states: &States) -> Option<serde_json::Value> {
-    states
-        .components()
-        .and_then(|c| c.optimizer.as_ref())
-        .map(|o| o.hyperparameters())
+pub(crate) fn optimizer_of(components: &Components) -> Option<serde_json::Value> {
+    components.optimizer.as_ref().map(|o| o.hyperparameters())
 }
 
 /// The learning rate the runner's optimizer reports for these states, if any.
-pub(crate) fn learning_rate_of(states: &States) -> Option<f32> {
-    states
-        .components()
-        .and_then(|c| c.optimizer.as_ref())
+pub(crate) fn learning_rate_of(components: &Components, states: &States) -> Option<f32> {
+    components
+        .optimizer
+        .as_ref()
         .and_then(|o| o.learning_rate(&states.optimizer_states))
 }
 

@@ -39,11 +39,11 @@ impl Data {
         }
     }
 
-    /// [`Data::as_tensor`] for a step, loss or metric that needs one tensor: the error is a
-    /// step error that ends with `fix`.
+    /// [`Data::as_tensor`] for a step, loss or metric that needs one tensor: the error ends with
+    /// `fix`.
     pub(crate) fn as_tensor_or(&self, what: &str, fix: &str) -> Result<&Tensor> {
         self.as_tensor(what)
-            .map_err(|e| Error::Step(format!("{e}; {fix}")))
+            .map_err(|e| Error::Data(format!("{e}; {fix}")))
     }
 
     /// Every tensor, in order (tuples by position, maps by name).

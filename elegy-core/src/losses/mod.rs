@@ -77,10 +77,9 @@ impl<L: SampleLoss> Loss for L {
 
     fn compute(&self, inputs: &LossInputs<'_>) -> Result<Tensor> {
         let name = SampleLoss::name(self);
-        let y_true = inputs.y_true.ok_or_else(|| {
-            Error::Step(format!(
-                "loss `{name}` needs targets; pass y to fit/evaluate"
-            ))
+        let y_true = inputs.y_true.ok_or_else(|| Error::MissingInput {
+            input: "y_true",
+            message: format!("loss `{name}` needs targets; pass y to fit/evaluate"),
         })?;
         let fix = "compare one part with `Runner::output_loss(key, loss, weight)`, once per part";
         reduce(

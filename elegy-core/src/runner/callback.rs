@@ -4,13 +4,15 @@ use std::collections::BTreeMap;
 
 use crate::error::Result;
 use crate::runner::History;
-use crate::step::States;
+use crate::step::{Components, States};
 
 /// What a hook sees of the loop, and how it steers it.
 pub struct CallbackContext<'a> {
     /// The model's current states; a hook may replace them (restoring the best weights, or
     /// changing the optimizer's `learning_rate` state, say).
     pub states: &'a mut States,
+    /// The runner's loss, metrics, optimizer and module (what its steps receive).
+    pub components: &'a Components,
     /// The epochs recorded so far (over every `fit` of this runner).
     pub history: &'a History,
     /// Set to stop `fit` after the current batch (the end hooks still run).

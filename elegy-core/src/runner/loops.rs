@@ -7,11 +7,12 @@ use super::accumulate::LogAccumulator;
 use super::progress::{Progress, format_logs};
 use super::{
     Callback, CallbackContext, EvaluateOptions, FitOptions, History, PredictOptions, Runner,
-    checked_len,
+    checked_len, without_states,
 };
 use crate::data::{Batch, Batches, Data, Dataset, PendingRows, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;
+use crate::optimizers;
 use crate::step::{PredContext, States, StepContext};
 use crate::tensor::{RngKey, Tensor};
 
@@ -27,7 +28,7 @@ impl<M: Model> Runner<M> {
         y: impl Into<Data>,
         mut options: FitOptions,
     ) -> Result<History> {
-        self.check()?;
+        self.check_for("fit")?;
         let (x, y) = (x.into(), y.into());
         check_batch_size("fit", options.batch_size)?;
         let validation_split = options.validation_split;
@@ -85,7 +86,7 @@ impl<M: Model> Runner<M> {
         dataset: &mut dyn Dataset,
         options: FitOptions,
     ) -> Result<History> {
-        self.check()?;
+        self.check_for("fit_dataset")?;
         if options.validation_split > 0.0 || options.sample_weight.is_some() {
             return Err(Error::invalid(
                 "fit_dataset",
@@ -201,8 +202,13 @@ impl<M: Model> Runner<M> {
                 self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
                     cb.on_train_batch_begin(batch, ctx)
                 })?;
-                let logs =
-                    self.train_batch(&b.x, y, b.sample_weight.as_ref(), class_weight.as_ref())?;
+                let logs = self.train_batch(
+                    "fit",
+                    &b.x,
+                    y,
+                    b.sample_weight.as_ref(),
+                    class_weight.as_ref(),
+                )?;
                 accumulator.add(&logs, n);
                 let running = accumulator.values();
                 self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
@@ -327,10 +333,12 @@ impl<M: Model> Runner<M> {
 
     /// One training step on one batch (initializing first if needed); returns its logs.
     ///
-    /// A step that fails (a batch the model refuses) changes nothing when the model trains with
-    /// the default `train_step`, as in `fit`: the runner keeps its parameters and goes on from
-    /// them. A `train_step` of the model's own that fails takes the states with it; the runner is
-    /// then uninitialized (load a checkpoint or initialize again).
+    /// A step that fails (a batch the model refuses) changes nothing when it hands back the
+    /// states it was given, as the default steps do (and a step of the model's own does with
+    /// [`Error::with_states`]): the runner keeps its parameters and goes on from them. A step
+    /// that fails without handing them back, or panics, takes them with it: the runner is then
+    /// uninitialized and refuses every call ([`Error::StatesLost`]) until it has states again
+    /// (`load` a checkpoint, `restore`, `set_states`, or `reset` then `init`).
     pub fn train_on_batch(
         &mut self,
         x: impl Into<Data>,
@@ -338,8 +346,9 @@ impl<M: Model> Runner<M> {
     ) -> Result<BTreeMap<String, f32>> {
         let (x, y) = (x.into(), y.into());
         checked_len(&x, Some(&y), "train_on_batch")?;
+        self.check_for("train_on_batch")?;
         self.init_on_batch(&x, Some(&y), None, None)?;
-        let logs = self.train_batch(&x, &y, None, None)?;
+        let logs = self.train_batch("train_on_batch", &x, &y, None, None)?;
         Ok(logs.values())
     }
 
@@ -365,59 +374,85 @@ impl<M: Model> Runner<M> {
         self.predict_batch(&x, 0)
     }
 
+    /// One training step. The states move into the step rather than being cloned: parameters
+    /// and optimizer moments then have one owner, and the optimizer updates them in place. A
+    /// step that fails hands them back in its error (the default steps do), and the runner goes
+    /// on from them; one that fails without them, or panics, leaves the runner without states,
+    /// refusing every call until it gets them again ([`Error::StatesLost`]).
     fn train_batch(
         &mut self,
+        op: &'static str,
         x: &Data,
         y: &Data,
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<crate::step::Logs> {
         super::retain_freed_memory();
-        // The states move into the step rather than being cloned: parameters and optimizer
-        // moments then have one owner, and the optimizer updates them in place. The default
-        // `train_step` hands them back if it fails before its update; a step of the user's own
-        // that fails consumes them, and the runner is left uninitialized and says so.
-        crate::step::defaults::arm_recovery();
-        let states = std::mem::take(&mut self.states).with_rng(self.step_key(self.step + 1));
+        let step = self.step.checked_add(1).ok_or_else(|| {
+            Error::invalid(op, "the runner's step count is at its maximum (u64::MAX)")
+        })?;
+        // States handed back by a failing step are taken only if their optimizer has not counted
+        // an update since: an override that updated once and then failed hands back states half
+        // a step on, which the runner's step count and keys no longer match.
+        let given_count = optimizers::step_count(&self.states.optimizer_states).ok();
+        let rng = self.states.rng;
+        let states = std::mem::take(&mut self.states).with_rng(self.step_key(step));
+        // Until the step returns, the runner holds no states: a panic in it leaves it so.
+        self.lost_at = Some(step);
+        self.initialized = false;
         let out = self.model.train_step(StepContext {
             x,
             y_true: Some(y),
             sample_weight,
             class_weight,
             states,
+            components: &self.components,
             initializing: false,
             training: true,
         });
-        let unspent = crate::step::defaults::take_unspent_states();
-        let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                if let Some(states) = unspent {
-                    self.states = states.with_components(self.components.clone());
-                    return Err(e);
-                }
-                self.initialized = false;
-                self.states = States::new(self.seed).with_components(self.components.clone());
-                return Err(Error::Step(format!(
-                    "training step {} failed, and the states it was given are gone with it \
-                     (load a checkpoint or initialize again): {e}",
-                    self.step + 1
-                )));
+        let failed = match out {
+            Ok(out) => {
+                self.states = out.states;
+                self.step = step;
+                self.lost_at = None;
+                self.initialized = true;
+                return Ok(out.logs);
             }
+            Err(e) => e,
         };
-        self.states = out.states.with_components(self.components.clone());
-        self.step += 1;
-        Ok(out.logs)
+        match failed.into_parts() {
+            (error, Some(states))
+                if optimizers::step_count(&states.optimizer_states).ok() == given_count =>
+            {
+                // Exactly the states it had: the key too.
+                self.states = states.with_rng(rng);
+                self.lost_at = None;
+                self.initialized = true;
+                Err(error)
+            }
+            (error, _) => {
+                self.states = States::new(self.seed);
+                Err(Error::StatesLost {
+                    op: op.to_string(),
+                    step,
+                    source: Some(Box::new(error)),
+                })
+            }
+        }
     }
 
     fn predict_batch(&self, x: &Data, batch: u64) -> Result<Data> {
         let states = self.states.clone().with_rng(self.eval_key(batch));
-        let out = self.model.pred_step(PredContext {
-            x,
-            states,
-            initializing: false,
-            training: false,
-        })?;
+        let out = self
+            .model
+            .pred_step(PredContext {
+                x,
+                states,
+                components: &self.components,
+                initializing: false,
+                training: false,
+            })
+            .map_err(without_states)?;
         Ok(out.y_pred)
     }
 
@@ -457,16 +492,20 @@ impl<M: Model> Runner<M> {
                 .as_ref()
                 .ok_or_else(|| Error::Data(format!("evaluate: batch {batch} has no targets")))?;
             seen += n;
-            let out = self.model.test_step(StepContext {
-                x: &b.x,
-                y_true: Some(y),
-                sample_weight: b.sample_weight.as_ref(),
-                class_weight: None,
-                states: std::mem::take(&mut states).with_rng(self.eval_key(batch as u64)),
-                initializing: false,
-                training: false,
-            })?;
-            states = out.states.with_components(self.components.clone());
+            let out = self
+                .model
+                .test_step(StepContext {
+                    x: &b.x,
+                    y_true: Some(y),
+                    sample_weight: b.sample_weight.as_ref(),
+                    class_weight: None,
+                    states: std::mem::take(&mut states).with_rng(self.eval_key(batch as u64)),
+                    components: &self.components,
+                    initializing: false,
+                    training: false,
+                })
+                .map_err(without_states)?;
+            states = out.states;
             accumulator.add(&out.logs, n);
             let running = accumulator.values();
             for cb in callbacks.iter_mut() {
@@ -487,7 +526,7 @@ impl<M: Model> Runner<M> {
     /// The logs of `test_step` over the batches of `dataset` (which must hold targets), from
     /// fresh metric state. Initializes the model from the first batch if needed.
     pub fn evaluate_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<BTreeMap<String, f32>> {
-        self.check()?;
+        self.check_for("evaluate_dataset")?;
         if !self.initialized {
             let first = dataset
                 .batches(0)?
@@ -534,6 +573,7 @@ impl<M: Model> Runner<M> {
         }
         let mut ctx = CallbackContext {
             states: &mut self.states,
+            components: &self.components,
             history: &self.history,
             stop_training: *stop,
             epoch: position.epoch,
@@ -546,7 +586,6 @@ impl<M: Model> Runner<M> {
             hook(cb.as_mut(), &mut ctx)?;
         }
         *stop = ctx.stop_training;
-        self.states = std::mem::take(&mut self.states).with_components(self.components.clone());
         Ok(())
     }
 }

@@ -3,7 +3,6 @@
 
 mod accumulate;
 mod callback;
-mod components;
 mod history;
 mod loops;
 mod memory;
@@ -13,7 +12,6 @@ mod progress;
 mod summary;
 
 pub use callback::{Callback, CallbackContext, LogValues};
-pub use components::{Components, LossEntry, MetricEntry};
 pub use history::History;
 pub use memory::retain_freed_memory;
 pub use options::{EvaluateOptions, FitOptions, PredictOptions};
@@ -29,7 +27,10 @@ use crate::metrics::Metric;
 use crate::model::{Defaults, Model};
 use crate::module::Module;
 use crate::optimizers::Optimizer;
-use crate::step::{InitContext, States, SummaryContext, SummaryRow};
+use crate::step::{
+    Components, InitContext, LossEntry, MetricEntry, States, SummaryContext, SummaryRow,
+    loss_log_name,
+};
 use crate::tensor::{RngKey, Tensor, TensorMap};
 
 /// Runs a [`Model`]'s steps over data: `fit`, `evaluate`, `predict`, and their `*_on_batch`
@@ -54,7 +55,7 @@ use crate::tensor::{RngKey, Tensor, TensorMap};
 /// ```
 pub struct Runner<M> {
     model: M,
-    components: Arc<Components>,
+    components: Components,
     seed: u64,
     states: States,
     /// Metric state right after `init`: what every epoch and evaluation starts from.
@@ -68,6 +69,9 @@ pub struct Runner<M> {
     history: History,
     /// A mistake in the builder calls, reported by every method that runs the model.
     config_error: Option<String>,
+    /// The training step that lost the states, while the runner has none (a step failed without
+    /// handing them back, or panicked): every call is then an error until it gets states again.
+    lost_at: Option<u64>,
 }
 
 /// Keys derived from the seed for different purposes never collide.
@@ -87,7 +91,7 @@ impl<M: Model> Runner<M> {
     pub fn new(model: M) -> Runner<M> {
         Runner {
             model,
-            components: Arc::new(Components::default()),
+            components: Components::default(),
             seed: 0,
             states: States::new(0),
             initial_metrics_states: TensorMap::new(),
@@ -96,6 +100,7 @@ impl<M: Model> Runner<M> {
             step: 0,
             history: History::default(),
             config_error: None,
+            lost_at: None,
         }
     }
 
@@ -108,20 +113,20 @@ impl<M: Model> Runner<M> {
     /// it adds to the total `loss` (as in Elegy, where the weight belongs to the loss; Keras logs
     /// each output's loss before weighting).
     pub fn weighted_loss(self, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
-        let log_name = components::loss_log_name(&loss.name());
+        let log_name = loss_log_name(&loss.name());
         self.push_loss(Arc::new(loss), weight, log_name, None)
     }
 
     /// Adds a loss in the named group `key`, logged as `key/<name>_loss`.
     pub fn named_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
-        let log_name = format!("{key}/{}", components::loss_log_name(&loss.name()));
+        let log_name = format!("{key}/{}", loss_log_name(&loss.name()));
         self.push_loss(Arc::new(loss), weight, log_name, None)
     }
 
     /// Adds a loss of the model's output `key` (a map's key, or a tuple's position `"0"`,
     /// `"1"`...) against the same part of the targets, logged as `key/<name>_loss`.
     pub fn output_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
-        let log_name = format!("{key}/{}", components::loss_log_name(&loss.name()));
+        let log_name = format!("{key}/{}", loss_log_name(&loss.name()));
         self.push_loss(Arc::new(loss), weight, log_name, Some(key.to_string()))
     }
 
@@ -157,7 +162,7 @@ impl<M: Model> Runner<M> {
                 "the loss logged as `{log_name}` has weight {weight}; a loss weight must be finite"
             ));
         }
-        Arc::make_mut(&mut self.components).losses.push(LossEntry {
+        self.components.losses.push(LossEntry {
             loss,
             weight,
             log_name,
@@ -173,13 +178,11 @@ impl<M: Model> Runner<M> {
         output: Option<String>,
     ) -> Runner<M> {
         self.reject_taken_name("metric", &log_name);
-        Arc::make_mut(&mut self.components)
-            .metrics
-            .push(MetricEntry {
-                metric,
-                log_name,
-                output,
-            });
+        self.components.metrics.push(MetricEntry {
+            metric,
+            log_name,
+            output,
+        });
         self
     }
 
@@ -197,22 +200,52 @@ impl<M: Model> Runner<M> {
 
     /// The runner's configuration is usable: no two losses or metrics share a log name. Every
     /// method that runs the model checks this first; call it to check right after building.
+    ///
+    /// It is also an error ([`Error::StatesLost`]) while the runner has lost its states: after a
+    /// training step that failed without handing them back, or panicked. `load`, `restore`,
+    /// `set_states` and `reset` give it states again.
     pub fn check(&self) -> Result<()> {
-        match &self.config_error {
-            Some(message) => Err(Error::invalid("Runner", message.clone())),
+        if let Some(message) = &self.config_error {
+            return Err(Error::invalid("Runner", message.clone()));
+        }
+        self.check_for("Runner::check")
+    }
+
+    /// [`Runner::check`] for the operation `op`, which the errors name.
+    fn check_for(&self, op: &str) -> Result<()> {
+        if let Some(message) = &self.config_error {
+            return Err(Error::invalid("Runner", message.clone()));
+        }
+        self.check_states(op)
+    }
+
+    /// An error naming `op` while the runner has lost its states.
+    fn check_states(&self, op: &str) -> Result<()> {
+        match self.lost_at {
+            Some(step) => Err(Error::StatesLost {
+                op: op.to_string(),
+                step,
+                source: None,
+            }),
             None => Ok(()),
         }
     }
 
+    /// The runner's loss, metrics, optimizer and module: what its steps receive beside the
+    /// states.
+    pub fn components(&self) -> &Components {
+        &self.components
+    }
+
     /// Sets the module the default `pred_step` runs (the high-level API: no step to write).
     pub fn module(mut self, module: impl Module + 'static) -> Runner<M> {
-        Arc::make_mut(&mut self.components).module = Some(Arc::new(module));
+        self.components.module = Some(Arc::new(module));
         self
     }
 
     /// Sets the optimizer of the default `train_step`.
     pub fn optimizer(mut self, optimizer: impl Optimizer + 'static) -> Runner<M> {
-        Arc::make_mut(&mut self.components).optimizer = Some(Arc::new(optimizer));
+        self.components.optimizer = Some(Arc::new(optimizer));
         self
     }
 
@@ -237,8 +270,22 @@ impl<M: Model> Runner<M> {
     pub fn set_states(&mut self, states: States) {
         self.initial_metrics_states = states.metrics_states.clone();
         self.metrics_made = !states.metrics_states.is_empty();
-        self.states = states.with_components(self.components.clone());
+        self.states = states;
         self.initialized = true;
+        self.lost_at = None;
+    }
+
+    /// Returns the runner to where it was before `init` (Elegy's `reset`): no states, no steps
+    /// taken, no history; its model, components and seed stay. The next `fit` or `init`
+    /// initializes again, with the same keys as the first time.
+    pub fn reset(&mut self) {
+        self.states = States::new(self.seed);
+        self.initial_metrics_states = TensorMap::new();
+        self.metrics_made = false;
+        self.initialized = false;
+        self.step = 0;
+        self.history = History::default();
+        self.lost_at = None;
     }
 
     /// Whether `init` (or `fit`) has created the states.
@@ -280,23 +327,25 @@ impl<M: Model> Runner<M> {
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<()> {
-        self.check()?;
+        self.check_for("init")?;
         if self.initialized {
             return Ok(());
         }
-        let states = States::new(self.seed)
-            .with_rng(self.step_key(0))
-            .with_components(self.components.clone());
-        let states = self.model.init_step(InitContext {
-            x,
-            y_true: y,
-            sample_weight,
-            class_weight,
-            states,
-        })?;
+        let states = States::new(self.seed).with_rng(self.step_key(0));
+        let states = self
+            .model
+            .init_step(InitContext {
+                x,
+                y_true: y,
+                sample_weight,
+                class_weight,
+                states,
+                components: &self.components,
+            })
+            .map_err(without_states)?;
         self.initial_metrics_states = states.metrics_states.clone();
         self.metrics_made = y.is_some();
-        self.states = states.with_components(self.components.clone());
+        self.states = states;
         self.initialized = true;
         Ok(())
     }
@@ -313,10 +362,13 @@ impl<M: Model> Runner<M> {
     pub fn summary_rows(&mut self, x: impl Into<Data>) -> Result<Vec<SummaryRow>> {
         let x = x.into();
         self.init(x.clone(), None, 32)?;
-        self.model.summary_step(SummaryContext {
-            x: &x,
-            states: self.states.clone(),
-        })
+        self.model
+            .summary_step(SummaryContext {
+                x: &x,
+                states: self.states.clone(),
+                components: &self.components,
+            })
+            .map_err(without_states)
     }
 
     fn step_key(&self, step: u64) -> RngKey {
@@ -329,15 +381,22 @@ impl<M: Model> Runner<M> {
     }
 
     fn require_initialized(&self, op: &str) -> Result<()> {
-        self.check()?;
+        self.check_for(op)?;
         if self.initialized {
             Ok(())
         } else {
-            Err(Error::Step(format!(
-                "{op}: the model is not initialized; call `init` or `fit` first"
-            )))
+            Err(Error::NotInitialized {
+                op: op.to_string(),
+                hint: "call `init` or `fit` first".into(),
+            })
         }
     }
+}
+
+/// A step's error as the runner's caller sees it: the states the step handed back are the
+/// runner's business (it keeps its own, or has taken them back).
+pub(crate) fn without_states(error: Error) -> Error {
+    error.into_parts().0
 }
 
 /// The number of samples of `x` (and `y`, which must agree), checking the data is not empty.

@@ -73,13 +73,14 @@ impl<M: Model> Runner<M> {
     /// count and the history stay as they are.
     pub fn load_weights(&mut self, dir: impl AsRef<Path>) -> Result<()> {
         let dir = dir.as_ref();
+        self.check_for("load_weights")?;
         if !self.initialized {
-            return Err(Error::Step(format!(
-                "load_weights({}): the model is not initialized, so there is nothing to check \
-                 the weights against and no optimizer or metric state; call `init` first, or \
-                 `load` a full checkpoint",
-                dir.display()
-            )));
+            return Err(Error::NotInitialized {
+                op: format!("load_weights({})", dir.display()),
+                hint: "there is nothing to check the weights against and no optimizer or metric \
+                       state; call `init` first, or `load` a full checkpoint"
+                    .into(),
+            });
         }
         let mut checkpoint = Checkpoint::read(dir)?;
         checkpoint.kind = Kind::Weights;
@@ -157,8 +158,9 @@ impl<M: Model> Runner<M> {
         self.metrics_made = !(checkpoint.initial_metrics_states.is_empty()
             && checkpoint.states.metrics_states.is_empty());
         self.initial_metrics_states = checkpoint.initial_metrics_states;
-        self.states = checkpoint.states.with_components(self.components.clone());
+        self.states = checkpoint.states;
         self.initialized = true;
+        self.lost_at = None;
         Ok(())
     }
 
@@ -172,8 +174,8 @@ impl<M: Model> Runner<M> {
                 seed: self.seed,
                 step: self.step,
                 next_epoch: self.next_epoch(),
-                learning_rate: checkpoint::learning_rate_of(&self.states),
-                optimizer: checkpoint::optimizer_of(&self.states),
+                learning_rate: checkpoint::learning_rate_of(&self.components, &self.states),
+                optimizer: checkpoint::optimizer_of(&self.components),
             },
         ))
     }

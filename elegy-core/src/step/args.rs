@@ -6,7 +6,7 @@
 
 use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::step::States;
+use crate::step::{Components, States};
 use crate::tensor::Tensor;
 
 /// A type a step parameter can have when it receives an input of type `Source`.
@@ -17,6 +17,7 @@ use crate::tensor::Tensor;
 /// | `y_true` | `Option<&Data>` | the above, or any of them in an `Option` |
 /// | `sample_weight`, `class_weight` | `Option<&Tensor>` | `Option<&Tensor>`, `Option<Tensor>`, `&Tensor`, `Tensor` |
 /// | `states` | `States` | `States` |
+/// | `components` | `&Components` | `&Components` |
 /// | `initializing`, `training` | `bool` | `bool` |
 ///
 /// Asking for `&Tensor` when the input is a tuple or map, or for a non-`Option` type when the
@@ -26,18 +27,21 @@ use crate::tensor::Tensor;
     label = "this type cannot receive the input",
     note = "x: `&Tensor`, `Tensor`, `&Data` or `Data`; y_true: the same, optionally in an `Option`; \
             sample_weight / class_weight: `Option<&Tensor>`, `&Tensor` or `Tensor`; \
-            states: `States`; initializing / training: `bool`"
+            states: `States`; components: `&Components`; initializing / training: `bool`"
 )]
 pub trait StepArg<Source>: Sized {
     /// Converts `source`, the input `input` of the step `step`.
     fn from_step_input(source: Source, input: &'static str, step: &'static str) -> Result<Self>;
 }
 
-fn missing(input: &str, step: &str) -> Error {
-    Error::Step(format!(
-        "{step}: the parameter `{input}` was not given for this call; \
+fn missing(input: &'static str, step: &str) -> Error {
+    Error::MissingInput {
+        input,
+        message: format!(
+            "{step}: the parameter `{input}` was not given for this call; \
          declare it as `Option<...>` to accept calls without it, or pass `{input}` to the loop"
-    ))
+        ),
+    }
 }
 
 impl<'a> StepArg<&'a Data> for &'a Data {
@@ -143,6 +147,12 @@ impl StepArg<States> for States {
 
 impl StepArg<bool> for bool {
     fn from_step_input(source: bool, _: &'static str, _: &'static str) -> Result<Self> {
+        Ok(source)
+    }
+}
+
+impl<'a> StepArg<&'a Components> for &'a Components {
+    fn from_step_input(source: &'a Components, _: &'static str, _: &'static str) -> Result<Self> {
         Ok(source)
     }
 }

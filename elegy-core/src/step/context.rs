@@ -1,8 +1,13 @@
 //! The inputs each step can ask for. `#[step]` unpacks these into the parameters a user's step
 //! method names; a method without `#[step]` receives the context whole.
+//!
+//! Every context carries the runner's [`Components`] (loss, metrics, optimizer, module) beside
+//! the [`States`]: the states are the model's data, the components its runner's configuration,
+//! which the default steps read. A context built by hand outside a runner can lend
+//! [`Components::none()`].
 
 use crate::data::Data;
-use crate::step::States;
+use crate::step::{Components, States};
 use crate::tensor::Tensor;
 
 /// The inputs of `init_step`: a first batch, to create parameters from its shapes.
@@ -16,8 +21,10 @@ pub struct InitContext<'a> {
     pub sample_weight: Option<&'a Tensor>,
     /// A weight per class, when given (shape `[num_classes]`).
     pub class_weight: Option<&'a Tensor>,
-    /// The states so far (a key, the runner's components, no parameters yet).
+    /// The states so far (a key, no parameters yet).
     pub states: States,
+    /// The runner's loss, metrics, optimizer and module.
+    pub components: &'a Components,
 }
 
 /// The inputs of `pred_step`.
@@ -27,6 +34,8 @@ pub struct PredContext<'a> {
     pub x: &'a Data,
     /// The current states.
     pub states: States,
+    /// The runner's loss, metrics, optimizer and module.
+    pub components: &'a Components,
     /// Whether this call creates the parameters (during `init`).
     pub initializing: bool,
     /// Whether this is training (dropout on, batch statistics updated).
@@ -46,6 +55,8 @@ pub struct StepContext<'a> {
     pub class_weight: Option<&'a Tensor>,
     /// The current states.
     pub states: States,
+    /// The runner's loss, metrics, optimizer and module.
+    pub components: &'a Components,
     /// Whether this call creates the parameters (during `init`).
     pub initializing: bool,
     /// Whether this is training (dropout on, batch statistics updated).
@@ -59,6 +70,8 @@ pub struct SummaryContext<'a> {
     pub x: &'a Data,
     /// The current states.
     pub states: States,
+    /// The runner's loss, metrics, optimizer and module.
+    pub components: &'a Components,
 }
 
 impl<'a> StepContext<'a> {
@@ -67,6 +80,7 @@ impl<'a> StepContext<'a> {
         PredContext {
             x: self.x,
             states,
+            components: self.components,
             initializing: self.initializing,
             training: self.training,
         }

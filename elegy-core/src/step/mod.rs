@@ -2,14 +2,16 @@
 //! context), and what each step returns.
 
 mod args;
+mod components;
 mod context;
-pub mod defaults;
 mod logs;
 mod outputs;
 mod states;
 
 pub use args::StepArg;
+pub(crate) use components::loss_log_name;
+pub use components::{Components, LossEntry, MetricEntry};
 pub use context::{InitContext, PredContext, StepContext, SummaryContext};
 pub use logs::{LogEntry, Logs};
 pub use outputs::{GradStep, PredStep, SummaryRow, TestStep, TrainStep};
-pub use states::{Components, States};
+pub use states::States;

@@ -3,18 +3,19 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::tensor::{RngKey, TensorMap};
 
-pub use crate::runner::Components;
-
 /// A model's state, passed into each step and returned, new, out of it. Never changed in place:
 /// `with_*` methods return a new value that shares the unchanged parts.
 ///
+/// Plain data: build it, compare it (`==` compares every value) and save it. The runner's loss,
+/// metrics, optimizer and module are not part of it; steps receive them in their context
+/// ([`crate::step::Components`]).
+///
 /// An empty map means "not set yet": [`States::maybe_update`] fills only those.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, PartialEq)]
 pub struct States {
     /// Trainable parameters: what `grad_step` differentiates with respect to.
     pub net_params: TensorMap,
@@ -29,7 +30,6 @@ pub struct States {
     pub rng: RngKey,
     /// User-defined named fields (a GAN's generator and discriminator parameters, say).
     pub fields: BTreeMap<String, TensorMap>,
-    components: Option<Arc<Components>>,
 }
 
 impl States {
@@ -90,7 +90,7 @@ impl States {
     }
 
     /// These states with every non-empty field of `other` taken over (Elegy's `update`); the key
-    /// and the components are `other`'s.
+    /// is `other`'s.
     pub fn update(self, other: States) -> States {
         let pick =
             |mine: TensorMap, theirs: TensorMap| if theirs.is_empty() { mine } else { theirs };
@@ -103,7 +103,6 @@ impl States {
             optimizer_states: pick(self.optimizer_states, other.optimizer_states),
             rng: other.rng,
             fields,
-            components: other.components.or(self.components),
         }
     }
 
@@ -119,23 +118,7 @@ impl States {
             optimizer_states: pick(self.optimizer_states, other.optimizer_states),
             rng: self.rng,
             fields,
-            components: self.components.or(other.components),
         }
-    }
-
-    /// The runner's loss, metrics, optimizer and module, when these states came from a runner.
-    pub fn components(&self) -> Option<&Components> {
-        self.components.as_deref()
-    }
-
-    /// The shared handle to the components, to keep them while the states move on.
-    pub(crate) fn shared_components(&self) -> Option<Arc<Components>> {
-        self.components.clone()
-    }
-
-    pub(crate) fn with_components(mut self, components: Arc<Components>) -> States {
-        self.components = Some(components);
-        self
     }
 }
 
@@ -150,17 +133,5 @@ impl fmt::Debug for States {
             .field("rng", &self.rng)
             .field("fields", &self.fields.keys().collect::<Vec<_>>())
             .finish()
-    }
-}
-
-impl PartialEq for States {
-    /// Equal values in every field; the components are not compared.
-    fn eq(&self, other: &States) -> bool {
-        self.net_params == other.net_params
-            && self.net_states == other.net_states
-            && self.metrics_states == other.metrics_states
-            && self.optimizer_states == other.optimizer_states
-            && self.rng == other.rng
-            && self.fields == other.fields
     }
 }

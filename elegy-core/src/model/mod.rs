@@ -1,9 +1,12 @@
-//! [`Model`]: the trait a user's model implements by overriding the steps it cares about.
+//! [`Model`]: the trait a user's model implements by overriding the steps it cares about, and
+//! the [`defaults`] its steps fall back on.
+
+pub mod defaults;
 
 use crate::error::Result;
 use crate::step::{
     GradStep, InitContext, PredContext, PredStep, States, StepContext, SummaryContext, SummaryRow,
-    TestStep, TrainStep, defaults,
+    TestStep, TrainStep,
 };
 
 /// A model: a type whose step methods the loops call. Every step has a default body (see

@@ -1,4 +1,5 @@
-//! [`Components`]: the loss, metrics and optimizer a runner was given.
+//! [`Components`]: the loss, metrics, optimizer and module a runner was given, which its default
+//! steps use. Steps receive them in their context, beside the [`crate::step::States`].
 
 use std::sync::Arc;
 
@@ -34,7 +35,9 @@ pub struct MetricEntry {
     pub output: Option<String>,
 }
 
-/// What default steps use from their runner: the high-level API's parts. Cheap to clone (everything is shared).
+/// What default steps use from their runner: the high-level API's parts. Every step context
+/// carries the runner's (`ctx.components`; ask for `components` with `#[step]`); outside a
+/// runner, `Components::none()` has none. Cheap to clone (everything is shared).
 #[derive(Clone, Default)]
 pub struct Components {
     /// The losses, summed (with their weights) into the total loss.
@@ -45,6 +48,22 @@ pub struct Components {
     pub optimizer: Option<Arc<dyn Optimizer>>,
     /// The module of the default `pred_step`.
     pub module: Option<Arc<dyn Module>>,
+}
+
+/// No loss, metric, optimizer or module: what [`Components::none`] lends.
+static NONE: Components = Components {
+    losses: Vec::new(),
+    metrics: Vec::new(),
+    optimizer: None,
+    module: None,
+};
+
+impl Components {
+    /// Components with nothing in them, for a step context built by hand outside a runner (a
+    /// test calling a step directly, say): the default steps then say what they miss.
+    pub fn none() -> &'static Components {
+        &NONE
+    }
 }
 
 impl MetricEntry {
@@ -82,5 +101,28 @@ impl Components {
         std::iter::once("loss")
             .chain(self.losses.iter().map(|l| l.log_name.as_str()))
             .chain(self.metrics.iter().map(|m| m.log_name.as_str()))
+    }
+}
+
+impl std::fmt::Debug for Components {
+    /// The log names of the losses and metrics, the optimizer's hyperparameters, and whether
+    /// there is a module.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |names: Vec<&str>| names.join(", ");
+        f.debug_struct("Components")
+            .field(
+                "losses",
+                &names(self.losses.iter().map(|l| l.log_name.as_str()).collect()),
+            )
+            .field(
+                "metrics",
+                &names(self.metrics.iter().map(|m| m.log_name.as_str()).collect()),
+            )
+            .field(
+                "optimizer",
+                &self.optimizer.as_ref().map(|o| o.hyperparameters()),
+            )
+            .field("module", &self.module.is_some())
+            .finish()
     }
 }

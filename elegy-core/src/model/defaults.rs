@@ -2,11 +2,14 @@
 //! `super().train_step(...)` is in Python's Elegy).
 //!
 //! The chain: `train_step -> grad_step -> test_step -> pred_step`, and
-//! `init_step -> train_step(initializing)`. The runner's loss, metrics and optimizer are reached
-//! through [`States::components`].
+//! `init_step -> train_step(initializing)`. The runner's loss, metrics, optimizer and module are
+//! the context's [`Components`](crate::step::Components).
+//!
+//! A default step that fails before it changes anything hands back the states it was given, in
+//! its error ([`Error::with_states`]): an override that calls it with `?` passes them on, and the
+//! runner goes on from them. Only an optimizer update that fails midway consumes them.
 
 use std::any::type_name;
-use std::cell::RefCell;
 
 use crate::autodiff::grad;
 use crate::data::Data;
@@ -28,6 +31,7 @@ pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<S
         let pred = model.pred_step(PredContext {
             x: ctx.x,
             states: ctx.states,
+            components: ctx.components,
             initializing: true,
             training: true,
         })?;
@@ -39,6 +43,7 @@ pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<S
         sample_weight: ctx.sample_weight,
         class_weight: ctx.class_weight,
         states: ctx.states,
+        components: ctx.components,
         initializing: true,
         training: true,
     })?;
@@ -49,15 +54,17 @@ pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<S
 /// reads them otherwise. Without a module there is nothing to run: the model must override
 /// `pred_step`.
 pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<PredStep> {
-    let Some(module) = ctx.states.components().and_then(|c| c.module.clone()) else {
-        return Err(Error::Step(format!(
-            "pred_step: `{}` does not override `pred_step` and its runner has no module, so it \
-             cannot make predictions; implement `pred_step` (with #[step]) or give the runner a \
-             module with Runner::module",
-            type_name::<M>()
-        )));
-    };
     let states = ctx.states;
+    let Some(module) = ctx.components.module.as_deref() else {
+        let message = format!(
+            "`{}` does not override `pred_step` and its runner has no module, so it cannot make \
+             predictions; implement `pred_step` in `impl Model for {0}` (with #[step]; a method \
+             of a plain `impl {0}` block is not a step), or give the runner a module with \
+             Runner::module",
+            short_type_name::<M>()
+        );
+        return Err(Error::missing_component("pred_step", "module", message).with_states(states));
+    };
     let mut mctx = ModuleContext::new(
         &states.net_params,
         &states.net_states,
@@ -65,7 +72,13 @@ pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<
         ctx.training,
         states.rng,
     );
-    let y_pred = mctx.call_data(module.as_ref(), ctx.x)?;
+    let y_pred = match mctx.call_data(module, ctx.x) {
+        Ok(y_pred) => y_pred,
+        Err(e) => {
+            drop(mctx);
+            return Err(e.with_states(states));
+        }
+    };
     let (params, net_states, _) = mctx.finish();
     Ok(PredStep::new(
         y_pred,
@@ -76,30 +89,43 @@ pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<
     ))
 }
 
+/// The type's name without its module path (`Linear` for `my_crate::models::Linear`).
+fn short_type_name<M: ?Sized>() -> &'static str {
+    let full = type_name::<M>();
+    let base = full.split('<').next().unwrap_or(full);
+    let start = base.rfind("::").map_or(0, |i| i + 2);
+    &full[start..]
+}
+
 /// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`, each logged as
 /// `<name>_loss`) and metrics (streamed through `metrics_states`).
 pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TestStep> {
-    let pred = model.pred_step(ctx.pred(ctx.states.clone()))?;
-    let states = pred.states;
-    // The shared handle, not a copy of the components: this runs every batch.
-    let components = states.shared_components().ok_or_else(|| {
-        Error::Step(format!(
-            "test_step: `{}` has no runner components (loss, metrics); run it through a Runner \
-             or override `test_step`",
-            type_name::<M>()
-        ))
-    })?;
+    let components = ctx.components;
     if components.losses.is_empty() {
-        return Err(Error::Step(
-            "test_step: the runner has no loss; give it one with Runner::loss, or override \
-             `test_step`"
-                .into(),
-        ));
+        let message = "the runner has no loss; give it one with Runner::loss, or override \
+                       `test_step`";
+        return Err(Error::missing_component("test_step", "loss", message).with_states(ctx.states));
     }
+    // `pred_step` gets a copy sharing every tensor: whatever fails from here on hands back the
+    // states this step was given, not what `pred_step` made of them.
+    let pred = match model.pred_step(ctx.pred(ctx.states.clone())) {
+        Ok(pred) => pred,
+        Err(e) => return Err(e.with_states(ctx.states)),
+    };
+    match losses_and_metrics(&ctx, pred.y_pred, pred.states) {
+        Ok(test) => Ok(test),
+        Err(e) => Err(e.with_states(ctx.states)),
+    }
+}
+
+/// The losses and metrics of `test_step` on predictions `y_pred` and the states `pred_step`
+/// returned.
+fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Result<TestStep> {
+    let components = ctx.components;
     let mut logs = Logs::new();
     let mut total = None;
     for entry in &components.losses {
-        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &pred.y_pred)?;
+        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &y_pred)?;
         let inputs = losses::LossInputs {
             y_true,
             y_pred,
@@ -114,7 +140,7 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
             Some(t) => value.add(&t)?,
         });
     }
-    let loss = total.expect("at least one loss");
+    let loss = total.expect("test_step checked there is a loss");
     logs.batch("loss", loss.item()?);
 
     let mut metrics_states = if ctx.initializing {
@@ -137,11 +163,10 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
         } else {
             existing
         };
-        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &pred.y_pred)?;
-        let y_true = y_true.ok_or_else(|| {
-            Error::Step(format!(
-                "metric `{name}` needs targets; pass y to fit/evaluate"
-            ))
+        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &y_pred)?;
+        let y_true = y_true.ok_or_else(|| Error::MissingInput {
+            input: "y_true",
+            message: format!("metric `{name}` needs targets; pass y to fit/evaluate"),
         })?;
         let fix = "measure one part with `Runner::output_metric(key, metric)`, once per part";
         let y_pred = y_pred
@@ -166,10 +191,24 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
 /// Differentiates the loss of `test_step` with respect to `states.net_params`; `net_states` and
 /// the other states flow through, cut from the graph.
 pub fn grad_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<GradStep> {
+    // A copy sharing every tensor, to hand back if anything fails (whether or not the failing
+    // step handed back its own): dropped before returning, so that the caller's update still
+    // owns the tensors alone.
+    let given = ctx.states.clone();
     let params = ctx.states.net_params.tracked();
     let states = ctx.states.clone().with_net_params(params.clone());
-    let test = model.test_step(ctx.with_states(states))?;
-    let grads = grad(&test.loss, &params)?;
+    let test = match model.test_step(ctx.with_states(states)) {
+        Ok(test) => test,
+        Err(e) => return Err(e.with_states(given)),
+    };
+    let grads = match grad(&test.loss, &params) {
+        Ok(grads) => grads,
+        Err(e) => {
+            drop((test, params));
+            return Err(e.with_states(given));
+        }
+    };
+    drop(given);
     let states = detach_states(test.states);
     Ok(GradStep {
         loss: test.loss.detach(),
@@ -179,55 +218,15 @@ pub fn grad_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<G
     })
 }
 
-/// What a runner's training step on this thread may hand back if it fails.
-enum Recovery {
-    Idle,
-    /// A runner's step is under way: the first default `train_step` keeps its states until its
-    /// update.
-    Armed,
-    /// That `train_step` failed before its update: its states, unchanged.
-    Unspent(States),
-}
-
-thread_local! {
-    static RECOVERY: RefCell<Recovery> = const { RefCell::new(Recovery::Idle) };
-}
-
-/// Called by a runner before its training step: the first default `train_step` of the step
-/// keeps what it was given until its update, to hand back if it fails before.
-pub(crate) fn arm_recovery() {
-    RECOVERY.with(|slot| *slot.borrow_mut() = Recovery::Armed);
-}
-
-/// Called by the runner after its step: the states handed back, if the step failed before its
-/// update (the slot is idle again either way).
-pub(crate) fn take_unspent_states() -> Option<States> {
-    let recovery = RECOVERY.with(|slot| std::mem::replace(&mut *slot.borrow_mut(), Recovery::Idle));
-    match recovery {
-        Recovery::Unspent(states) => Some(states),
-        Recovery::Idle | Recovery::Armed => None,
-    }
-}
-
-/// Whether this call is the first default `train_step` of a runner's step (disarming it).
-fn take_arming() -> bool {
-    RECOVERY.with(|slot| {
-        let mut slot = slot.borrow_mut();
-        let armed = matches!(*slot, Recovery::Armed);
-        if armed {
-            *slot = Recovery::Idle;
-        }
-        armed
-    })
-}
-
 /// One optimizer update along the gradients of `grad_step`; when initializing, runs `test_step`
 /// and creates the optimizer's state instead.
 ///
-/// If it fails before the update (in `grad_step` or the model's own steps), the runner keeps the
-/// states it had: the step did not happen.
+/// If it fails before the update (in `grad_step` or the model's own steps), the error hands back
+/// the states it was given ([`Error::with_states`]), and the runner goes on from them: the step
+/// did not happen. The update itself changes parameters and moments in place (the states given
+/// own them alone), so a failure inside it consumes them.
 pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TrainStep> {
-    let optimizer = ctx.states.components().and_then(|c| c.optimizer.clone());
+    let optimizer = ctx.components.optimizer.as_deref();
     if ctx.initializing {
         let test = model.test_step(ctx)?;
         let mut states = detach_states(test.states);
@@ -240,48 +239,31 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
             states,
         });
     }
-    // Until the update, nothing has changed the states: a step that fails before it (a batch
-    // the model refuses, say) leaves them to the runner, which goes on from them. The copy shares
-    // every tensor and is dropped before the update, which then still owns them alone. Only the
-    // first call in a runner's step keeps one: a later call (an override updating twice) may
-    // have been given states that the runner's step count and keys no longer match.
-    let unspent = take_arming().then(|| ctx.states.clone());
-    let prepared = optimizer
-        .ok_or_else(|| {
-            Error::Step(
-                "train_step: the runner has no optimizer; give it one with Runner::optimizer, \
-                 or override `train_step`"
-                    .into(),
-            )
-        })
-        .and_then(|optimizer| {
-            let step = model.grad_step(ctx)?;
-            let mut states = step.states;
-            let params = std::mem::take(&mut states.net_params);
-            let mut opt_states = std::mem::take(&mut states.optimizer_states);
-            if opt_states.is_empty() {
-                // States created by `pred_step` alone (init without targets) have no optimizer
-                // state yet.
-                opt_states = optimizer.init(&params)?;
-            }
-            Ok((optimizer, step.logs, states, params, opt_states, step.grads))
-        });
-    let (optimizer, mut logs, states, params, opt_states, grads) = match prepared {
-        Ok(prepared) => prepared,
-        Err(e) => {
-            if let Some(unspent) = unspent {
-                RECOVERY.with(|slot| *slot.borrow_mut() = Recovery::Unspent(unspent));
-            }
-            return Err(e);
-        }
+    let Some(optimizer) = optimizer else {
+        let message = "the runner has no optimizer; give it one with Runner::optimizer, or \
+                       override `train_step`";
+        return Err(
+            Error::missing_component("train_step", "optimizer", message).with_states(ctx.states)
+        );
     };
-    drop(unspent);
+    let step = model.grad_step(ctx)?;
+    let mut states = step.states;
+    let params = std::mem::take(&mut states.net_params);
+    let mut opt_states = std::mem::take(&mut states.optimizer_states);
+    if opt_states.is_empty() {
+        // States created by `pred_step` alone (init without targets) have no optimizer state yet.
+        opt_states = match optimizer.init(&params) {
+            Ok(made) => made,
+            Err(e) => return Err(e.with_states(states.with_net_params(params))),
+        };
+    }
+    let mut logs = step.logs;
     if optimizer.has_schedule()
         && let Some(lr) = optimizer.learning_rate(&opt_states)
     {
         logs.running("lr", lr);
     }
-    let (params, opt_states) = optimizer.update(params, &grads, opt_states)?;
+    let (params, opt_states) = optimizer.update(params, &step.grads, opt_states)?;
     Ok(TrainStep {
         logs,
         states: states
@@ -297,7 +279,7 @@ pub fn summary_step<M: Model + ?Sized>(
     ctx: SummaryContext<'_>,
 ) -> Result<Vec<SummaryRow>> {
     let states = &ctx.states;
-    if let Some(module) = states.components().and_then(|c| c.module.clone()) {
+    if let Some(module) = ctx.components.module.as_deref() {
         let mut mctx = ModuleContext::new(
             &states.net_params,
             &states.net_states,
@@ -306,7 +288,7 @@ pub fn summary_step<M: Model + ?Sized>(
             states.rng,
         )
         .record_summary();
-        mctx.call_data(module.as_ref(), ctx.x)?;
+        mctx.call_data(module, ctx.x)?;
         return Ok(mctx.finish().2);
     }
     let row = |path: &str, t: &crate::Tensor, trainable: bool| SummaryRow {
@@ -337,11 +319,11 @@ fn select_output<'a>(
     };
     let y_pred = y_pred
         .part(key)
-        .map_err(|e| Error::Step(format!("test_step: predictions: {e}")))?;
+        .map_err(|e| Error::Data(format!("test_step: predictions: {e}")))?;
     let y_true = y_true
         .map(|y| y.part(key))
         .transpose()
-        .map_err(|e| Error::Step(format!("test_step: targets: {e}")))?;
+        .map_err(|e| Error::Data(format!("test_step: targets: {e}")))?;
     Ok((y_true, y_pred))
 }
 
