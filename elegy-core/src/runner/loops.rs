@@ -387,7 +387,9 @@ impl<M: Model> Runner<M> {
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<crate::step::Logs> {
-        super::retain_freed_memory();
+        if self.tune_malloc {
+            super::retain_freed_memory();
+        }
         let step = self.step.checked_add(1).ok_or_else(|| {
             Error::invalid(op, "the runner's step count is at its maximum (u64::MAX)")
         })?;

@@ -8,8 +8,11 @@
 
 /// Makes glibc's malloc keep freed memory for reuse: arrays below 32 MiB come from the heap
 /// and up to 64 MiB of free heap stays mapped (the largest values glibc's own adaptive tuning
-/// reaches). Called once by the training loop; call it yourself before a hand-written loop
-/// over [`crate::value_and_grad`]. Idempotent and cheap after the first call.
+/// reaches). This changes malloc for the whole process, not only for elegy: the training loop
+/// calls it at its first step unless the runner was built with
+/// [`Runner::retain_freed_memory(false)`](crate::Runner::retain_freed_memory); call it yourself
+/// before a hand-written loop over [`crate::value_and_grad`]. Idempotent and cheap after the
+/// first call.
 ///
 /// Does nothing when the environment already tunes malloc (`MALLOC_MMAP_THRESHOLD_`,
 /// `MALLOC_TRIM_THRESHOLD_`, or `glibc.malloc` tunables in `GLIBC_TUNABLES`), and on other

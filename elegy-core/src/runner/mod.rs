@@ -72,6 +72,8 @@ pub struct Runner<M> {
     /// The training step that lost the states, while the runner has none (a step failed without
     /// handing them back, or panicked): every call is then an error until it gets states again.
     lost_at: Option<u64>,
+    /// Whether training tunes glibc's malloc for the process ([`retain_freed_memory`]).
+    tune_malloc: bool,
 }
 
 /// Keys derived from the seed for different purposes never collide.
@@ -101,6 +103,7 @@ impl<M: Model> Runner<M> {
             history: History::default(),
             config_error: None,
             lost_at: None,
+            tune_malloc: true,
         }
     }
 
@@ -246,6 +249,17 @@ impl<M: Model> Runner<M> {
     /// Sets the optimizer of the default `train_step`.
     pub fn optimizer(mut self, optimizer: impl Optimizer + 'static) -> Runner<M> {
         self.components.optimizer = Some(Arc::new(optimizer));
+        self
+    }
+
+    /// Whether the first training step tunes glibc's malloc for the whole process so that freed
+    /// arrays are kept for the next step ([`retain_freed_memory`]): on by default, because
+    /// without it each step faults its arrays' pages in again (2.4x the time of a step of the
+    /// benchmark MLP at batch 64). Pass `false` when the host process must keep its own malloc
+    /// settings; the call is a no-op where the environment already tunes malloc
+    /// (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`) and off glibc.
+    pub fn retain_freed_memory(mut self, enabled: bool) -> Runner<M> {
+        self.tune_malloc = enabled;
         self
     }
 
