@@ -657,7 +657,7 @@ fn lambda_callback_hooks_fire_at_every_point_of_the_loop() {
         .on_epoch_begin(move |_, _| b())
         .on_train_batch_begin(move |_, _| c())
         .on_train_batch_end(move |_, _, _| d())
-        .on_test_batch_end(move |_, _| e())
+        .on_test_batch_end(move |_, _, _| e())
         .on_epoch_end(move |_, _, _| f())
         .on_train_end(move |_, _| g());
     let model = Scripted::new(&[1.0; 4]).with_val(&[1.0; 4]);

@@ -4,6 +4,7 @@
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::metrics::SparseCategoricalAccuracy;
 use elegy::optimizers::{Adam, Sgd};
+use elegy::runner::CallbackContext;
 use elegy::step::{PredContext, StepContext};
 use elegy::testing::{GradCheck, check_gradients};
 use elegy::{
@@ -686,50 +687,59 @@ fn named_groups_prefix_their_log_names() {
 struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
 impl elegy::runner::Callback for Recorder {
-    fn on_test_begin(&mut self) -> Result<()> {
+    fn on_test_begin(&mut self, _: &mut CallbackContext<'_>) -> Result<()> {
         self.0.lock().unwrap().push("test_begin".into());
         Ok(())
     }
-    fn on_test_batch_begin(&mut self, batch: usize) -> Result<()> {
+    fn on_test_batch_begin(&mut self, batch: usize, _: &mut CallbackContext<'_>) -> Result<()> {
         self.0
             .lock()
             .unwrap()
             .push(format!("test_batch_begin {batch}"));
         Ok(())
     }
-    fn on_test_batch_end(&mut self, batch: usize, _: &elegy::runner::LogValues) -> Result<()> {
+    fn on_test_batch_end(
+        &mut self,
+        batch: usize,
+        _: &mut CallbackContext<'_>,
+        _: &elegy::runner::LogValues,
+    ) -> Result<()> {
         self.0
             .lock()
             .unwrap()
             .push(format!("test_batch_end {batch}"));
         Ok(())
     }
-    fn on_test_end(&mut self, logs: &elegy::runner::LogValues) -> Result<()> {
+    fn on_test_end(
+        &mut self,
+        _: &mut CallbackContext<'_>,
+        logs: &elegy::runner::LogValues,
+    ) -> Result<()> {
         self.0
             .lock()
             .unwrap()
             .push(format!("test_end {}", logs.contains_key("loss")));
         Ok(())
     }
-    fn on_predict_begin(&mut self) -> Result<()> {
+    fn on_predict_begin(&mut self, _: &mut CallbackContext<'_>) -> Result<()> {
         self.0.lock().unwrap().push("predict_begin".into());
         Ok(())
     }
-    fn on_predict_batch_begin(&mut self, batch: usize) -> Result<()> {
+    fn on_predict_batch_begin(&mut self, batch: usize, _: &mut CallbackContext<'_>) -> Result<()> {
         self.0
             .lock()
             .unwrap()
             .push(format!("predict_batch_begin {batch}"));
         Ok(())
     }
-    fn on_predict_batch_end(&mut self, batch: usize) -> Result<()> {
+    fn on_predict_batch_end(&mut self, batch: usize, _: &mut CallbackContext<'_>) -> Result<()> {
         self.0
             .lock()
             .unwrap()
             .push(format!("predict_batch_end {batch}"));
         Ok(())
     }
-    fn on_predict_end(&mut self) -> Result<()> {
+    fn on_predict_end(&mut self, _: &mut CallbackContext<'_>) -> Result<()> {
         self.0.lock().unwrap().push("predict_end".into());
         Ok(())
     }

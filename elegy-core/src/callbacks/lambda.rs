@@ -9,10 +9,6 @@ type TrainHook = Box<dyn FnMut(&mut CallbackContext<'_>) -> Result<()>>;
 type TrainEndHook = Box<dyn FnMut(&mut CallbackContext<'_>, &LogValues) -> Result<()>>;
 type IndexHook = Box<dyn FnMut(usize, &mut CallbackContext<'_>) -> Result<()>>;
 type IndexLogsHook = Box<dyn FnMut(usize, &mut CallbackContext<'_>, &LogValues) -> Result<()>>;
-type TestBatchHook = Box<dyn FnMut(usize, &LogValues) -> Result<()>>;
-type PredictBatchHook = Box<dyn FnMut(usize) -> Result<()>>;
-type PlainHook = Box<dyn FnMut() -> Result<()>>;
-type LogsHook = Box<dyn FnMut(&LogValues) -> Result<()>>;
 
 /// A callback whose hooks are closures, for one-off needs (Keras' `LambdaCallback`). Each
 /// builder method sets the closure of the [`Callback`] hook of the same name; hooks left unset
@@ -33,14 +29,14 @@ pub struct LambdaCallback {
     epoch_end: Option<IndexLogsHook>,
     train_batch_begin: Option<IndexHook>,
     train_batch_end: Option<IndexLogsHook>,
-    test_begin: Option<PlainHook>,
-    test_end: Option<LogsHook>,
-    test_batch_begin: Option<PredictBatchHook>,
-    test_batch_end: Option<TestBatchHook>,
-    predict_begin: Option<PlainHook>,
-    predict_end: Option<PlainHook>,
-    predict_batch_begin: Option<PredictBatchHook>,
-    predict_batch_end: Option<PredictBatchHook>,
+    test_begin: Option<TrainHook>,
+    test_end: Option<TrainEndHook>,
+    test_batch_begin: Option<IndexHook>,
+    test_batch_end: Option<IndexLogsHook>,
+    predict_begin: Option<TrainHook>,
+    predict_end: Option<TrainHook>,
+    predict_batch_begin: Option<IndexHook>,
+    predict_batch_end: Option<IndexHook>,
 }
 
 impl LambdaCallback {
@@ -103,64 +99,73 @@ impl LambdaCallback {
         self
     }
 
-    /// Runs `f` before an evaluation.
-    pub fn on_test_begin(mut self, f: impl FnMut() -> Result<()> + 'static) -> LambdaCallback {
+    /// Runs `f(ctx)` before an evaluation.
+    pub fn on_test_begin(
+        mut self,
+        f: impl FnMut(&mut CallbackContext<'_>) -> Result<()> + 'static,
+    ) -> LambdaCallback {
         self.test_begin = Some(Box::new(f));
         self
     }
 
-    /// Runs `f(logs)` after an evaluation.
+    /// Runs `f(ctx, logs)` after an evaluation.
     pub fn on_test_end(
         mut self,
-        f: impl FnMut(&LogValues) -> Result<()> + 'static,
+        f: impl FnMut(&mut CallbackContext<'_>, &LogValues) -> Result<()> + 'static,
     ) -> LambdaCallback {
         self.test_end = Some(Box::new(f));
         self
     }
 
-    /// Runs `f(batch)` before each evaluation batch.
+    /// Runs `f(batch, ctx)` before each evaluation batch.
     pub fn on_test_batch_begin(
         mut self,
-        f: impl FnMut(usize) -> Result<()> + 'static,
+        f: impl FnMut(usize, &mut CallbackContext<'_>) -> Result<()> + 'static,
     ) -> LambdaCallback {
         self.test_batch_begin = Some(Box::new(f));
         self
     }
 
-    /// Runs `f` before a prediction.
-    pub fn on_predict_begin(mut self, f: impl FnMut() -> Result<()> + 'static) -> LambdaCallback {
-        self.predict_begin = Some(Box::new(f));
-        self
-    }
-
-    /// Runs `f` after a prediction.
-    pub fn on_predict_end(mut self, f: impl FnMut() -> Result<()> + 'static) -> LambdaCallback {
-        self.predict_end = Some(Box::new(f));
-        self
-    }
-
-    /// Runs `f(batch)` before each prediction batch.
-    pub fn on_predict_batch_begin(
-        mut self,
-        f: impl FnMut(usize) -> Result<()> + 'static,
-    ) -> LambdaCallback {
-        self.predict_batch_begin = Some(Box::new(f));
-        self
-    }
-
-    /// Runs `f(batch, running_logs)` after each evaluation batch.
+    /// Runs `f(batch, ctx, running_logs)` after each evaluation batch.
     pub fn on_test_batch_end(
         mut self,
-        f: impl FnMut(usize, &LogValues) -> Result<()> + 'static,
+        f: impl FnMut(usize, &mut CallbackContext<'_>, &LogValues) -> Result<()> + 'static,
     ) -> LambdaCallback {
         self.test_batch_end = Some(Box::new(f));
         self
     }
 
-    /// Runs `f(batch)` after each prediction batch.
+    /// Runs `f(ctx)` before a prediction.
+    pub fn on_predict_begin(
+        mut self,
+        f: impl FnMut(&mut CallbackContext<'_>) -> Result<()> + 'static,
+    ) -> LambdaCallback {
+        self.predict_begin = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f(ctx)` after a prediction.
+    pub fn on_predict_end(
+        mut self,
+        f: impl FnMut(&mut CallbackContext<'_>) -> Result<()> + 'static,
+    ) -> LambdaCallback {
+        self.predict_end = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f(batch, ctx)` before each prediction batch.
+    pub fn on_predict_batch_begin(
+        mut self,
+        f: impl FnMut(usize, &mut CallbackContext<'_>) -> Result<()> + 'static,
+    ) -> LambdaCallback {
+        self.predict_batch_begin = Some(Box::new(f));
+        self
+    }
+
+    /// Runs `f(batch, ctx)` after each prediction batch.
     pub fn on_predict_batch_end(
         mut self,
-        f: impl FnMut(usize) -> Result<()> + 'static,
+        f: impl FnMut(usize, &mut CallbackContext<'_>) -> Result<()> + 'static,
     ) -> LambdaCallback {
         self.predict_batch_end = Some(Box::new(f));
         self
@@ -227,32 +232,45 @@ impl Callback for LambdaCallback {
             .as_mut()
             .map_or(Ok(()), |f| f(batch, ctx, logs))
     }
-    fn on_test_begin(&mut self) -> Result<()> {
-        self.test_begin.as_mut().map_or(Ok(()), |f| f())
+    fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        self.test_begin.as_mut().map_or(Ok(()), |f| f(ctx))
     }
-    fn on_test_end(&mut self, logs: &LogValues) -> Result<()> {
-        self.test_end.as_mut().map_or(Ok(()), |f| f(logs))
+    fn on_test_end(&mut self, ctx: &mut CallbackContext<'_>, logs: &LogValues) -> Result<()> {
+        self.test_end.as_mut().map_or(Ok(()), |f| f(ctx, logs))
     }
-    fn on_test_batch_begin(&mut self, batch: usize) -> Result<()> {
-        self.test_batch_begin.as_mut().map_or(Ok(()), |f| f(batch))
-    }
-    fn on_predict_begin(&mut self) -> Result<()> {
-        self.predict_begin.as_mut().map_or(Ok(()), |f| f())
-    }
-    fn on_predict_end(&mut self) -> Result<()> {
-        self.predict_end.as_mut().map_or(Ok(()), |f| f())
-    }
-    fn on_predict_batch_begin(&mut self, batch: usize) -> Result<()> {
-        self.predict_batch_begin
+    fn on_test_batch_begin(&mut self, batch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        self.test_batch_begin
             .as_mut()
-            .map_or(Ok(()), |f| f(batch))
+            .map_or(Ok(()), |f| f(batch, ctx))
     }
-    fn on_test_batch_end(&mut self, batch: usize, logs: &LogValues) -> Result<()> {
+    fn on_test_batch_end(
+        &mut self,
+        batch: usize,
+        ctx: &mut CallbackContext<'_>,
+        logs: &LogValues,
+    ) -> Result<()> {
         self.test_batch_end
             .as_mut()
-            .map_or(Ok(()), |f| f(batch, logs))
+            .map_or(Ok(()), |f| f(batch, ctx, logs))
     }
-    fn on_predict_batch_end(&mut self, batch: usize) -> Result<()> {
-        self.predict_batch_end.as_mut().map_or(Ok(()), |f| f(batch))
+    fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        self.predict_begin.as_mut().map_or(Ok(()), |f| f(ctx))
+    }
+    fn on_predict_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        self.predict_end.as_mut().map_or(Ok(()), |f| f(ctx))
+    }
+    fn on_predict_batch_begin(
+        &mut self,
+        batch: usize,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        self.predict_batch_begin
+            .as_mut()
+            .map_or(Ok(()), |f| f(batch, ctx))
+    }
+    fn on_predict_batch_end(&mut self, batch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        self.predict_batch_end
+            .as_mut()
+            .map_or(Ok(()), |f| f(batch, ctx))
     }
 }

@@ -19,4 +19,10 @@ pub trait Dataset: Send {
     fn prefetch(&self) -> usize {
         0
     }
+
+    /// The number of batches of each pass, when known before it runs: progress displays and
+    /// callbacks (`CallbackContext::steps_per_epoch`) show it. `None` by default.
+    fn batches_per_epoch(&self) -> Option<usize> {
+        None
+    }
 }

@@ -1,6 +1,7 @@
 //! Data as the loops see it: one tensor, or a tuple or named map of them, batched along axis 0;
 //! and [`Dataset`]s, sources that stream batches which do not sit in memory as one array.
 
+mod arrays;
 mod batch;
 mod check;
 mod dataset;
@@ -8,6 +9,7 @@ mod gather;
 mod loader;
 mod structure;
 
+pub(crate) use arrays::{Arrays, select_weights};
 pub use batch::Batch;
 pub use check::check_finite;
 pub use dataset::{Batches, Dataset};

@@ -6,7 +6,8 @@ use crate::error::Result;
 use crate::runner::History;
 use crate::step::{Components, States};
 
-/// What a hook sees of the loop, and how it steers it.
+/// What a hook sees of the loop, and how it steers it. Every hook gets one: those of `fit`, and
+/// those of `evaluate` (also `fit`'s validation) and `predict`.
 pub struct CallbackContext<'a> {
     /// The model's current states; a hook may replace them (restoring the best weights, or
     /// changing the optimizer's `learning_rate` state, say).
@@ -17,12 +18,15 @@ pub struct CallbackContext<'a> {
     pub history: &'a History,
     /// Set to stop `fit` after the current batch (the end hooks still run).
     pub stop_training: bool,
-    /// The epoch under way (counting from 0); at the end of training, the last one run.
+    /// The epoch under way (counting from 0); at the end of training, the last one run. In an
+    /// `evaluate` or `predict` of its own (not `fit`'s validation): 0.
     pub epoch: usize,
-    /// The last epoch `fit` will run (exclusive), as given in its options.
+    /// The last epoch `fit` will run (exclusive), as given in its options; 0 in an `evaluate`
+    /// or `predict` of its own.
     pub epochs: usize,
-    /// Batches per epoch, or 0 when not known before the epoch ends (a dataset, with
-    /// `FitOptions::steps_per_epoch` unset).
+    /// Batches per epoch (of an `evaluate` or `predict` of its own: the batches it runs), or 0
+    /// when not known before the pass ends (a dataset, with `FitOptions::steps_per_epoch`
+    /// unset).
     pub steps_per_epoch: usize,
     /// Training steps taken so far by the runner (what each step's random key derives from).
     pub step: u64,
@@ -71,35 +75,44 @@ pub trait Callback {
         Ok(())
     }
     /// Before an evaluation (by `evaluate`, or `fit`'s validation).
-    fn on_test_begin(&mut self) -> Result<()> {
+    fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
     /// After an evaluation, with its logs.
-    fn on_test_end(&mut self, logs: &LogValues) -> Result<()> {
+    fn on_test_end(&mut self, ctx: &mut CallbackContext<'_>, logs: &LogValues) -> Result<()> {
         Ok(())
     }
     /// Before each evaluation batch.
-    fn on_test_batch_begin(&mut self, batch: usize) -> Result<()> {
+    fn on_test_batch_begin(&mut self, batch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
     /// After each evaluation batch, with the running logs.
-    fn on_test_batch_end(&mut self, batch: usize, logs: &LogValues) -> Result<()> {
+    fn on_test_batch_end(
+        &mut self,
+        batch: usize,
+        ctx: &mut CallbackContext<'_>,
+        logs: &LogValues,
+    ) -> Result<()> {
         Ok(())
     }
     /// Before `predict` runs its first batch.
-    fn on_predict_begin(&mut self) -> Result<()> {
+    fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
     /// After `predict`'s last batch.
-    fn on_predict_end(&mut self) -> Result<()> {
+    fn on_predict_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
     /// Before each prediction batch.
-    fn on_predict_batch_begin(&mut self, batch: usize) -> Result<()> {
+    fn on_predict_batch_begin(
+        &mut self,
+        batch: usize,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
         Ok(())
     }
     /// After each prediction batch.
-    fn on_predict_batch_end(&mut self, batch: usize) -> Result<()> {
+    fn on_predict_batch_end(&mut self, batch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
 }

@@ -3,11 +3,16 @@
 
 mod accumulate;
 mod callback;
+mod checks;
+mod drive;
+mod evaluate;
+mod fit;
 mod history;
-mod loops;
+mod hooks;
 mod memory;
 mod options;
 mod persist;
+mod predict;
 mod progress;
 mod summary;
 
@@ -35,6 +40,19 @@ use crate::tensor::{RngKey, Tensor, TensorMap};
 
 /// Runs a [`Model`]'s steps over data: `fit`, `evaluate`, `predict`, and their `*_on_batch`
 /// forms.
+///
+/// The rules every entry point keeps:
+/// - The states a step returns are the runner's afterwards (as in Elegy), in training,
+///   evaluation and prediction alike; each step's random key derives from the seed, the step
+///   count and the batch, so the same calls in the same order give bit-identical results.
+/// - A step receives the runner's [`Components`] in its context beside the states; the states
+///   are plain data.
+/// - A step that fails leaves the runner's states as they were before it: evaluation and
+///   prediction steps are given a copy sharing every tensor, and a training step (given the
+///   states themselves, so that the optimizer updates them in place) hands them back in its
+///   error, as the default steps do. A training step that fails without handing them back, or
+///   panics, leaves the runner without states: every later call, `save` first, is then an
+///   [`Error::StatesLost`] until `load`, `restore`, `set_states` or `reset`.
 ///
 /// ```
 /// use elegy_core::losses::SparseCategoricalCrossentropy;
@@ -79,6 +97,8 @@ pub struct Runner<M> {
 /// Keys derived from the seed for different purposes never collide.
 const SHUFFLE_STREAM: u64 = 1;
 const STEP_STREAM: u64 = 2;
+/// Keys of evaluation and prediction steps come from their own stream.
+const EVAL_STREAM: u64 = 3;
 
 impl Runner<Defaults> {
     /// A runner whose default `pred_step` runs `module`: the high-level API, with no step to
@@ -387,6 +407,15 @@ impl<M: Model> Runner<M> {
 
     fn step_key(&self, step: u64) -> RngKey {
         RngKey::new(self.seed).fold_in(STEP_STREAM).fold_in(step)
+    }
+
+    /// The key of the `batch`-th evaluation or prediction step after the runner's current
+    /// training step.
+    fn eval_key(&self, batch: u64) -> RngKey {
+        RngKey::new(self.seed)
+            .fold_in(EVAL_STREAM)
+            .fold_in(self.step)
+            .fold_in(batch)
     }
 
     /// The key that each pass's shuffle key is folded from (by the pass's number).

@@ -1,0 +1,141 @@
+//! Evaluation: `evaluate` over arrays, `evaluate_dataset` over a stream and `fit`'s validation
+//! share one loop over batches; `test_on_batch` evaluates one.
+
+use std::collections::BTreeMap;
+
+use super::accumulate::LogAccumulator;
+use super::checks::{check_batch_size, check_sample_weight};
+use super::drive::{drive, finite};
+use super::hooks::LoopPosition;
+use super::progress::format_logs;
+use super::{Callback, EvaluateOptions, LogValues, Runner, checked_len, without_states};
+use crate::data::{Arrays, Batches, Data, Dataset, check_finite};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::step::StepContext;
+
+impl<M: Model> Runner<M> {
+    /// The logs of `test_step` over `x` and `y` (sample-weighted means and final metric values),
+    /// starting from fresh metric state. The states each step returns are the runner's
+    /// afterwards (metric state included).
+    pub fn evaluate(
+        &mut self,
+        x: impl Into<Data>,
+        y: impl Into<Data>,
+        mut options: EvaluateOptions,
+    ) -> Result<BTreeMap<String, f32>> {
+        let (x, y) = (x.into(), y.into());
+        check_batch_size("evaluate", options.batch_size)?;
+        let n = checked_len(&x, Some(&y), "evaluate")?;
+        check_sample_weight("evaluate", options.sample_weight.as_ref(), n)?;
+        self.require_initialized("evaluate")?;
+        check_finite(&x, "evaluate: x", 0)?;
+        check_finite(&y, "evaluate: y", 0)?;
+        let mut arrays = Arrays::new(x, Some(y), options.sample_weight, options.batch_size);
+        let position = LoopPosition::outside_fit(arrays.batches_per_epoch());
+        let batches = arrays.batches(0)?;
+        let logs =
+            self.evaluate_batches(batches, 0, &mut options.callbacks, position, &mut false)?;
+        if options.verbose > 0 {
+            println!("{}", format_logs(&logs));
+        }
+        Ok(logs)
+    }
+
+    /// The logs of `test_step` over the batches of `dataset` (which must hold targets), from
+    /// fresh metric state. Initializes the model from the first batch if needed.
+    pub fn evaluate_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<BTreeMap<String, f32>> {
+        self.check_for("evaluate_dataset")?;
+        if !self.initialized {
+            let first = dataset
+                .batches(0)?
+                .next()
+                .ok_or_else(|| Error::Data("evaluate_dataset: the dataset is empty".into()))??;
+            self.init_on_batch(
+                &first.x,
+                first.y.as_ref(),
+                first.sample_weight.as_ref(),
+                None,
+            )?;
+        }
+        let prefetch = dataset.prefetch();
+        let position = LoopPosition::outside_fit(dataset.batches_per_epoch());
+        let batches = finite(dataset.batches(0)?, "evaluate");
+        self.evaluate_batches(batches, prefetch, &mut Vec::new(), position, &mut false)
+    }
+
+    /// `test_step` on one batch, from fresh metric state; returns its logs.
+    pub fn test_on_batch(
+        &mut self,
+        x: impl Into<Data>,
+        y: impl Into<Data>,
+    ) -> Result<BTreeMap<String, f32>> {
+        let (x, y) = (x.into(), y.into());
+        let n = checked_len(&x, Some(&y), "test_on_batch")?;
+        self.require_initialized("test_on_batch")?;
+        check_finite(&x, "test_on_batch: x", 0)?;
+        check_finite(&y, "test_on_batch: y", 0)?;
+        let mut arrays = Arrays::new(x, Some(y), None, n);
+        let position = LoopPosition::outside_fit(Some(1));
+        let batches = arrays.batches(0)?;
+        self.evaluate_batches(batches, 0, &mut Vec::new(), position, &mut false)
+    }
+
+    /// `test_step` over `batches` from fresh metric state; the logs over all of them. The
+    /// states each step returns are the runner's; a step that fails leaves them as they were
+    /// before it.
+    pub(super) fn evaluate_batches(
+        &mut self,
+        batches: Batches<'_>,
+        prefetch: usize,
+        callbacks: &mut [Box<dyn Callback>],
+        position: LoopPosition,
+        stop: &mut bool,
+    ) -> Result<LogValues> {
+        self.with_callbacks(callbacks, position, stop, |cb, ctx| cb.on_test_begin(ctx))?;
+        self.states.metrics_states = self.initial_metrics_states.clone();
+        let mut accumulator = LogAccumulator::default();
+        let mut seen = 0;
+        drive(batches, prefetch, usize::MAX, |batch, b| {
+            self.with_callbacks(callbacks, position, stop, |cb, ctx| {
+                cb.on_test_batch_begin(batch, ctx)
+            })?;
+            let n = b.num_samples()?;
+            let y = b
+                .y
+                .as_ref()
+                .ok_or_else(|| Error::Data(format!("evaluate: batch {batch} has no targets")))?;
+            seen += n;
+            // A copy sharing every tensor: a step that fails or panics leaves the runner's.
+            let states = self.states.clone().with_rng(self.eval_key(batch as u64));
+            let out = self
+                .model
+                .test_step(StepContext {
+                    x: &b.x,
+                    y_true: Some(y),
+                    sample_weight: b.sample_weight.as_ref(),
+                    class_weight: None,
+                    states,
+                    components: &self.components,
+                    initializing: false,
+                    training: false,
+                })
+                .map_err(without_states)?;
+            self.states = out.states;
+            accumulator.add(&out.logs, n);
+            let running = accumulator.values();
+            self.with_callbacks(callbacks, position, stop, |cb, ctx| {
+                cb.on_test_batch_end(batch, ctx, &running)
+            })?;
+            Ok(true)
+        })?;
+        if seen == 0 {
+            return Err(Error::Data("evaluate: there were no batches".into()));
+        }
+        let logs = accumulator.values();
+        self.with_callbacks(callbacks, position, stop, |cb, ctx| {
+            cb.on_test_end(ctx, &logs)
+        })?;
+        Ok(logs)
+    }
+}
