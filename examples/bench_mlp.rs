@@ -19,11 +19,11 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use elegy::callbacks::{Callback, CallbackContext};
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::module::Sequential;
 use elegy::module::layers::Linear;
 use elegy::optimizers::Adam;
-use elegy::runner::{Callback, CallbackContext};
 use elegy::{Activation, FitOptions, PredictOptions, Result, RngKey, Runner, Tensor};
 
 const SIZES: [usize; 4] = [784, 256, 256, 10];
@@ -58,7 +58,7 @@ impl Callback for EpochTimer {
         &mut self,
         _: usize,
         _: &mut CallbackContext<'_>,
-        _: &elegy::runner::LogValues,
+        _: &elegy::callbacks::LogValues,
     ) -> Result<()> {
         let (t, cpu) = self.started.take().expect("epoch began");
         let wall = t.elapsed().as_secs_f64();

@@ -57,11 +57,29 @@
 pub use elegy_core::*;
 pub use elegy_macros::step;
 
-/// The names most programs need: `use elegy::prelude::*;`.
+/// The names most programs need: `use elegy::prelude::*;` covers an ordinary program, from a
+/// model of its own (`Model`, `#[step]`, the step outputs) or a module (`Sequential` and the
+/// common layers) to `Runner::fit` with the common losses, metrics and optimizers.
 pub mod prelude {
+    pub use elegy_core::callbacks::{Callback, CallbackContext, EarlyStopping, ModelCheckpoint};
+    pub use elegy_core::losses::{
+        BinaryCrossentropy, CategoricalCrossentropy, MeanAbsoluteError, MeanSquaredError,
+        SparseCategoricalCrossentropy,
+    };
+    pub use elegy_core::metrics::{
+        Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
+    };
+    pub use elegy_core::module::layers::{
+        AvgPool2D, BatchNorm, Conv2D, Dropout, Embedding, Flatten, GlobalAveragePooling, LayerNorm,
+        Linear, MaxPool2D, Mlp, Relu, Sigmoid, Softmax, Tanh,
+    };
+    pub use elegy_core::module::{Module, Sequential};
+    pub use elegy_core::optimizers::{Adam, AdamW, Schedule, Sgd};
     pub use elegy_core::{
-        Activation, Conv2dOptions, Data, Error, FanMode, Initializer, Model, Padding,
-        Pool2dOptions, Result, RngKey, States, Tensor, TensorMap, grad, value_and_grad,
+        Activation, Conv2dOptions, Data, Defaults, Error, EvaluateOptions, FanMode, FitOptions,
+        GradStep, History, Initializer, Logs, Model, Padding, Pool2dOptions, PredStep,
+        PredictOptions, Result, RngKey, Runner, States, Tensor, TensorMap, TestStep, TrainStep,
+        datasets, grad, value_and_grad,
     };
     pub use elegy_macros::step;
 }

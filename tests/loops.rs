@@ -1,10 +1,10 @@
 //! The Model trait's default steps and the Runner's loops, with models written against the step
 //! contexts directly (the `#[step]` adapter has its own tests).
 
+use elegy::callbacks::CallbackContext;
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::metrics::SparseCategoricalAccuracy;
 use elegy::optimizers::{Adam, Sgd};
-use elegy::runner::CallbackContext;
 use elegy::step::{PredContext, StepContext};
 use elegy::testing::{GradCheck, check_gradients};
 use elegy::{
@@ -686,7 +686,7 @@ fn named_groups_prefix_their_log_names() {
 #[derive(Clone, Default)]
 struct Recorder(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
 
-impl elegy::runner::Callback for Recorder {
+impl elegy::callbacks::Callback for Recorder {
     fn on_test_begin(&mut self, _: &mut CallbackContext<'_>) -> Result<()> {
         self.0.lock().unwrap().push("test_begin".into());
         Ok(())
@@ -702,7 +702,7 @@ impl elegy::runner::Callback for Recorder {
         &mut self,
         batch: usize,
         _: &mut CallbackContext<'_>,
-        _: &elegy::runner::LogValues,
+        _: &elegy::callbacks::LogValues,
     ) -> Result<()> {
         self.0
             .lock()
@@ -713,7 +713,7 @@ impl elegy::runner::Callback for Recorder {
     fn on_test_end(
         &mut self,
         _: &mut CallbackContext<'_>,
-        logs: &elegy::runner::LogValues,
+        logs: &elegy::callbacks::LogValues,
     ) -> Result<()> {
         self.0
             .lock()

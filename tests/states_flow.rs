@@ -95,7 +95,7 @@ fn evaluation_and_prediction_hooks_see_the_runners_states() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let hook = |name: &'static str| {
         let seen = seen.clone();
-        move |ctx: &mut elegy::runner::CallbackContext<'_>| {
+        move |ctx: &mut elegy::callbacks::CallbackContext<'_>| {
             let calls = ctx.states.net_states.require("calls")?.item()?;
             seen.lock().unwrap().push(format!("{name} {calls}"));
             Ok(())

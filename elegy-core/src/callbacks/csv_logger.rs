@@ -4,8 +4,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::error::{Error, Result};
-use crate::runner::{Callback, CallbackContext, LogValues};
 
 /// Writes each epoch's logs as a row of a CSV file, as Keras' `CSVLogger`: a header
 /// `epoch,<log>,<log>,...` (logs sorted by name), then a row per epoch (counting from 0), each

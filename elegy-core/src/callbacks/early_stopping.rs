@@ -2,8 +2,8 @@
 
 use super::Mode;
 use super::monitor::Monitor;
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::error::Result;
-use crate::runner::{Callback, CallbackContext, LogValues};
 use crate::tensor::TensorMap;
 
 const OP: &str = "EarlyStopping";

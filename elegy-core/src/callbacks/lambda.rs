@@ -2,8 +2,8 @@
 
 use std::fmt;
 
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::error::Result;
-use crate::runner::{Callback, CallbackContext, LogValues};
 
 type TrainHook = Box<dyn FnMut(&mut CallbackContext<'_>) -> Result<()>>;
 type TrainEndHook = Box<dyn FnMut(&mut CallbackContext<'_>, &LogValues) -> Result<()>>;

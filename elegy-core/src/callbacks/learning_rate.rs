@@ -2,11 +2,11 @@
 //! the scalar `learning_rate` and read it at every update, so replacing that tensor is all it
 //! takes (and it is saved and restored with the rest of the state).
 
+use crate::callbacks::CallbackContext;
 use crate::error::{Error, Result};
-use crate::runner::CallbackContext;
 use crate::tensor::Tensor;
 
-pub use crate::optimizers::LEARNING_RATE;
+use crate::optimizers::LEARNING_RATE;
 
 impl CallbackContext<'_> {
     /// The base learning rate the optimizer keeps in its state: the rate of the next update when

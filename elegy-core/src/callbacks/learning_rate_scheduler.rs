@@ -2,8 +2,8 @@
 
 use std::fmt;
 
+use crate::callbacks::{Callback, CallbackContext};
 use crate::error::Result;
-use crate::runner::{Callback, CallbackContext};
 
 const OP: &str = "LearningRateScheduler";
 

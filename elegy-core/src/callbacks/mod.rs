@@ -1,6 +1,8 @@
 //! Built-in callbacks for `fit` (`FitOptions::callbacks`), in Keras' terms: early stopping,
-//! checkpoints, learning-rate schedules, CSV logs, stopping on NaN or Ctrl-C, closures; and the training
-//! curves of a [`History`] as an SVG plot ([`History::plot_svg`]).
+//! checkpoints, learning-rate schedules, CSV logs, stopping on NaN or Ctrl-C, closures, the
+//! progress display; and the [`Callback`] trait they implement, for callbacks of your own. The
+//! training curves of a [`History`](crate::History) are drawn by
+//! [`History::plot_svg`](crate::History::plot_svg).
 //!
 //! ```no_run
 //! # use elegy_core::{Defaults, FitOptions, Runner, Tensor};
@@ -32,6 +34,7 @@
 //! Callbacks run in the order given, each seeing what the previous ones did to the states and to
 //! `stop_training`; `fit`'s own progress display runs first.
 
+mod callback;
 mod csv_logger;
 mod early_stopping;
 mod lambda;
@@ -39,19 +42,19 @@ mod learning_rate;
 mod learning_rate_scheduler;
 mod model_checkpoint;
 mod monitor;
-mod plot;
+pub(crate) mod progress;
 mod reduce_lr_on_plateau;
 mod stop_on_interrupt;
 mod terminate_on_nan;
 
-pub use crate::runner::{Callback, CallbackContext, History, LogValues, Progress};
+pub use callback::{Callback, CallbackContext, LogValues};
 pub use csv_logger::CsvLogger;
 pub use early_stopping::EarlyStopping;
 pub use lambda::LambdaCallback;
-pub use learning_rate::LEARNING_RATE;
 pub use learning_rate_scheduler::LearningRateScheduler;
 pub use model_checkpoint::{ModelCheckpoint, SaveFreq};
 pub use monitor::Mode;
+pub use progress::Progress;
 pub use reduce_lr_on_plateau::ReduceLrOnPlateau;
 pub use stop_on_interrupt::StopOnInterrupt;
 pub use terminate_on_nan::TerminateOnNaN;

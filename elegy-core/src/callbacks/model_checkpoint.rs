@@ -5,9 +5,9 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use super::monitor::{Mode, Monitor};
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::checkpoint::{self, Checkpoint, Position};
 use crate::error::{Error, Result};
-use crate::runner::{Callback, CallbackContext, LogValues};
 use crate::tensor::TensorMap;
 
 const OP: &str = "ModelCheckpoint";

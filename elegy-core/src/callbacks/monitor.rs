@@ -1,8 +1,8 @@
 //! [`Mode`] and the monitored log shared by [`super::EarlyStopping`] and
 //! [`super::ReduceLrOnPlateau`]: which log, which way is better, and by how much.
 
+use crate::callbacks::LogValues;
 use crate::error::{Error, Result};
-use crate::runner::LogValues;
 
 /// Which way a monitored log improves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

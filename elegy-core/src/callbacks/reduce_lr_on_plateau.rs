@@ -2,8 +2,8 @@
 
 use super::Mode;
 use super::monitor::Monitor;
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::error::{Error, Result};
-use crate::runner::{Callback, CallbackContext, LogValues};
 
 const OP: &str = "ReduceLrOnPlateau";
 

@@ -3,8 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::error::{Error, Result};
-use crate::runner::{Callback, CallbackContext, LogValues};
 
 const OP: &str = "StopOnInterrupt";
 

@@ -1,7 +1,7 @@
 //! [`TerminateOnNaN`]: stop as soon as the loss stops being a number.
 
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::error::Result;
-use crate::runner::{Callback, CallbackContext, LogValues};
 
 /// Stops training after a batch whose loss is NaN or infinite, as Keras' `TerminateOnNaN`. The
 /// check is on the epoch's running `loss`, which a single bad batch makes non-finite; the end

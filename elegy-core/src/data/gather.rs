@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 use super::Data;
-use super::structure::copy_rows;
+use super::data::copy_rows;
 use crate::ops::{Pieces, run_when_idle};
 use crate::tensor::Tensor;
 

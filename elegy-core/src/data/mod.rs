@@ -7,12 +7,14 @@ mod check;
 mod dataset;
 mod gather;
 mod loader;
-mod structure;
+// Named for the type it holds, as the other files here are.
+#[allow(clippy::module_inception)]
+mod data;
 
 pub(crate) use arrays::{Arrays, select_weights};
 pub use batch::Batch;
 pub use check::check_finite;
+pub use data::Data;
 pub use dataset::{Batches, Dataset};
 pub(crate) use gather::PendingRows;
 pub use loader::Loader;
-pub use structure::Data;

@@ -10,8 +10,8 @@ use super::checks::{
 };
 use super::drive::{drive, finite};
 use super::hooks::LoopPosition;
-use super::progress::Progress;
 use super::{FitOptions, History, Runner, checked_len};
+use crate::callbacks::Progress;
 use crate::data::{Arrays, Batches, Data, Dataset, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;

@@ -1,7 +1,8 @@
 //! Calling the callbacks: every hook of `fit`, `evaluate` and `predict` goes through one
 //! dispatch, with a context over the runner.
 
-use super::{Callback, CallbackContext, Runner};
+use super::Runner;
+use crate::callbacks::{Callback, CallbackContext};
 use crate::error::Result;
 use crate::model::Model;
 

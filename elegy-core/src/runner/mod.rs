@@ -2,25 +2,22 @@
 //! default steps use, a seed, and the current [`States`].
 
 mod accumulate;
-mod callback;
 mod checks;
 mod drive;
 mod evaluate;
 mod fit;
 mod history;
+mod history_plot;
 mod hooks;
 mod memory;
 mod options;
 mod persist;
 mod predict;
-mod progress;
 mod summary;
 
-pub use callback::{Callback, CallbackContext, LogValues};
 pub use history::History;
 pub use memory::retain_freed_memory;
 pub use options::{EvaluateOptions, FitOptions, PredictOptions};
-pub use progress::Progress;
 pub use summary::format_summary;
 
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! Options of `fit`, `evaluate` and `predict`, in Keras' terms.
 
+use crate::callbacks::Callback;
 use crate::data::Data;
-use crate::runner::Callback;
 use crate::tensor::Tensor;
 
 /// Options of [`crate::Runner::fit`]; start from `FitOptions { epochs: 10, ..Default::default() }`.
@@ -34,7 +34,7 @@ pub struct FitOptions {
     /// A weight per class (shape `[num_classes]`), multiplying the loss of each sample of that class.
     pub class_weight: Option<Tensor>,
     /// 0: silent; 1: a live progress bar on a terminal, a line per epoch otherwise; 2: a line
-    /// per epoch (see [`crate::runner::Progress`]).
+    /// per epoch (see [`crate::callbacks::Progress`]).
     pub verbose: u8,
     /// Hooks called during training.
     pub callbacks: Vec<Box<dyn Callback>>,

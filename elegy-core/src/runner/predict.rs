@@ -3,7 +3,8 @@
 
 use super::drive::{drive, finite};
 use super::hooks::LoopPosition;
-use super::{Callback, PredictOptions, Runner, checked_len, without_states};
+use super::{PredictOptions, Runner, checked_len, without_states};
+use crate::callbacks::Callback;
 use crate::data::{Arrays, Batches, Data, Dataset, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;

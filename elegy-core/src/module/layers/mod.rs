@@ -53,7 +53,6 @@ mod norm;
 mod pool;
 mod shape;
 
-pub use crate::ops::Activation;
 pub use activation::{Elu, Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use conv::Conv2D;
 pub use dropout::Dropout;

@@ -32,7 +32,7 @@ impl History {
     /// ```
     pub fn plot_svg(&self, path: impl AsRef<Path>) -> Result<()> {
         let svg = self.to_svg()?;
-        super::write_atomically(path.as_ref(), svg.as_bytes())
+        crate::callbacks::write_atomically(path.as_ref(), svg.as_bytes())
     }
 
     /// The SVG document [`History::plot_svg`] writes.
