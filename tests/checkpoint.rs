@@ -5,6 +5,9 @@
 //! Two tests run a second copy of this test binary as the "other process": the `child_*` tests
 //! below do nothing unless their environment variable is set, which only the parent tests do.
 
+mod common;
+
+use common::Linear;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -18,34 +21,9 @@ use elegy::metrics::SparseCategoricalAccuracy;
 use elegy::optimizers::Adam;
 use elegy::step::PredContext;
 use elegy::{
-    Data, Error, FitOptions, History, Initializer, Model, PredStep, PredictOptions, Result, RngKey,
-    Runner, States, Tensor, TensorMap, datasets,
+    Data, Error, FitOptions, History, Model, PredStep, PredictOptions, Result, RngKey, Runner,
+    States, Tensor, TensorMap, datasets,
 };
-
-/// Softmax regression over flattened inputs scaled by 1/16 (the digits' pixel range).
-struct Linear {
-    classes: usize,
-}
-
-impl Model for Linear {
-    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
-        let x = ctx.x.as_tensor("x")?;
-        let x = x.reshape(&[x.shape()[0] as isize, -1])?.div_scalar(16.0);
-        let params = if ctx.initializing {
-            let (k, _) = ctx.states.rng.split();
-            TensorMap::new()
-                .with(
-                    "w",
-                    Initializer::GlorotUniform.init(&[x.shape()[1], self.classes], k)?,
-                )
-                .with("b", Tensor::zeros(&[self.classes]))
-        } else {
-            ctx.states.net_params.clone()
-        };
-        let y = x.matmul(params.require("w")?)?.add(params.require("b")?)?;
-        Ok(PredStep::new(y, ctx.states.with_net_params(params)))
-    }
-}
 
 fn runner(classes: usize, seed: u64) -> Runner<Linear> {
     Runner::new(Linear { classes })

@@ -1,6 +1,9 @@
 //! The Model trait's default steps and the Runner's loops, with models written against the step
 //! contexts directly (the `#[step]` adapter has its own tests).
 
+mod common;
+
+use common::Linear;
 use elegy::callbacks::CallbackContext;
 use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::metrics::SparseCategoricalAccuracy;
@@ -8,34 +11,9 @@ use elegy::optimizers::{Adam, Sgd};
 use elegy::step::{PredContext, StepContext};
 use elegy::testing::{GradCheck, check_gradients};
 use elegy::{
-    Data, EvaluateOptions, FitOptions, Initializer, Model, PredStep, PredictOptions, Result,
-    Runner, Tensor, TensorMap, TestStep, TrainStep, datasets,
+    Data, EvaluateOptions, FitOptions, Model, PredStep, PredictOptions, Result, Runner, Tensor,
+    TensorMap, TestStep, TrainStep, datasets,
 };
-
-/// Softmax regression over flattened inputs scaled by 1/16 (the digits' pixel range).
-struct Linear {
-    classes: usize,
-}
-
-impl Model for Linear {
-    fn pred_step(&self, ctx: PredContext<'_>) -> Result<PredStep> {
-        let x = ctx.x.as_tensor("x")?;
-        let x = x.reshape(&[x.shape()[0] as isize, -1])?.div_scalar(16.0);
-        let params = if ctx.initializing {
-            let (k, _) = ctx.states.rng.split();
-            TensorMap::new()
-                .with(
-                    "w",
-                    Initializer::GlorotUniform.init(&[x.shape()[1], self.classes], k)?,
-                )
-                .with("b", Tensor::zeros(&[self.classes]))
-        } else {
-            ctx.states.net_params.clone()
-        };
-        let y = x.matmul(params.require("w")?)?.add(params.require("b")?)?;
-        Ok(PredStep::new(y, ctx.states.with_net_params(params)))
-    }
-}
 
 fn runner(seed: u64) -> Runner<Linear> {
     Runner::new(Linear { classes: 10 })
