@@ -114,216 +114,173 @@ impl Counts {
     }
 }
 
-/// Zero counts under `names`.
-fn counts_init(names: &[&str]) -> TensorMap {
-    names.iter().map(|&n| (n, Tensor::scalar(0.0))).collect()
+/// A metric computed from the weighted confusion counts at one threshold: [`Precision`],
+/// [`Recall`] and [`F1Score`] differ only in their name, the counts they keep and the ratio of
+/// them they report, so one implementation (`threshold_metric!`) serves them all.
+trait ThresholdCounts: Send + Sync {
+    /// The log name.
+    const NAME: &'static str;
+    /// The counts kept in state, by name.
+    const STATES: &'static [&'static str];
+    /// A score above it is a positive prediction.
+    fn threshold(&self) -> f32;
+    /// The one class measured against the rest, if any.
+    fn class_id(&self) -> Option<usize>;
+    /// The metric from the counts in `state`.
+    fn ratio(state: &TensorMap) -> Result<f64>;
 }
 
-/// The counts under `names` after one more batch.
-fn counts_update(names: &[&'static str], state: &TensorMap, batch: &Counts) -> Result<TensorMap> {
-    names
+/// [`Metric::init`] of a [`ThresholdCounts`] metric: zero counts.
+fn counts_init<T: ThresholdCounts>() -> TensorMap {
+    T::STATES
+        .iter()
+        .map(|&n| (n, Tensor::scalar(0.0)))
+        .collect()
+}
+
+/// [`Metric::update`] of a [`ThresholdCounts`] metric: the counts after one more batch.
+fn counts_update<T: ThresholdCounts>(
+    metric: &T,
+    state: &TensorMap,
+    y_true: &Tensor,
+    y_pred: &Tensor,
+    sample_weight: Option<&Tensor>,
+) -> Result<TensorMap> {
+    let batch = Counts::of(
+        T::NAME,
+        metric.threshold(),
+        metric.class_id(),
+        y_true,
+        y_pred,
+        sample_weight,
+    )?;
+    T::STATES
         .iter()
         .map(|&n| Ok((n, add_scalar(state, n, batch.get(n))?)))
         .collect()
 }
 
-/// Keras' `Precision`: of the weight predicted positive, the fraction that is positive,
-/// `precision = TP / (TP + FP)` (0 when nothing was predicted positive).
-///
-/// A prediction is positive when strictly above `threshold`. With `class_id`, only that class
-/// (of the last axis of one-hot `y_true` and per-class scores `y_pred`) is measured, one class
-/// against the rest. State: `true_positives`, `false_positives`.
-///
-/// ```
-/// use elegy_core::Tensor;
-/// use elegy_core::metrics::{Metric, Precision};
-/// let p = Precision::default();
-/// let y_true = Tensor::from(vec![1.0, 0.0, 1.0]);
-/// let y_pred = Tensor::from(vec![0.9, 0.8, 0.2]); // TP = 1, FP = 1
-/// let state = p.update(&p.init(), &y_true, &y_pred, None)?;
-/// assert_eq!(p.result(&state)?, 0.5);
-/// # Ok::<(), elegy_core::Error>(())
-/// ```
-#[derive(Clone, Copy, Debug)]
-pub struct Precision {
-    /// A score above it is a positive prediction.
-    pub threshold: f32,
-    /// Measure only this class (an index into the last axis), one against the rest.
-    pub class_id: Option<usize>,
-}
-
-impl Default for Precision {
-    fn default() -> Self {
-        Precision {
-            threshold: 0.5,
-            class_id: None,
+/// A public metric type over [`ThresholdCounts`]: its fields (`threshold`, `class_id`), its
+/// default (threshold 0.5, every class) and the counts it keeps.
+macro_rules! threshold_metric {
+    ($(#[$doc:meta])* $name:ident, $log:literal, [$($state:ident),+], |$s:ident| $ratio:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug)]
+        pub struct $name {
+            /// A score above it is a positive prediction.
+            pub threshold: f32,
+            /// Measure only this class (an index into the last axis), one against the rest.
+            pub class_id: Option<usize>,
         }
-    }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    threshold: 0.5,
+                    class_id: None,
+                }
+            }
+        }
+
+        impl ThresholdCounts for $name {
+            const NAME: &'static str = $log;
+            const STATES: &'static [&'static str] = &[$($state),+];
+            fn threshold(&self) -> f32 {
+                self.threshold
+            }
+            fn class_id(&self) -> Option<usize> {
+                self.class_id
+            }
+            fn ratio($s: &TensorMap) -> Result<f64> {
+                $ratio
+            }
+        }
+
+        impl Metric for $name {
+            fn name(&self) -> String {
+                $log.into()
+            }
+
+            fn init(&self) -> TensorMap {
+                counts_init::<$name>()
+            }
+
+            fn update(
+                &self,
+                state: &TensorMap,
+                y_true: &Tensor,
+                y_pred: &Tensor,
+                sample_weight: Option<&Tensor>,
+            ) -> Result<TensorMap> {
+                counts_update(self, state, y_true, y_pred, sample_weight)
+            }
+
+            fn result(&self, state: &TensorMap) -> Result<f32> {
+                Ok(<$name as ThresholdCounts>::ratio(state)? as f32)
+            }
+        }
+    };
 }
 
-impl Precision {
-    const NAME: &'static str = "precision";
-    const STATES: [&'static str; 2] = [TRUE_POSITIVES, FALSE_POSITIVES];
-}
-
-impl Metric for Precision {
-    fn name(&self) -> String {
-        Self::NAME.into()
-    }
-
-    fn init(&self) -> TensorMap {
-        counts_init(&Self::STATES)
-    }
-
-    fn update(
-        &self,
-        state: &TensorMap,
-        y_true: &Tensor,
-        y_pred: &Tensor,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<TensorMap> {
-        let op = Self::NAME;
-        let batch = Counts::of(
-            op,
-            self.threshold,
-            self.class_id,
-            y_true,
-            y_pred,
-            sample_weight,
-        )?;
-        counts_update(&Self::STATES, state, &batch)
-    }
-
-    fn result(&self, state: &TensorMap) -> Result<f32> {
+threshold_metric!(
+    /// Keras' `Precision`: of the weight predicted positive, the fraction that is positive,
+    /// `precision = TP / (TP + FP)` (0 when nothing was predicted positive).
+    ///
+    /// A prediction is positive when strictly above `threshold`. With `class_id`, only that class
+    /// (of the last axis of one-hot `y_true` and per-class scores `y_pred`) is measured, one class
+    /// against the rest. State: `true_positives`, `false_positives`.
+    ///
+    /// ```
+    /// use elegy_core::Tensor;
+    /// use elegy_core::metrics::{Metric, Precision};
+    /// let p = Precision::default();
+    /// let y_true = Tensor::from(vec![1.0, 0.0, 1.0]);
+    /// let y_pred = Tensor::from(vec![0.9, 0.8, 0.2]); // TP = 1, FP = 1
+    /// let state = p.update(&p.init(), &y_true, &y_pred, None)?;
+    /// assert_eq!(p.result(&state)?, 0.5);
+    /// # Ok::<(), elegy_core::Error>(())
+    /// ```
+    Precision,
+    "precision",
+    [TRUE_POSITIVES, FALSE_POSITIVES],
+    |state| {
         let tp = scalar(state, TRUE_POSITIVES)?;
-        Ok(ratio(tp, tp + scalar(state, FALSE_POSITIVES)?) as f32)
+        Ok(ratio(tp, tp + scalar(state, FALSE_POSITIVES)?))
     }
-}
+);
 
-/// Keras' `Recall`: of the positive weight, the fraction predicted positive,
-/// `recall = TP / (TP + FN)` (0 when there was nothing positive).
-///
-/// A prediction is positive when strictly above `threshold`; `class_id` as in [`Precision`].
-/// State: `true_positives`, `false_negatives`.
-#[derive(Clone, Copy, Debug)]
-pub struct Recall {
-    /// A score above it is a positive prediction.
-    pub threshold: f32,
-    /// Measure only this class (an index into the last axis), one against the rest.
-    pub class_id: Option<usize>,
-}
-
-impl Default for Recall {
-    fn default() -> Self {
-        Recall {
-            threshold: 0.5,
-            class_id: None,
-        }
-    }
-}
-
-impl Recall {
-    const NAME: &'static str = "recall";
-    const STATES: [&'static str; 2] = [TRUE_POSITIVES, FALSE_NEGATIVES];
-}
-
-impl Metric for Recall {
-    fn name(&self) -> String {
-        Self::NAME.into()
-    }
-
-    fn init(&self) -> TensorMap {
-        counts_init(&Self::STATES)
-    }
-
-    fn update(
-        &self,
-        state: &TensorMap,
-        y_true: &Tensor,
-        y_pred: &Tensor,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<TensorMap> {
-        let op = Self::NAME;
-        let batch = Counts::of(
-            op,
-            self.threshold,
-            self.class_id,
-            y_true,
-            y_pred,
-            sample_weight,
-        )?;
-        counts_update(&Self::STATES, state, &batch)
-    }
-
-    fn result(&self, state: &TensorMap) -> Result<f32> {
+threshold_metric!(
+    /// Keras' `Recall`: of the positive weight, the fraction predicted positive,
+    /// `recall = TP / (TP + FN)` (0 when there was nothing positive).
+    ///
+    /// A prediction is positive when strictly above `threshold`; `class_id` as in [`Precision`].
+    /// State: `true_positives`, `false_negatives`.
+    Recall,
+    "recall",
+    [TRUE_POSITIVES, FALSE_NEGATIVES],
+    |state| {
         let tp = scalar(state, TRUE_POSITIVES)?;
-        Ok(ratio(tp, tp + scalar(state, FALSE_NEGATIVES)?) as f32)
+        Ok(ratio(tp, tp + scalar(state, FALSE_NEGATIVES)?))
     }
-}
+);
 
-/// The binary F1 score, the harmonic mean of precision and recall:
-/// `f1 = 2 TP / (2 TP + FP + FN)` (`= 2 P R / (P + R)`; 0 when there are no true positives).
-///
-/// Logged as Keras' `"f1_score"`. Unlike Keras' `F1Score` (which defaults to per-class scores of
-/// argmax predictions), this is one binary score: a prediction is positive when strictly above
-/// `threshold`, and `class_id` selects one class against the rest as in [`Precision`].
-/// State: `true_positives`, `false_positives`, `false_negatives`.
-#[derive(Clone, Copy, Debug)]
-pub struct F1Score {
-    /// A score above it is a positive prediction.
-    pub threshold: f32,
-    /// Measure only this class (an index into the last axis), one against the rest.
-    pub class_id: Option<usize>,
-}
-
-impl Default for F1Score {
-    fn default() -> Self {
-        F1Score {
-            threshold: 0.5,
-            class_id: None,
-        }
-    }
-}
-
-impl F1Score {
-    const NAME: &'static str = "f1_score";
-    const STATES: [&'static str; 3] = [TRUE_POSITIVES, FALSE_POSITIVES, FALSE_NEGATIVES];
-}
-
-impl Metric for F1Score {
-    fn name(&self) -> String {
-        Self::NAME.into()
-    }
-
-    fn init(&self) -> TensorMap {
-        counts_init(&Self::STATES)
-    }
-
-    fn update(
-        &self,
-        state: &TensorMap,
-        y_true: &Tensor,
-        y_pred: &Tensor,
-        sample_weight: Option<&Tensor>,
-    ) -> Result<TensorMap> {
-        let op = Self::NAME;
-        let batch = Counts::of(
-            op,
-            self.threshold,
-            self.class_id,
-            y_true,
-            y_pred,
-            sample_weight,
-        )?;
-        counts_update(&Self::STATES, state, &batch)
-    }
-
-    fn result(&self, state: &TensorMap) -> Result<f32> {
+threshold_metric!(
+    /// The binary F1 score, the harmonic mean of precision and recall:
+    /// `f1 = 2 TP / (2 TP + FP + FN)` (`= 2 P R / (P + R)`; 0 when there are no true positives).
+    ///
+    /// Logged as Keras' `"f1_score"`. Unlike Keras' `F1Score` (which defaults to per-class scores of
+    /// argmax predictions), this is one binary score: a prediction is positive when strictly above
+    /// `threshold`, and `class_id` selects one class against the rest as in [`Precision`].
+    /// State: `true_positives`, `false_positives`, `false_negatives`.
+    F1Score,
+    "f1_score",
+    [TRUE_POSITIVES, FALSE_POSITIVES, FALSE_NEGATIVES],
+    |state| {
         let tp2 = 2.0 * scalar(state, TRUE_POSITIVES)?;
         let errors = scalar(state, FALSE_POSITIVES)? + scalar(state, FALSE_NEGATIVES)?;
-        Ok(ratio(tp2, tp2 + errors) as f32)
+        Ok(ratio(tp2, tp2 + errors))
     }
-}
+);
 
 /// Keras' `AUC` (ROC curve): the area under the curve of true-positive rate against
 /// false-positive rate, from confusion counts at `num_thresholds` evenly spaced thresholds.
