@@ -70,19 +70,22 @@ pub(super) fn check_weights(
     }
 }
 
-/// The training part and, when `validation_split` is above 0, the validation part (`x`, `y`)
-/// of `fit`'s samples. Keras takes the validation split from the end, before shuffling.
+/// The training part and, when `validation_split` is above 0, the validation part of `fit`'s
+/// samples, each with its sample weights. As Keras, the validation part is taken from the end,
+/// before shuffling; it has `ceil(n * validation_split)` samples, computed exactly with the
+/// decimal the fraction is written as (0.2 of 100 is 20; 0.25 of 10 is 3, leaving 7 to train
+/// on, as Keras' `floor(n * (1 - validation_split))`).
 pub(super) fn split_for_validation(
     x: Data,
     y: Data,
     sample_weight: Option<Tensor>,
     validation_split: f32,
-) -> Result<(Samples, Option<(Data, Data)>)> {
+) -> Result<(Samples, Option<Samples>)> {
     if validation_split <= 0.0 {
         return Ok(((x, y, sample_weight), None));
     }
     let n = x.num_samples()?;
-    let split = ((n as f64) * (1.0 - validation_split as f64)) as usize;
+    let split = n - validation_count(n, validation_split);
     if split == 0 || split == n {
         return Err(Error::Data(format!(
             "fit: validation_split {validation_split} of {n} samples leaves \
@@ -92,9 +95,46 @@ pub(super) fn split_for_validation(
     }
     let (head, tail): (Vec<usize>, Vec<usize>) = ((0..split).collect(), (split..n).collect());
     let weights = select_weights(sample_weight.as_ref(), &head);
-    let validation = (x.select(&tail)?, y.select(&tail)?);
+    let validation_weights = select_weights(sample_weight.as_ref(), &tail);
+    let validation = (x.select(&tail)?, y.select(&tail)?, validation_weights);
     Ok((
         (x.select(&head)?, y.select(&head)?, weights),
         Some(validation),
     ))
+}
+
+/// `ceil(n * fraction)` for a fraction in `[0, 1)`, exact for the decimal `fraction` prints as
+/// (its shortest form: `0.2`, not the binary `0.200000003`).
+pub(super) fn validation_count(n: usize, fraction: f32) -> usize {
+    let written = format!("{fraction}");
+    let digits = written.split_once('.').map_or("", |(_, d)| d);
+    match (digits.parse::<u128>(), u32::try_from(digits.len())) {
+        (Ok(numerator), Ok(places)) if places <= 30 => {
+            let denominator = 10u128.pow(places);
+            (n as u128 * numerator).div_ceil(denominator) as usize
+        }
+        // No decimals (0) or too many to hold exactly: a fraction that small of any count
+        // that fits in memory is at most one sample.
+        _ => ((n as f64) * f64::from(fraction)).ceil() as usize,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validation_count;
+
+    #[test]
+    fn validation_count_is_exact_for_decimal_fractions() {
+        for n in 0..2000usize {
+            for hundredths in 1..100usize {
+                let fraction: f32 = format!("0.{hundredths:02}").parse().unwrap();
+                let exact = (n * hundredths).div_ceil(100);
+                assert_eq!(validation_count(n, fraction), exact, "{n} x {fraction}");
+            }
+        }
+        assert_eq!(validation_count(100, 0.2), 20);
+        assert_eq!(validation_count(10, 0.25), 3);
+        assert_eq!(validation_count(7, 1e-7), 1);
+        assert_eq!(validation_count(1_000_000_000, 1e-7), 100);
+    }
 }

@@ -12,6 +12,7 @@ use super::drive::{drive, finite};
 use super::hooks::LoopPosition;
 use super::{FitOptions, History, Runner, checked_len};
 use crate::callbacks::Progress;
+use crate::callbacks::{Callback, LogValues};
 use crate::data::{Arrays, Batches, Data, Dataset, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -37,13 +38,16 @@ impl<M: Model> Runner<M> {
         check_sample_weight("fit", sample_weight.as_ref(), n)?;
         check_finite(&x, "fit: x", 0)?;
         check_finite(&y, "fit: y", 0)?;
-        let (x, y, sample_weight) = if options.validation_data.is_none() {
-            let (train, validation) =
-                split_for_validation(x, y, sample_weight, options.validation_split)?;
-            options.validation_data = validation;
-            train
-        } else {
-            (x, y, sample_weight)
+        let given = options.validation_data.take();
+        let ((x, y, sample_weight), validation) = match given {
+            Some(given) => ((x, y, sample_weight), validation_arrays(given, &options)?),
+            None => {
+                let (train, validation) =
+                    split_for_validation(x, y, sample_weight, options.validation_split)?;
+                let batch_size = options.batch_size;
+                let validation = validation.map(|(x, y, w)| Arrays::new(x, Some(y), w, batch_size));
+                (train, validation)
+            }
         };
         let mut arrays = Arrays::new(x, Some(y), sample_weight, options.batch_size);
         if let Some(steps) = options.steps_per_epoch {
@@ -53,7 +57,7 @@ impl<M: Model> Runner<M> {
             arrays = arrays.shuffled(self.shuffle_stream());
         }
         // Checked whole above: the batches need no check of their own.
-        self.train_epochs(&mut arrays, false, options)
+        self.train_epochs(&mut arrays, false, validation, options)
     }
 
     /// Trains on the batches of `dataset` (inputs, targets and optional sample weights) for
@@ -61,10 +65,13 @@ impl<M: Model> Runner<M> {
     /// batches of it. The dataset decides batching and shuffling, so `batch_size`, `shuffle`,
     /// `validation_split` and `sample_weight` of the options do not apply (the last two are
     /// errors); validate with `validation_data`.
+    ///
+    /// An uninitialized runner initializes from the first batch of the first epoch, which is
+    /// then trained on in its place, so a stream that cannot restart loses nothing.
     pub fn fit_dataset(
         &mut self,
         dataset: &mut dyn Dataset,
-        options: FitOptions,
+        mut options: FitOptions,
     ) -> Result<History> {
         self.check_for("fit_dataset")?;
         if options.validation_split > 0.0 || options.sample_weight.is_some() {
@@ -74,166 +81,81 @@ impl<M: Model> Runner<M> {
                  validation_data, and put sample weights in the dataset's batches",
             ));
         }
-        self.train_epochs(dataset, true, options)
+        let validation = match options.validation_data.take() {
+            Some(given) => validation_arrays(given, &options)?,
+            None => None,
+        };
+        self.train_epochs(dataset, true, validation, options)
     }
 
     /// The epochs of `fit` and `fit_dataset` over the batches of `dataset`, each checked for
-    /// non-finite values when `check_batches` (streams; arrays were checked whole).
+    /// non-finite values when `check_batches` (streams; arrays were checked whole), validated
+    /// on `validation`.
     fn train_epochs(
         &mut self,
         dataset: &mut dyn Dataset,
         check_batches: bool,
+        validation: Option<Arrays>,
         options: FitOptions,
     ) -> Result<History> {
-        let FitOptions {
-            epochs,
-            batch_size,
-            validation_data,
-            validation_freq,
-            initial_epoch,
-            steps_per_epoch,
-            class_weight,
-            verbose,
-            mut callbacks,
-            ..
-        } = options;
-        if validation_freq == 0 {
+        if options.validation_freq == 0 {
             return Err(Error::invalid("fit", "validation_freq must be at least 1"));
         }
-        if let Some(weights) = &class_weight {
+        if let Some(weights) = &options.class_weight {
             check_weights("fit", "class_weight", "class", weights, 0)?;
         }
-        if steps_per_epoch == Some(0) {
+        if options.steps_per_epoch == Some(0) {
             return Err(Error::invalid("fit", "steps_per_epoch must be at least 1"));
         }
-        if let Some(progress) = Progress::for_verbosity(verbose) {
-            // First, so that an epoch's line comes before what other callbacks print about it.
-            callbacks.insert(0, Box::new(progress));
-        }
-        let mut validation = match validation_data {
-            Some((vx, vy)) => {
-                checked_len(&vx, Some(&vy), "fit (validation_data)")?;
-                check_finite(&vx, "fit: validation x", 0)?;
-                check_finite(&vy, "fit: validation y", 0)?;
-                Some(Arrays::new(vx, Some(vy), None, batch_size))
-            }
-            None => None,
-        };
+        let (initial_epoch, epochs) = (options.initial_epoch, options.epochs);
+        let prefetch = dataset.prefetch();
         // Batches per epoch as far as known (a stream's length is not).
-        let steps = steps_per_epoch.or(dataset.batches_per_epoch()).unwrap_or(0);
-        let limit = steps_per_epoch.unwrap_or(usize::MAX);
+        let steps = options
+            .steps_per_epoch
+            .or(dataset.batches_per_epoch())
+            .unwrap_or(0);
+        let mut run = FitRun::new(options, validation, steps);
 
-        if !self.initialized {
-            // Before any hook, so that callbacks see the model's states from the start.
-            let first = batches_of(dataset, initial_epoch, check_batches)?
-                .next()
-                .ok_or_else(|| Error::Data("fit: the data or dataset is empty".into()))??;
-            let y = first.y.as_ref().ok_or_else(|| {
-                Error::Data("fit: the first batch has no targets; fit needs x and y".into())
+        // The first epoch's batches. An uninitialized runner initializes from the first of them
+        // (before any hook, so that callbacks see the model's states from the start), which is
+        // then trained on in its place: a one-shot stream cannot give it twice.
+        {
+            let mut batches = batches_of(dataset, initial_epoch, check_batches)?;
+            if !self.initialized {
+                let first = batches
+                    .next()
+                    .ok_or_else(|| Error::Data("fit: the data or dataset is empty".into()))??;
+                let y = first.y.as_ref().ok_or_else(|| {
+                    Error::Data("fit: the first batch has no targets; fit needs x and y".into())
+                })?;
+                self.init_on_batch(
+                    &first.x,
+                    Some(y),
+                    first.sample_weight.as_ref(),
+                    run.class_weight.as_ref(),
+                )?;
+                batches = Box::new(std::iter::once(Ok(first)).chain(batches));
+            }
+            let at = run.at(initial_epoch);
+            self.with_callbacks(&mut run.callbacks, at, &mut run.stop, |cb, ctx| {
+                cb.on_train_begin(ctx)
             })?;
-            self.init_on_batch(
-                &first.x,
-                Some(y),
-                first.sample_weight.as_ref(),
-                class_weight.as_ref(),
-            )?;
+            if initial_epoch < epochs && !run.stop {
+                run.epoch(self, initial_epoch, batches, prefetch)?;
+            }
         }
-
-        // The runner's records from `initial_epoch` on are replaced, but only once this fit has
-        // an epoch to put there: a fit that fails first leaves history and states matching.
-        let mut forgotten = false;
-        let mut history = History::default();
-        let mut stop = false;
-        let mut last_logs = BTreeMap::new();
-        let mut last_epoch = initial_epoch;
-        let at = |epoch| LoopPosition {
-            epoch,
-            epochs,
-            steps_per_epoch: steps,
-        };
-        self.with_callbacks(&mut callbacks, at(initial_epoch), &mut stop, |cb, ctx| {
-            cb.on_train_begin(ctx)
-        })?;
-        for epoch in initial_epoch..epochs {
-            if stop {
+        for epoch in initial_epoch + 1..epochs {
+            if run.stop {
                 break;
             }
-            self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
-                cb.on_epoch_begin(epoch, ctx)
-            })?;
-            self.states.metrics_states = self.initial_metrics_states.clone();
-            let mut accumulator = LogAccumulator::default();
-            let prefetch = dataset.prefetch();
             let batches = batches_of(dataset, epoch, check_batches)?;
-            let (mut seen, mut batches_run) = (0usize, 0usize);
-            drive(batches, prefetch, limit, |batch, b| {
-                let n = b.num_samples()?;
-                seen += n;
-                batches_run += 1;
-                let y = b.y.as_ref().ok_or_else(|| {
-                    Error::Data(format!(
-                        "fit: batch {batch} has no targets; fit needs x and y"
-                    ))
-                })?;
-                self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
-                    cb.on_train_batch_begin(batch, ctx)
-                })?;
-                let logs = self.train_batch(
-                    "fit",
-                    &b.x,
-                    y,
-                    b.sample_weight.as_ref(),
-                    class_weight.as_ref(),
-                )?;
-                accumulator.add(&logs, n);
-                let running = accumulator.values();
-                self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
-                    cb.on_train_batch_end(batch, ctx, &running)
-                })?;
-                Ok(!stop)
-            })?;
-            if seen == 0 {
-                return Err(Error::Data(format!(
-                    "fit: epoch {epoch} had no batches; the data or dataset is empty"
-                )));
-            }
-            if let (Some(steps), false) = (steps_per_epoch, stop)
-                && batches_run < steps
-            {
-                // Keras stops training here with a warning; an epoch shorter than asked for is
-                // not to pass unnoticed.
-                return Err(Error::Data(format!(
-                    "fit_dataset: the dataset's pass for epoch {epoch} gave {batches_run} of \
-                     the {steps} batches steps_per_epoch asks for; make it \
-                     yield at least steps_per_epoch batches a pass, or leave steps_per_epoch \
-                     unset for one pass an epoch (the epochs trained so far are in the \
-                     runner's history)"
-                )));
-            }
-            let mut logs = accumulator.values();
-            let validate = (epoch + 1 - initial_epoch) % validation_freq == 0;
-            if let (Some(validation), true) = (&mut validation, validate) {
-                let batches = validation.batches(0)?;
-                let val =
-                    self.evaluate_batches(batches, 0, &mut callbacks, at(epoch), &mut stop)?;
-                logs.extend(val.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
-            }
-            history.record(epoch, &logs);
-            if !forgotten {
-                self.history.forget_from(initial_epoch);
-                forgotten = true;
-            }
-            self.history.record(epoch, &logs);
-            self.with_callbacks(&mut callbacks, at(epoch), &mut stop, |cb, ctx| {
-                cb.on_epoch_end(epoch, ctx, &logs)
-            })?;
-            last_logs = logs;
-            last_epoch = epoch;
+            run.epoch(self, epoch, batches, prefetch)?;
         }
-        self.with_callbacks(&mut callbacks, at(last_epoch), &mut stop, |cb, ctx| {
-            cb.on_train_end(ctx, &last_logs)
+        let (at, logs) = (run.at(run.last_epoch), std::mem::take(&mut run.last_logs));
+        self.with_callbacks(&mut run.callbacks, at, &mut run.stop, |cb, ctx| {
+            cb.on_train_end(ctx, &logs)
         })?;
-        Ok(history)
+        Ok(run.history)
     }
 
     /// One training step on one batch (initializing first if needed); returns its logs.
@@ -327,6 +249,14 @@ impl<M: Model> Runner<M> {
     }
 }
 
+/// `validation_data` as the arrays `fit` validates on, checked.
+fn validation_arrays((x, y): (Data, Data), options: &FitOptions) -> Result<Option<Arrays>> {
+    checked_len(&x, Some(&y), "fit (validation_data)")?;
+    check_finite(&x, "fit: validation x", 0)?;
+    check_finite(&y, "fit: validation y", 0)?;
+    Ok(Some(Arrays::new(x, Some(y), None, options.batch_size)))
+}
+
 /// The batches of `dataset` for `epoch`, each checked for non-finite values when `check`.
 fn batches_of(dataset: &mut dyn Dataset, epoch: usize, check: bool) -> Result<Batches<'_>> {
     let batches = dataset.batches(epoch)?;
@@ -335,4 +265,136 @@ fn batches_of(dataset: &mut dyn Dataset, epoch: usize, check: bool) -> Result<Ba
     } else {
         batches
     })
+}
+
+/// One `fit` under way: its options as the epochs use them, and what it has recorded.
+struct FitRun {
+    callbacks: Vec<Box<dyn Callback>>,
+    class_weight: Option<Tensor>,
+    validation: Option<Arrays>,
+    validation_freq: usize,
+    initial_epoch: usize,
+    epochs: usize,
+    /// Batches per epoch as far as known, for callbacks (0: not known).
+    steps: usize,
+    steps_per_epoch: Option<usize>,
+    stop: bool,
+    /// This fit's epochs.
+    history: History,
+    /// Whether the runner's records from `initial_epoch` on were dropped: only once this fit
+    /// has an epoch to put there, so that a fit that fails first leaves history and states
+    /// matching.
+    forgotten: bool,
+    last_logs: LogValues,
+    last_epoch: usize,
+}
+
+impl FitRun {
+    fn new(options: FitOptions, validation: Option<Arrays>, steps: usize) -> FitRun {
+        let mut callbacks = options.callbacks;
+        if let Some(progress) = Progress::for_verbosity(options.verbose) {
+            // First, so that an epoch's line comes before what other callbacks print about it.
+            callbacks.insert(0, Box::new(progress));
+        }
+        FitRun {
+            callbacks,
+            class_weight: options.class_weight,
+            validation,
+            validation_freq: options.validation_freq,
+            initial_epoch: options.initial_epoch,
+            epochs: options.epochs,
+            steps,
+            steps_per_epoch: options.steps_per_epoch,
+            stop: false,
+            history: History::default(),
+            forgotten: false,
+            last_logs: LogValues::new(),
+            last_epoch: options.initial_epoch,
+        }
+    }
+
+    fn at(&self, epoch: usize) -> LoopPosition {
+        LoopPosition {
+            epoch,
+            epochs: self.epochs,
+            steps_per_epoch: self.steps,
+        }
+    }
+
+    /// Epoch `epoch` over `batches`: its hooks, its training steps, its validation and its
+    /// record.
+    fn epoch<M: Model>(
+        &mut self,
+        runner: &mut Runner<M>,
+        epoch: usize,
+        batches: Batches<'_>,
+        prefetch: usize,
+    ) -> Result<()> {
+        let at = self.at(epoch);
+        runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
+            cb.on_epoch_begin(epoch, ctx)
+        })?;
+        runner.states.metrics_states = runner.initial_metrics_states.clone();
+        let mut accumulator = LogAccumulator::default();
+        let (mut seen, mut batches_run) = (0usize, 0usize);
+        let limit = self.steps_per_epoch.unwrap_or(usize::MAX);
+        drive(batches, prefetch, limit, |batch, b| {
+            let n = b.num_samples()?;
+            seen += n;
+            batches_run += 1;
+            let y = b.y.as_ref().ok_or_else(|| {
+                Error::Data(format!(
+                    "fit: batch {batch} has no targets; fit needs x and y"
+                ))
+            })?;
+            runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
+                cb.on_train_batch_begin(batch, ctx)
+            })?;
+            let weights = b.sample_weight.as_ref();
+            let logs = runner.train_batch("fit", &b.x, y, weights, self.class_weight.as_ref())?;
+            accumulator.add(&logs, n);
+            let running = accumulator.values();
+            runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
+                cb.on_train_batch_end(batch, ctx, &running)
+            })?;
+            Ok(!self.stop)
+        })?;
+        if seen == 0 {
+            return Err(Error::Data(format!(
+                "fit: epoch {epoch} had no batches; the data or dataset is empty"
+            )));
+        }
+        if let (Some(steps), false) = (self.steps_per_epoch, self.stop)
+            && batches_run < steps
+        {
+            // Keras stops training here with a warning; an epoch shorter than asked for is not
+            // to pass unnoticed.
+            return Err(Error::Data(format!(
+                "fit_dataset: the dataset's pass for epoch {epoch} gave {batches_run} of the \
+                 {steps} batches steps_per_epoch asks for; make it yield at least \
+                 steps_per_epoch batches a pass, or leave steps_per_epoch unset for one pass an \
+                 epoch (the epochs trained so far are in the runner's history)"
+            )));
+        }
+        let mut logs = accumulator.values();
+        let validate = (epoch + 1 - self.initial_epoch).is_multiple_of(self.validation_freq);
+        if let (Some(validation), true) = (&mut self.validation, validate) {
+            let batches = validation.batches(0)?;
+            let val =
+                runner.evaluate_batches(batches, 0, &mut self.callbacks, at, &mut self.stop)?;
+            logs.extend(val.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
+        }
+        self.history.record(epoch, &logs);
+        if !self.forgotten {
+            runner.history.forget_from(self.initial_epoch);
+            self.forgotten = true;
+        }
+        runner.history.record(epoch, &logs);
+        runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
+            cb.on_epoch_end(epoch, ctx, &logs)
+        })?;
+        self.last_logs = logs;
+        self.last_epoch = epoch;
+        Ok(())
+    }
 }

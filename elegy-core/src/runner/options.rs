@@ -12,7 +12,11 @@ pub struct FitOptions {
     pub batch_size: usize,
     /// Reshuffle the training samples every epoch (seeded by the runner's seed and the epoch).
     pub shuffle: bool,
-    /// The fraction of samples, taken from the end before shuffling, held out for validation.
+    /// The fraction of samples, taken from the end before shuffling, held out for validation
+    /// (as Keras). The validation part has `ceil(n * validation_split)` samples, computed
+    /// exactly with the decimal the fraction is written as: 0.2 of 100 samples holds out 20,
+    /// 0.25 of 10 holds out 3 (leaving Keras' `floor(n * (1 - validation_split))` to train
+    /// on). It keeps its samples' `sample_weight`. Ignored when `validation_data` is given.
     pub validation_split: f32,
     /// Data to validate on after epochs (`x`, `y`); takes precedence over `validation_split`.
     pub validation_data: Option<(Data, Data)>,
