@@ -133,3 +133,93 @@ fn evaluation_and_prediction_hooks_see_the_runners_states() {
     .collect();
     assert_eq!(*seen.lock().unwrap(), expected);
 }
+
+#[test]
+fn maybe_update_fills_what_is_absent_or_empty_and_update_known_replaces_only_what_is_there() {
+    use elegy::States;
+    let one = TensorMap::new().with("a", Tensor::ones(&[1]));
+    let two = TensorMap::new().with("a", Tensor::full(&[1], 2.0));
+    let mine = States::new(1)
+        .with_net_params(one.clone())
+        .with_field("empty", TensorMap::new())
+        .with_field("kept", one.clone());
+    let theirs = States::new(2)
+        .with_net_params(two.clone())
+        .with_net_states(two.clone())
+        .with_field("empty", two.clone())
+        .with_field("kept", two.clone())
+        .with_field("new", two.clone());
+
+    let filled = mine.clone().maybe_update(theirs.clone());
+    assert_eq!(filled.net_params, one);
+    assert_eq!(filled.net_states, two);
+    assert_eq!(filled.field("empty").unwrap(), &two);
+    assert_eq!(filled.field("kept").unwrap(), &one);
+    assert_eq!(filled.field("new").unwrap(), &two);
+    assert_eq!(filled.rng, mine.rng);
+
+    let known = mine.clone().update_known(theirs.clone());
+    assert_eq!(known.net_params, two);
+    assert!(known.net_states.is_empty());
+    assert_eq!(known.field("kept").unwrap(), &two);
+    assert_eq!(known.field("empty").unwrap(), &two);
+    assert!(known.field("new").is_err());
+    assert_eq!(known.rng, theirs.rng);
+}
+
+#[test]
+fn init_after_set_states_completes_the_optimizer_and_metric_state() {
+    use elegy::metrics::MeanSquaredError as Mse;
+    let mut source = runner();
+    let params = source.states().net_params.clone();
+    let mut r = Runner::new(Counting)
+        .loss(MeanSquaredError)
+        .metric(Mse)
+        .optimizer(Sgd::new(0.01));
+    let calls = TensorMap::new().with("calls", Tensor::scalar(0.0));
+    r.set_states(
+        elegy::States::new(0)
+            .with_net_params(params)
+            .with_net_states(calls),
+    );
+    assert!(r.states().optimizer_states.is_empty());
+    r.init(Tensor::ones(&[2, 2]), None, 2).unwrap();
+    assert!(!r.states().optimizer_states.is_empty());
+    let metrics = &r.states().metrics_states;
+    assert!(
+        metrics
+            .names()
+            .any(|n| n.starts_with("mean_squared_error/")),
+        "{metrics:?}"
+    );
+    // And the runner trains from there.
+    source
+        .fit(Tensor::ones(&[4, 2]), Tensor::ones(&[4, 1]), quiet())
+        .unwrap();
+    r.fit(Tensor::ones(&[4, 2]), Tensor::ones(&[4, 1]), quiet())
+        .unwrap();
+    assert_eq!(r.states().net_params, source.states().net_params);
+}
+
+#[test]
+fn test_on_batch_initializes_an_uninitialized_runner_from_its_batch() {
+    let mut r = Runner::new(Counting).loss(MeanSquaredError);
+    let logs = r
+        .test_on_batch(Tensor::ones(&[4, 2]), Tensor::ones(&[4, 1]))
+        .unwrap();
+    assert!(r.is_initialized());
+    assert_eq!(logs["loss"], 1.0);
+    let err = Runner::new(Counting)
+        .predict_on_batch(Tensor::ones(&[4, 2]))
+        .unwrap_err();
+    assert!(err.to_string().contains("`init`"), "{err}");
+}
+
+fn quiet() -> FitOptions {
+    FitOptions {
+        epochs: 2,
+        batch_size: 2,
+        verbose: 0,
+        ..Default::default()
+    }
+}

@@ -65,7 +65,8 @@ impl<M: Model> Runner<M> {
         self.evaluate_batches(batches, prefetch, &mut Vec::new(), position, &mut false)
     }
 
-    /// `test_step` on one batch, from fresh metric state; returns its logs.
+    /// `test_step` on one batch, from fresh metric state; returns its logs. Initializes the
+    /// model from this batch if needed (as `train_on_batch` and `evaluate_dataset` do).
     pub fn test_on_batch(
         &mut self,
         x: impl Into<Data>,
@@ -73,7 +74,8 @@ impl<M: Model> Runner<M> {
     ) -> Result<BTreeMap<String, f32>> {
         let (x, y) = (x.into(), y.into());
         let n = checked_len(&x, Some(&y), "test_on_batch")?;
-        self.require_initialized("test_on_batch")?;
+        self.check_for("test_on_batch")?;
+        self.init_on_batch(&x, Some(&y), None, None)?;
         check_finite(&x, "test_on_batch: x", 0)?;
         check_finite(&y, "test_on_batch: y", 0)?;
         let mut arrays = Arrays::new(x, Some(y), None, n);

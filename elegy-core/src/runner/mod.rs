@@ -337,11 +337,16 @@ impl<M: Model> Runner<M> {
         self.step
     }
 
-    /// Creates the states from the first `batch_size` samples by running `init_step`; does
-    /// nothing when already initialized. `y` may be omitted for models used only to predict.
+    /// Creates the states from the first `batch_size` samples by running `init_step`. `y` may
+    /// be omitted for models used only to predict.
+    ///
+    /// An initialized runner (after `set_states`, say, or a `load_weights` into it) keeps its
+    /// states and gets what they miss that it can make without a step: the optimizer's state for
+    /// the parameters, and the metrics' initial state.
     pub fn init(&mut self, x: impl Into<Data>, y: Option<Data>, batch_size: usize) -> Result<()> {
         if self.initialized {
-            return Ok(());
+            self.check_for("init")?;
+            return self.complete_states();
         }
         let x = x.into();
         let n = checked_len(&x, y.as_ref(), "init")?;
@@ -378,6 +383,29 @@ impl<M: Model> Runner<M> {
         self.metrics_made = y.is_some();
         self.states = states;
         self.initialized = true;
+        Ok(())
+    }
+
+    /// Fills in the optimizer state and the metrics' initial state when the states lack them.
+    fn complete_states(&mut self) -> Result<()> {
+        if let Some(optimizer) = &self.components.optimizer
+            && self.states.optimizer_states.is_empty()
+            && !self.states.net_params.is_empty()
+        {
+            self.states.optimizer_states = optimizer.init(&self.states.net_params)?;
+        }
+        if !self.metrics_made && !self.components.metrics.is_empty() {
+            let initial = self.components.initial_metric_states();
+            let mut metrics_states = self.states.metrics_states.clone();
+            for (name, value) in initial.iter() {
+                if !metrics_states.contains(name) {
+                    metrics_states.insert(name, value.clone());
+                }
+            }
+            self.states.metrics_states = metrics_states.clone();
+            self.initial_metrics_states = metrics_states;
+            self.metrics_made = true;
+        }
         Ok(())
     }
 

@@ -28,7 +28,10 @@ pub struct States {
     /// The random key of this step. The runner sets a fresh key for every step (derived from its
     /// seed and the step number), so splitting it is all a step needs.
     pub rng: RngKey,
-    /// User-defined named fields (a GAN's generator and discriminator parameters, say).
+    /// User-defined named fields (a GAN's generator and discriminator parameters, say), in
+    /// the order of their names: iteration, equality and checkpoints then do not depend on the
+    /// order a model happened to add them in (a resumed run that adds them in another order
+    /// still matches its checkpoint).
     pub fields: BTreeMap<String, TensorMap>,
 }
 
@@ -95,7 +98,11 @@ impl States {
         let pick =
             |mine: TensorMap, theirs: TensorMap| if theirs.is_empty() { mine } else { theirs };
         let mut fields = self.fields;
-        fields.extend(other.fields);
+        for (name, theirs) in other.fields {
+            if !theirs.is_empty() {
+                fields.insert(name, theirs);
+            }
+        }
         States {
             net_params: pick(self.net_params, other.net_params),
             net_states: pick(self.net_states, other.net_states),
@@ -106,17 +113,54 @@ impl States {
         }
     }
 
-    /// These states with only their empty fields filled from `other` (Elegy's `maybe_update`).
+    /// These states with only their missing fields filled from `other` (Elegy's
+    /// `maybe_update`): a map that is empty, and a user field that is absent or empty, takes
+    /// `other`'s. The key stays.
     pub fn maybe_update(self, other: States) -> States {
         let pick = |mine: TensorMap, theirs: TensorMap| if mine.is_empty() { theirs } else { mine };
-        let mut fields = other.fields;
-        fields.extend(self.fields);
+        let mut fields = self.fields;
+        for (name, theirs) in other.fields {
+            let missing = fields.get(&name).is_none_or(TensorMap::is_empty);
+            if missing {
+                fields.insert(name, theirs);
+            }
+        }
         States {
             net_params: pick(self.net_params, other.net_params),
             net_states: pick(self.net_states, other.net_states),
             metrics_states: pick(self.metrics_states, other.metrics_states),
             optimizer_states: pick(self.optimizer_states, other.optimizer_states),
             rng: self.rng,
+            fields,
+        }
+    }
+
+    /// These states with only the fields they already hold replaced by `other`'s (Elegy's
+    /// `update_known`): a map that is not empty here takes `other`'s when `other`'s is not
+    /// empty either, and a user field takes `other`'s only if it is here. Nothing is added; the
+    /// key is `other`'s.
+    pub fn update_known(self, other: States) -> States {
+        let known = |mine: TensorMap, theirs: TensorMap| {
+            if mine.is_empty() || theirs.is_empty() {
+                mine
+            } else {
+                theirs
+            }
+        };
+        let mut fields = self.fields;
+        for (name, theirs) in other.fields {
+            if let Some(mine) = fields.get_mut(&name)
+                && !theirs.is_empty()
+            {
+                *mine = theirs;
+            }
+        }
+        States {
+            net_params: known(self.net_params, other.net_params),
+            net_states: known(self.net_states, other.net_states),
+            metrics_states: known(self.metrics_states, other.metrics_states),
+            optimizer_states: known(self.optimizer_states, other.optimizer_states),
+            rng: other.rng,
             fields,
         }
     }
