@@ -7,7 +7,7 @@ use elegy::losses::SparseCategoricalCrossentropy;
 use elegy::metrics::SparseCategoricalAccuracy;
 use elegy::model::defaults;
 use elegy::prelude::*;
-use elegy::step::{Components, StepContext};
+use elegy::step::StepContext;
 use elegy::{
     EvaluateOptions, FitOptions, GradStep, Model, PredStep, Runner, States, TrainStep, datasets,
 };
@@ -30,24 +30,9 @@ impl Model for DecayingGradientDescent {
     }
 
     #[step]
-    fn train_step(
-        &self,
-        x: &Data,
-        y_true: Option<&Data>,
-        states: States,
-        components: &Components,
-        initializing: bool,
-    ) -> Result<TrainStep> {
-        let ctx = StepContext {
-            x,
-            y_true,
-            sample_weight: None,
-            class_weight: None,
-            states,
-            components,
-            initializing,
-            training: true,
-        };
+    fn train_step(&self, ctx: StepContext<'_>, initializing: bool) -> Result<TrainStep> {
+        // `ctx` is the whole context, passed on as it is: sample and class weights given to
+        // `fit` reach the loss of the default steps.
         if initializing {
             // The default body creates the parameters and metric state.
             return defaults::train_step(self, ctx);

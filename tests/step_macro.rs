@@ -290,3 +290,74 @@ fn a_step_may_ask_for_no_inputs() -> Result<()> {
     assert!(rows.is_empty());
     Ok(())
 }
+
+/// y = x w over two features; its `train_step` hands its whole context to the default body.
+struct PassesItsContextOn;
+
+impl Model for PassesItsContextOn {
+    #[step]
+    fn pred_step(&self, x: &Tensor, states: States, initializing: bool) -> Result<PredStep> {
+        let params = if initializing {
+            TensorMap::new().with("w", Tensor::ones(&[2, 1]))
+        } else {
+            states.net_params.clone()
+        };
+        let y = x.matmul(params.require("w")?)?;
+        Ok(PredStep::new(y, states.with_net_params(params)))
+    }
+
+    #[step]
+    fn train_step(&self, ctx: StepContext<'_>, training: bool) -> Result<TrainStep> {
+        // Fields beside the whole context are copies of its own.
+        assert_eq!(training, ctx.training);
+        elegy::model::defaults::train_step(self, ctx)
+    }
+}
+
+#[test]
+fn sample_weights_given_to_fit_reach_the_loss_through_an_override_that_passes_ctx_on() {
+    use elegy::losses::MeanSquaredError;
+    use elegy::optimizers::Sgd;
+    let x = Tensor::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[3, 2]).unwrap();
+    let y = Tensor::from_vec(vec![1.0, 0.0, 2.0], &[3, 1]).unwrap();
+    let fit = |weights: Option<Tensor>| {
+        let mut runner = elegy::Runner::new(PassesItsContextOn)
+            .loss(MeanSquaredError)
+            .optimizer(Sgd::new(0.01));
+        let options = elegy::FitOptions {
+            epochs: 2,
+            verbose: 0,
+            sample_weight: weights,
+            ..Default::default()
+        };
+        runner.fit(x.clone(), y.clone(), options).unwrap();
+        runner.states().net_params.require("w").unwrap().to_vec()
+    };
+    let weighted = fit(Some(Tensor::from(vec![1.0, 0.0, 3.0])));
+    let unweighted = fit(None);
+    assert_ne!(weighted, unweighted);
+    // The same as the default step given the weights directly: one update of the weighted loss
+    // per epoch (one batch), from w = 1.
+    let mut w = vec![1.0f32, 1.0];
+    for _ in 0..2 {
+        let (rows, targets, weights) = (
+            [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+            [1.0, 0.0, 2.0],
+            [1.0, 0.0, 3.0],
+        );
+        let mut grad = [0.0f32; 2];
+        for ((row, t), sw) in rows.iter().zip(targets).zip(weights) {
+            let residual = row[0] * w[0] + row[1] * w[1] - t;
+            for k in 0..2 {
+                // Keras' weighted mean over the batch: sum of weighted losses over the samples.
+                grad[k] += 2.0 * residual * row[k] * sw / 3.0;
+            }
+        }
+        for k in 0..2 {
+            w[k] -= 0.01 * grad[k];
+        }
+    }
+    for (got, want) in weighted.iter().zip(&w) {
+        assert!((got - want).abs() < 1e-4, "{weighted:?} vs {w:?}");
+    }
+}

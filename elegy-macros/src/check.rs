@@ -254,8 +254,28 @@ fn is_ref_self(ty: &Type) -> bool {
     }
 }
 
-/// Each parameter must be a plain name asking, once, for an input the step offers.
+/// Each parameter must be a plain name asking, once, for an input the step offers; the whole
+/// context (`ctx`) holds the states, so it is not asked for beside `states`.
 fn params(step: &StepFn, kind: Option<&'static StepKind>, errors: &Errors) -> Vec<Resolution> {
+    let mut resolutions = inputs(step, kind, errors);
+    let asked = |input: &'static str| resolutions.contains(&Resolution::Input(input));
+    if asked(steps::WHOLE_CONTEXT) && asked("states") {
+        let at = resolutions
+            .iter()
+            .position(|r| *r == Resolution::Input(steps::WHOLE_CONTEXT))
+            .expect("asked for");
+        errors.error_at(
+            &step.params[at].pat,
+            "`ctx` holds the states already (`ctx.states`): ask for `ctx` or for `states`, \
+             not both",
+        );
+        resolutions[at] = Resolution::Rejected;
+    }
+    resolutions
+}
+
+/// What each parameter asks for, checking that each names, once, an input the step offers.
+fn inputs(step: &StepFn, kind: Option<&'static StepKind>, errors: &Errors) -> Vec<Resolution> {
     let mut seen = HashMap::new();
     step.params
         .iter()
@@ -387,7 +407,7 @@ mod tests {
             )),
             [
                 "unknown input `stats` for `pred_step`; did you mean `states`? \
-              expected one of: `x`, `states`, `components`, `initializing`, `training`"
+              expected one of: `x`, `states`, `components`, `initializing`, `training`, `ctx`"
             ]
         );
     }
@@ -412,7 +432,7 @@ mod tests {
             )),
             [
                 "unknown input `inputs` for `summary_step`; expected one of: `x`, `states`, \
-                 `components`"
+                 `components`, `ctx`"
             ]
         );
     }
@@ -460,7 +480,7 @@ mod tests {
             messages,
             [
                 "step inputs must be plain names, each naming an input of the step \
-              (`x`, `states`, `components`): bind the input by name (e.g. `x: &Tensor`) and destructure \
+              (`x`, `states`, `components`, `ctx`): bind the input by name (e.g. `x: &Tensor`) and destructure \
               it in the body"
             ]
         );

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use crate::check::{self, Plan, Resolution};
 use crate::errors::Errors;
 use crate::parse::{self, StepFn};
-use crate::steps::StepKind;
+use crate::steps::{StepKind, WHOLE_CONTEXT};
 
 /// `#[step]`: the whole expansion from the attribute's arguments and the item.
 pub(crate) fn step(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -82,7 +82,7 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
         .params
         .iter()
         .filter_map(|resolution| match resolution {
-            Resolution::Input(input) => {
+            Resolution::Input(input) if *input != WHOLE_CONTEXT => {
                 let field = syn::Ident::new(input, Span::call_site());
                 let local = private(input);
                 Some(quote!(#field: #local))
@@ -105,6 +105,13 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
                 // at the user's type (the span), with `StepArg`'s note on the accepted types.
                 let convert = quote_spanned! {ty.span()=>
                     ::elegy::step::StepArg::from_step_input
+                };
+                // The whole context, after its fields: those asked for are copies (all but
+                // `states`, which cannot be asked for beside it).
+                let local = if *input == WHOLE_CONTEXT {
+                    ctx.clone()
+                } else {
+                    local
                 };
                 quote! {
                     #(#attrs)*
@@ -305,7 +312,7 @@ mod tests {
                 run(x, stats)
             }
             ::core::compile_error! {
-                "unknown input `stats` for `pred_step`; did you mean `states`? expected one of: `x`, `states`, `components`, `initializing`, `training`"
+                "unknown input `stats` for `pred_step`; did you mean `states`? expected one of: `x`, `states`, `components`, `initializing`, `training`, `ctx`"
             }
         };
         assert_eq!(expanded, normalize(expected));

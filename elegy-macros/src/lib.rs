@@ -47,15 +47,18 @@ use proc_macro::TokenStream;
 ///
 /// | step | context | inputs |
 /// | --- | --- | --- |
-/// | `init_step` | `InitContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components` |
-/// | `pred_step` | `PredContext` | `x`, `states`, `components`, `initializing`, `training` |
-/// | `test_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training` |
-/// | `grad_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training` |
-/// | `train_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training` |
-/// | `summary_step` | `SummaryContext` | `x`, `states`, `components` |
+/// | `init_step` | `InitContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `ctx` |
+/// | `pred_step` | `PredContext` | `x`, `states`, `components`, `initializing`, `training`, `ctx` |
+/// | `test_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training`, `ctx` |
+/// | `grad_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training`, `ctx` |
+/// | `train_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training`, `ctx` |
+/// | `summary_step` | `SummaryContext` | `x`, `states`, `components`, `ctx` |
 ///
 /// `components` is the runner's loss, metrics, optimizer and module (`&Components`), which the
-/// default steps use: an override that calls a default body passes it on.
+/// default steps use. `ctx` is the whole context (`StepContext<'_>`, ...), to hand on as it is to
+/// another step or a default body (`elegy::model::defaults::train_step(self, ctx)`), so that
+/// every input given to the loop (sample and class weights too) reaches it; it can be asked for
+/// beside any input but `states`, which it holds (`ctx.states`).
 ///
 /// # Parameters
 ///
@@ -65,7 +68,8 @@ use proc_macro::TokenStream;
 /// - The type is any the input converts into (see `elegy::step::StepArg`): `x` as `&Tensor`,
 ///   `Tensor`, `&Data` or `Data`; `y_true` the same or in an `Option`; `sample_weight` and
 ///   `class_weight` as `Option<&Tensor>`, `Option<Tensor>`, `&Tensor` or `Tensor`; `states` as
-///   `States`; `components` as `&Components`; `initializing` and `training` as `bool`. A non-`Option` type for an input that a
+///   `States`; `components` as `&Components`; `initializing` and `training` as `bool`; `ctx` as
+///   the step's context. A non-`Option` type for an input that a
 ///   call did not supply is an error returned from the step.
 /// - The method takes `&self` first, is not generic, `async`, `const`, `unsafe` or `extern`, and
 ///   returns what the trait's method returns. Attributes on it (docs, `#[allow]`) are kept.

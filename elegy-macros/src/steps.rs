@@ -10,9 +10,14 @@ pub(crate) struct StepKind {
     pub context: &'static str,
     /// The `Ok` type of the trait method's `elegy::Result`, as a full path.
     pub output: &'static str,
-    /// The inputs (fields of the context) a parameter can ask for, in the context's order.
+    /// The inputs a parameter can ask for: the fields of the context, in its order, then
+    /// [`WHOLE_CONTEXT`].
     pub inputs: &'static [&'static str],
 }
+
+/// The input that receives the whole context (to pass on to another step or a default body),
+/// beside any of its fields but `states`, which it holds.
+pub(crate) const WHOLE_CONTEXT: &str = "ctx";
 
 /// The inputs of `test_step`, `grad_step` and `train_step`: everything.
 const BATCH_INPUTS: &[&str] = &[
@@ -24,6 +29,7 @@ const BATCH_INPUTS: &[&str] = &[
     "components",
     "initializing",
     "training",
+    WHOLE_CONTEXT,
 ];
 
 /// Every step, in the order the docs and messages list them.
@@ -39,13 +45,21 @@ pub(crate) const STEPS: &[StepKind] = &[
             "class_weight",
             "states",
             "components",
+            WHOLE_CONTEXT,
         ],
     },
     StepKind {
         name: "pred_step",
         context: "PredContext",
         output: "::elegy::step::PredStep",
-        inputs: &["x", "states", "components", "initializing", "training"],
+        inputs: &[
+            "x",
+            "states",
+            "components",
+            "initializing",
+            "training",
+            WHOLE_CONTEXT,
+        ],
     },
     StepKind {
         name: "test_step",
@@ -69,7 +83,7 @@ pub(crate) const STEPS: &[StepKind] = &[
         name: "summary_step",
         context: "SummaryContext",
         output: "::std::vec::Vec<::elegy::step::SummaryRow>",
-        inputs: &["x", "states", "components"],
+        inputs: &["x", "states", "components", WHOLE_CONTEXT],
     },
 ];
 
@@ -91,6 +105,15 @@ impl StepKind {
     /// Whether a parameter of this step may ask for `input`.
     pub(crate) fn offers(&self, input: &str) -> bool {
         self.inputs.contains(&input)
+    }
+
+    /// The inputs that are fields of the context (all but [`WHOLE_CONTEXT`]).
+    #[cfg(test)]
+    pub(crate) fn context_fields(&self) -> &'static [&'static str] {
+        match self.inputs.split_last() {
+            Some((&WHOLE_CONTEXT, fields)) => fields,
+            _ => self.inputs,
+        }
     }
 
     /// The entry of `self.inputs` equal to `input`, with the table's `'static` lifetime.
@@ -126,8 +149,11 @@ mod tests {
 
     #[test]
     fn each_step_offers_the_fields_of_its_context() {
-        let offered: Vec<_> = STEPS.iter().map(|s| (s.context, s.inputs)).collect();
-        let everything: &[&str] = BATCH_INPUTS;
+        let offered: Vec<_> = STEPS
+            .iter()
+            .map(|s| (s.context, s.context_fields()))
+            .collect();
+        let everything: &[&str] = &BATCH_INPUTS[..BATCH_INPUTS.len() - 1];
         assert_eq!(
             offered,
             [

@@ -6,7 +6,7 @@
 
 use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::step::{Components, States};
+use crate::step::{Components, InitContext, PredContext, States, StepContext, SummaryContext};
 use crate::tensor::Tensor;
 
 /// A type a step parameter can have when it receives an input of type `Source`.
@@ -18,6 +18,7 @@ use crate::tensor::Tensor;
 /// | `sample_weight`, `class_weight` | `Option<&Tensor>` | `Option<&Tensor>`, `Option<Tensor>`, `&Tensor`, `Tensor` |
 /// | `states` | `States` | `States` |
 /// | `components` | `&Components` | `&Components` |
+/// | `ctx` | the step's context | the step's context (`StepContext<'_>`, ...) |
 /// | `initializing`, `training` | `bool` | `bool` |
 ///
 /// Asking for `&Tensor` when the input is a tuple or map, or for a non-`Option` type when the
@@ -27,7 +28,8 @@ use crate::tensor::Tensor;
     label = "this type cannot receive the input",
     note = "x: `&Tensor`, `Tensor`, `&Data` or `Data`; y_true: the same, optionally in an `Option`; \
             sample_weight / class_weight: `Option<&Tensor>`, `&Tensor` or `Tensor`; \
-            states: `States`; components: `&Components`; initializing / training: `bool`"
+            states: `States`; components: `&Components`; initializing / training: `bool`; \
+            ctx: the step's context (`StepContext<'_>` for test/grad/train_step)"
 )]
 pub trait StepArg<Source>: Sized {
     /// Converts `source`, the input `input` of the step `step`.
@@ -156,3 +158,20 @@ impl<'a> StepArg<&'a Components> for &'a Components {
         Ok(source)
     }
 }
+
+/// The whole context, as the `ctx` input: to pass on to another step or a default body.
+macro_rules! whole_context {
+    ($($context:ident),*) => {$(
+        impl<'a> StepArg<$context<'a>> for $context<'a> {
+            fn from_step_input(
+                source: $context<'a>,
+                _: &'static str,
+                _: &'static str,
+            ) -> Result<Self> {
+                Ok(source)
+            }
+        }
+    )*};
+}
+
+whole_context!(InitContext, PredContext, StepContext, SummaryContext);
