@@ -24,24 +24,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2};
 /// done (a panic in either is resumed here, after both). Both run here, one after the other, on
 /// a single core, or when the second thread is already taken (by another thread's `join`, or
 /// from inside `a`).
-pub(crate) fn join<A: FnOnce() + Send, B: FnOnce() + Send>(a: A, b: B) {
-    static MODE: OnceLock<u8> = OnceLock::new();
-    let mode = *MODE.get_or_init(|| match std::env::var("ELEGY_EXP").as_deref() {
-        Ok("join") => 1,
-        Ok("scope") => 2,
-        _ => 0,
-    });
-    if mode == 1 {
-        rayon::join(a, b);
-        return;
-    }
-    if mode == 2 {
-        rayon::in_place_scope(|s| {
-            s.spawn(|_| b());
-            a();
-        });
-        return;
-    }
+pub(crate) fn join<A: FnOnce(), B: FnOnce() + Send>(a: A, b: B) {
     let Some(worker) = worker() else {
         a();
         b();
@@ -137,10 +120,6 @@ pub(crate) trait Pieces: Send + Sync {
 /// (replacing any task it was given before). Nothing happens on a single core: the owner of
 /// the task does all of it when it needs the result.
 pub(crate) fn run_when_idle(task: Arc<dyn Pieces>) {
-    if std::env::var_os("ELEGY_EXP").is_some() {
-        rayon::spawn(move || while task.piece() {});
-        return;
-    }
     if let Some(worker) = worker()
         && let Ok(mut background) = worker.background.lock()
     {
