@@ -74,12 +74,12 @@ fn assert_same_for_every_count(run: impl Fn() -> Outcome) {
 
 #[test]
 fn an_mlp_trains_to_the_same_bits_with_1_2_3_and_8_threads() {
-    // 64 x 512 x 512 products are cut in four, 64 x 512 column sums in blocks, and Adam's update
-    // of the 512 x 512 kernel in halves.
+    // 64 x 512 x 1024 products are cut in four, 64 x 1024 column sums in blocks, and Adam's
+    // update of the 512 x 1024 kernel in halves.
     let x = Tensor::uniform(&[192, 512], -1.0, 1.0, RngKey::new(1));
     assert_same_for_every_count(|| {
         let model = Sequential::new()
-            .layer(Linear::new(512).activation(Activation::Relu))
+            .layer(Linear::new(1024).activation(Activation::Relu))
             .layer(Linear::new(10));
         train(model, &x)
     });

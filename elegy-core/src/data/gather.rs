@@ -167,6 +167,21 @@ mod tests {
     }
 
     #[test]
+    fn a_piece_that_panicked_on_a_worker_makes_finish_panic_instead_of_waiting() {
+        use crate::exec::Pieces;
+        let x = Tensor::ones(&[64, 3]);
+        let pending = PendingRows::start(&Data::from(&x), &[1; 40]).expect("contiguous");
+        // What a worker does when its piece panics: the piece is claimed, then reported.
+        pending
+            .claimed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        pending.panicked(Box::new("copy failed"));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pending.finish()));
+        let payload = caught.expect_err("the panic is resumed");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"copy failed"));
+    }
+
+    #[test]
     fn only_one_contiguous_tensor_of_rows_is_gathered_in_the_background() {
         let x = Tensor::ones(&[4, 3]);
         let pair = Data::Tuple(vec![Data::from(&x), Data::from(&x)]);

@@ -98,12 +98,15 @@ struct Cut {
 /// what another core saves.
 const SPLIT_FROM: usize = 1 << 21;
 
-/// Multiply-adds a piece is given, at least, beyond the first cut in two: each piece repacks
-/// the operand it reads in full.
-const PIECE_WORK: usize = 1 << 22;
+/// Multiply-adds a piece is given, at least, beyond the first cut in two.
+const PIECE_WORK: usize = 1 << 23;
 
-/// The fewest rows or columns a piece has beyond the first cut in two.
-const PIECE_SIDE: usize = 64;
+/// The fewest rows or columns a piece has beyond the first cut in two. Each piece repacks the
+/// operand it reads in full, a cost against its work of about 1 in its side's length: at 128 a
+/// few percent, where the two halves measured on two cores for the benchmark MLP (sides of 128
+/// to 500) paid about 1%. The benchmark MLP's 256-wide layers stay in halves; wider layers and
+/// longer batches are cut in more.
+const PIECE_SIDE: usize = 128;
 
 /// The most pieces a product is cut into.
 const MAX_PIECES: usize = 16;
@@ -546,8 +549,8 @@ mod tests {
         // Cut in two, in four (columns), in eight (rows), and a dense layer's fused product.
         let cases = [
             (64, 784, 256),
-            (256, 256, 256),
-            (784, 64, 256),
+            (128, 256, 1024),
+            (1024, 512, 256),
             (300, 100, 70),
         ];
         for (m, k, n) in cases {
