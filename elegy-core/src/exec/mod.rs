@@ -15,9 +15,9 @@ pub(crate) use pool::{Pieces, run_when_idle};
 pub use threads::{num_threads, set_num_threads, with_num_threads};
 
 /// Calls `piece(i)` for every `i` in `0..pieces`, on up to [`num_threads`] threads at once (this
-/// one included), in no particular order, and returns when all are done. A panic in a piece is
-/// resumed here once the pieces already started have finished (those not started are
-/// skipped); the executor stays usable.
+/// one included), in no particular order, and returns when all are done. Every piece runs even
+/// when another panics; the first panic is resumed here after all are done, and the executor
+/// stays usable.
 pub(crate) fn for_each_piece(pieces: usize, piece: impl Fn(usize) + Sync) {
     pool::run(pieces, num_threads(), piece);
 }
@@ -50,6 +50,13 @@ pub(crate) fn for_each_chunk<T: Send>(
     len: usize,
     f: impl Fn(usize, &mut [T]) + Sync,
 ) {
+    if values.len() <= len {
+        // One chunk (or none): no hand-off to prepare.
+        if !values.is_empty() {
+            f(0, values);
+        }
+        return;
+    }
     let chunks: Claims<&mut [T]> = values
         .chunks_mut(len.max(1))
         .map(|chunk| Mutex::new(Some(chunk)))
@@ -180,6 +187,16 @@ mod tests {
             let payload = caught.expect_err("piece 17 panicked");
             assert_eq!(payload.downcast_ref::<usize>(), Some(&17));
             let ran = AtomicUsize::new(0);
+            let caught = with_num_threads(threads, || {
+                catch_unwind(AssertUnwindSafe(|| {
+                    for_each_piece(50, |i| {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        assert!(i != 3, "piece 3");
+                    })
+                }))
+            });
+            assert!(caught.is_err());
+            assert_eq!(ran.swap(0, Ordering::Relaxed), 50, "every piece ran");
             with_num_threads(threads, || {
                 for_each_piece(50, |_| {
                     ran.fetch_add(1, Ordering::Relaxed);

@@ -51,13 +51,12 @@ struct Job {
     pieces: usize,
     /// The next piece to hand out.
     next: AtomicUsize,
-    /// Pieces finished (or skipped after a panic).
+    /// Pieces finished (also by a panic).
     done: AtomicUsize,
     /// Workers that have joined; at most `max_helpers` may.
     helpers: AtomicUsize,
     max_helpers: usize,
-    /// Set by the first panicking piece: the pieces not yet started are skipped.
-    failed: AtomicBool,
+    /// The first panicking piece's payload.
     panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
@@ -69,16 +68,12 @@ impl Job {
             if i >= self.pieces {
                 return;
             }
-            if !self.failed.load(Ordering::Relaxed) {
-                // SAFETY: `data` is the closure `call` was instantiated for, alive until every
-                // piece is done, and piece `i` is not done before this call returns.
-                let result =
-                    catch_unwind(AssertUnwindSafe(|| unsafe { (self.call)(self.data, i) }));
-                if let Err(panic) = result {
-                    self.failed.store(true, Ordering::Relaxed);
-                    let mut first = self.panic.lock().unwrap_or_else(PoisonError::into_inner);
-                    first.get_or_insert(panic);
-                }
+            // SAFETY: `data` is the closure `call` was instantiated for, alive until every
+            // piece is done, and piece `i` is not done before this call returns.
+            let result = catch_unwind(AssertUnwindSafe(|| unsafe { (self.call)(self.data, i) }));
+            if let Err(panic) = result {
+                let mut first = self.panic.lock().unwrap_or_else(PoisonError::into_inner);
+                first.get_or_insert(panic);
             }
             // Release: the piece's writes are visible to the caller once it sees the count.
             self.done.fetch_add(1, Ordering::Release);
@@ -117,13 +112,13 @@ static POOL: Pool = Pool {
 };
 
 /// Calls `piece(i)` for every `i` in `0..pieces`, on this thread and up to `threads - 1`
-/// workers at once, and returns when all are done. After a panicking piece the pieces not yet
-/// started are skipped, and the first panic's payload is resumed here once every started piece
-/// has finished; the workers carry on with later jobs.
+/// workers at once, and returns when all are done. Every piece runs even when one panics; the
+/// first panic's payload is resumed here once all are done, and the workers carry on with later
+/// jobs.
 pub(crate) fn run<F: Fn(usize) + Sync>(pieces: usize, threads: usize, piece: F) {
     let threads = threads.min(pieces);
     if threads <= 1 || !take() {
-        return (0..pieces).for_each(piece);
+        return in_order(pieces, piece);
     }
     let _release = Release;
     start_workers(threads - 1);
@@ -135,7 +130,6 @@ pub(crate) fn run<F: Fn(usize) + Sync>(pieces: usize, threads: usize, piece: F) 
         done: AtomicUsize::new(0),
         helpers: AtomicUsize::new(0),
         max_helpers: threads - 1,
-        failed: AtomicBool::new(false),
         panic: Mutex::new(None),
     };
     POOL.current
@@ -154,6 +148,20 @@ pub(crate) fn run<F: Fn(usize) + Sync>(pieces: usize, threads: usize, piece: F) 
         .into_inner()
         .unwrap_or_else(PoisonError::into_inner);
     if let Some(panic) = panic {
+        resume_unwind(panic);
+    }
+}
+
+/// The pieces one after the other on this thread, each even when one before it panicked (as on
+/// several threads); the first panic is resumed after the last piece.
+fn in_order(pieces: usize, piece: impl Fn(usize)) {
+    let mut first = None;
+    for i in 0..pieces {
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(|| piece(i))) {
+            first.get_or_insert(panic);
+        }
+    }
+    if let Some(panic) = first {
         resume_unwind(panic);
     }
 }
