@@ -343,7 +343,7 @@ fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
             // large training set, so this copy waits on memory, not on arithmetic).
             let mid = indices.len() / 2;
             let (first, second) = spare.split_at_mut(mid * row);
-            crate::ops::join(
+            crate::exec::join(
                 || copy(first, &indices[..mid]),
                 || copy(second, &indices[mid..]),
             );

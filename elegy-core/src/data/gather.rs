@@ -1,23 +1,24 @@
 //! Gathering the next batch's rows while the current one trains: the copy is handed, in
-//! pieces of a few rows, to the second thread for the moments it waits between jobs, and the
+//! pieces of a few rows, to the executor's workers for the moments they wait between jobs, and the
 //! loop finishes whatever is left when it needs the batch. A shuffled batch is far apart in a
 //! large training set, so its copy waits on main memory; done this way, that wait mostly
 //! overlaps the step before.
 
+use std::any::Any;
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ndarray::{ArcArray, ArrayD, IxDyn};
 
 use super::Data;
 use super::data::copy_rows;
-use crate::ops::{Pieces, run_when_idle};
+use crate::exec::{Pieces, run_when_idle};
 use crate::tensor::Tensor;
 
-/// Rows per piece: a few microseconds of copying, so that a job posted to the second thread
-/// meanwhile does not wait long.
+/// Rows per piece: a few microseconds of copying, so that a job posted to the workers meanwhile
+/// does not wait long.
 const ROWS_PER_PIECE: usize = 8;
 
 /// The rows at `indices` of one contiguous tensor, being copied.
@@ -32,8 +33,10 @@ pub(crate) struct PendingRows {
     pieces: usize,
     /// Pieces handed out so far (some may not be finished).
     claimed: AtomicUsize,
-    /// Pieces whose rows are written.
+    /// Pieces whose rows are written (or that panicked on a worker).
     finished: AtomicUsize,
+    /// The panic of a piece on a worker, resumed by [`PendingRows::finish`].
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 // SAFETY: `out` is written only in disjoint pieces (through `start`), each by the one thread that
@@ -67,10 +70,16 @@ impl Pieces for PendingRows {
         self.finished.fetch_add(1, Ordering::Release);
         true
     }
+
+    fn panicked(&self, panic: Box<dyn Any + Send>) {
+        let mut slot = self.panic.lock().unwrap_or_else(PoisonError::into_inner);
+        slot.get_or_insert(panic);
+        self.finished.fetch_add(1, Ordering::Release);
+    }
 }
 
 impl PendingRows {
-    /// Starts copying the rows of `data` at `indices` on the second thread when it is idle;
+    /// Starts copying the rows of `data` at `indices` on the executor's idle workers;
     /// `None` unless `data` is one contiguous tensor of at least 2 axes and every index is in
     /// range: the caller then gathers the rows itself.
     pub(crate) fn start(data: &Data, indices: &[usize]) -> Option<Arc<PendingRows>> {
@@ -80,7 +89,7 @@ impl PendingRows {
         let source = tensor.array().clone();
         let n = *source.shape().first()?;
         // Out-of-range indices are left to `select`, which reports them: a piece must not
-        // panic on the second thread, where nothing would finish it.
+        // panic on a worker (its panic would only surface at `finish`).
         let out_of_range = indices.iter().any(|&i| i >= n);
         if source.ndim() < 2 || source.is_empty() || source.as_slice().is_none() || out_of_range {
             return None;
@@ -99,17 +108,26 @@ impl PendingRows {
             pieces: indices.len().div_ceil(ROWS_PER_PIECE),
             claimed: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
+            panic: Mutex::new(None),
         });
         run_when_idle(pending.clone());
         Some(pending)
     }
 
-    /// The gathered rows: copies what the second thread has not, then waits for the piece it
-    /// may be copying.
+    /// The gathered rows: copies what the workers have not, then waits for the pieces they may
+    /// be copying (and resumes the panic of one that panicked there).
     pub(crate) fn finish(&self) -> Tensor {
         while self.piece() {}
         while self.finished.load(Ordering::Acquire) < self.pieces {
             std::hint::spin_loop();
+        }
+        if let Some(panic) = self
+            .panic
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            std::panic::resume_unwind(panic);
         }
         // SAFETY: every piece is finished (the acquire above pairs with their release), so
         // nothing writes `out` any more; later `piece` calls return before touching it.
@@ -140,12 +158,27 @@ mod tests {
         for count in [1, 8, 13, 200] {
             let idx: Vec<usize> = (0..count).map(|i| (i * 7919) % n).collect();
             let pending = PendingRows::start(&data, &idx).expect("one contiguous tensor");
-            // Give the second thread a moment to take some pieces, then finish the rest here.
+            // Give the workers a moment to take some pieces, then finish the rest here.
             std::thread::yield_now();
             let rows = pending.finish();
             let expected = data.select(&idx).unwrap();
             assert_eq!(rows.view(), expected.as_tensor("x").unwrap().view());
         }
+    }
+
+    #[test]
+    fn a_piece_that_panicked_on_a_worker_makes_finish_panic_instead_of_waiting() {
+        use crate::exec::Pieces;
+        let x = Tensor::ones(&[64, 3]);
+        let pending = PendingRows::start(&Data::from(&x), &[1; 40]).expect("contiguous");
+        // What a worker does when its piece panics: the piece is claimed, then reported.
+        pending
+            .claimed
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        pending.panicked(Box::new("copy failed"));
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pending.finish()));
+        let payload = caught.expect_err("the panic is resumed");
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"copy failed"));
     }
 
     #[test]

@@ -1,11 +1,14 @@
 //! 2-D convolution over NHWC images, as im2col followed by one matrix product, and the sliding
-//! window geometry (padding, strides, dilation) that pooling shares.
+//! window geometry (padding, strides, dilation) that pooling shares. im2col and col2im run in
+//! pieces of whole samples on the executor.
 
 use ndarray::{Array2, ArrayD, ArrayView2, IxDyn};
 
+use super::elementwise::MAP_SPLIT_FROM;
 use super::product;
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
+use crate::exec::{for_each_chunk, items_per_piece};
 use crate::tensor::Tensor;
 
 /// How a sliding window treats the borders of its input, as in TensorFlow and Keras.
@@ -185,22 +188,26 @@ fn im2col(x: &[f32], n: usize, c: usize, win: &Window2d) -> Array2<f32> {
     if width == 0 {
         return patches;
     }
-    let rows = patches
-        .as_slice_mut()
-        .expect("fresh array is contiguous")
-        .chunks_exact_mut(width);
-    for (r, row) in rows.enumerate() {
-        let (b, oy, ox) = (r / (oh * ow), r / ow % oh, r % ow);
-        for ki in 0..kh {
-            let Some(iy) = win.row(oy, ki) else { continue };
-            for kj in 0..kw {
-                let Some(ix) = win.col(ox, kj) else { continue };
-                let src = ((b * h + iy) * w + ix) * c;
-                let dst = (ki * kw + kj) * c;
-                row[dst..dst + c].copy_from_slice(&x[src..src + c]);
+    let rows_per_sample = oh * ow;
+    let samples = items_per_piece(n, rows_per_sample * width, MAP_SPLIT_FROM);
+    let values = patches.as_slice_mut().expect("fresh array is contiguous");
+    // Pieces of whole samples: each writes its own rows.
+    for_each_chunk(values, samples * rows_per_sample * width, |i, part| {
+        let first = i * samples * rows_per_sample;
+        for (r, row) in part.chunks_exact_mut(width).enumerate() {
+            let r = first + r;
+            let (b, oy, ox) = (r / (oh * ow), r / ow % oh, r % ow);
+            for ki in 0..kh {
+                let Some(iy) = win.row(oy, ki) else { continue };
+                for kj in 0..kw {
+                    let Some(ix) = win.col(ox, kj) else { continue };
+                    let src = ((b * h + iy) * w + ix) * c;
+                    let dst = (ki * kw + kj) * c;
+                    row[dst..dst + c].copy_from_slice(&x[src..src + c]);
+                }
             }
         }
-    }
+    });
     patches
 }
 
@@ -212,21 +219,31 @@ fn col2im(patches: ArrayView2<'_, f32>, n: usize, c: usize, win: &Window2d) -> A
     let width = kh * kw * c;
     let patches = patches.as_standard_layout();
     let all = patches.as_slice().expect("standard layout");
-    if width > 0 {
-        for (r, row) in all.chunks_exact(width).enumerate() {
-            let (b, oy, ox) = (r / (oh * ow), r / ow % oh, r % ow);
-            for ki in 0..kh {
-                let Some(iy) = win.row(oy, ki) else { continue };
-                for kj in 0..kw {
-                    let Some(ix) = win.col(ox, kj) else { continue };
-                    let dst = ((b * h + iy) * w + ix) * c;
-                    let src = (ki * kw + kj) * c;
-                    for (d, s) in image[dst..dst + c].iter_mut().zip(&row[src..src + c]) {
-                        *d += s;
+    let (rows_per_sample, image_len) = (oh * ow, h * w * c);
+    if width > 0 && image_len > 0 {
+        let samples = items_per_piece(n, rows_per_sample * width, MAP_SPLIT_FROM);
+        // Pieces of whole samples: a sample's patches add only onto its own image, in the
+        // same order whoever runs the piece.
+        for_each_chunk(&mut image, samples * image_len, |i, part| {
+            let (first_sample, first_row) = (i * samples, i * samples * rows_per_sample);
+            let rows = part.len() / image_len * rows_per_sample;
+            let mine = &all[first_row * width..(first_row + rows) * width];
+            for (r, row) in mine.chunks_exact(width).enumerate() {
+                let r = first_row + r;
+                let (b, oy, ox) = (r / (oh * ow) - first_sample, r / ow % oh, r % ow);
+                for ki in 0..kh {
+                    let Some(iy) = win.row(oy, ki) else { continue };
+                    for kj in 0..kw {
+                        let Some(ix) = win.col(ox, kj) else { continue };
+                        let dst = ((b * h + iy) * w + ix) * c;
+                        let src = (ki * kw + kj) * c;
+                        for (d, s) in part[dst..dst + c].iter_mut().zip(&row[src..src + c]) {
+                            *d += s;
+                        }
                     }
                 }
             }
-        }
+        });
     }
     ArrayD::from_shape_vec(IxDyn(&[n, h, w, c]), image).expect("sized to the input")
 }

@@ -4,14 +4,16 @@
 mod binary;
 mod broadcast;
 mod conv;
+mod cpu_features;
 mod crossentropy;
 mod dropout;
+mod elementwise;
 mod index;
 mod linear;
 mod matmul;
 mod operators;
-mod parallel;
 mod pool;
+mod product;
 mod reduce;
 mod shape;
 mod softmax;
@@ -20,12 +22,13 @@ mod vector_math;
 
 pub(crate) use broadcast::{broadcast_shapes, sum_to_shape};
 pub use conv::{Conv2dOptions, Padding};
-pub use linear::Activation;
-pub(crate) use parallel::{
-    Pieces, affine_product, column_sums, in_wide_vectors, join, map_values, map_values2,
-    map_values2_with_column_sums, map_values3, product, product_into, run_when_idle,
+pub(crate) use cpu_features::in_wide_vectors;
+pub(crate) use elementwise::{
+    column_sums, map_values, map_values2, map_values2_with_column_sums, map_values3,
 };
+pub use linear::Activation;
 pub use pool::Pool2dOptions;
+pub(crate) use product::{affine_product, product, product_into};
 
 use ndarray::{ArrayD, ArrayViewD, Axis};
 

@@ -1,10 +1,16 @@
-//! Max and average pooling over the rows and columns of NHWC images.
+//! Max and average pooling over the rows and columns of NHWC images, in pieces of whole samples
+//! on the executor (a sample's windows touch only its own cells, in the same order whoever runs
+//! the piece).
+
+use std::ops::Range;
 
 use ndarray::{ArrayD, IxDyn};
 
 use super::conv::{Padding, Window2d, nhwc};
+use super::elementwise::MAP_SPLIT_FROM;
 use crate::autodiff::{Backward, InputGrads};
 use crate::error::{Error, Result};
+use crate::exec::{for_each_chunk, for_each_chunk2, items_per_piece};
 use crate::tensor::Tensor;
 
 /// Options of [`Tensor::max_pool2d`] and [`Tensor::avg_pool2d`]; `..Default::default()` fills in
@@ -74,13 +80,19 @@ fn output_shape(x: &Tensor, window: &Window2d) -> [usize; 4] {
     [shape[0], window.output.0, window.output.1, shape[3]]
 }
 
-/// Calls `visit(window_index, cells)` for each window of an `[n, h, w, c]` input, in the
-/// output's row-major order (without channels), with the flat offsets of the window's cells
-/// that lie inside the input (each the start of `c` channel values), in row-major order.
-fn for_each_window(n: usize, c: usize, win: &Window2d, mut visit: impl FnMut(usize, &[usize])) {
+/// Calls `visit(window_index, cells)` for each window of samples `samples` of an `[n, h, w, c]`
+/// input, in the output's row-major order (without channels), with the flat offsets of the
+/// window's cells that lie inside the input (each the start of `c` channel values), in
+/// row-major order. Window indices and offsets count from the first of `samples`.
+fn for_each_window(
+    samples: Range<usize>,
+    c: usize,
+    win: &Window2d,
+    mut visit: impl FnMut(usize, &[usize]),
+) {
     let ((h, w), (kh, kw), (oh, ow)) = (win.input, win.size, win.output);
     let mut cells = Vec::with_capacity(kh * kw);
-    for b in 0..n {
+    for b in 0..samples.len() {
         for oy in 0..oh {
             for ox in 0..ow {
                 cells.clear();
@@ -97,6 +109,13 @@ fn for_each_window(n: usize, c: usize, win: &Window2d, mut visit: impl FnMut(usi
     }
 }
 
+/// Samples per piece of a pool over `n` samples of `len` values each, and the samples of
+/// piece `i`.
+fn pieces(n: usize, len: usize) -> (usize, impl Fn(usize) -> Range<usize>) {
+    let per = items_per_piece(n, len, MAP_SPLIT_FROM);
+    (per, move |i: usize| i * per..((i + 1) * per).min(n))
+}
+
 /// Sends each output's gradient to the input element that was its maximum.
 struct MaxPoolRule {
     /// For each output element, the flat index of the input element it took.
@@ -109,11 +128,20 @@ impl Backward for MaxPoolRule {
     }
     fn backward(&self, grad: &ArrayD<f32>, inputs: &[Tensor]) -> Result<InputGrads> {
         let x = &inputs[0];
+        let [n, _, _, _] = nhwc("max_pool2d", x)?;
+        let grad = grad.as_standard_layout();
+        let grad = grad.as_slice().expect("standard layout");
         let mut gx = vec![0.0f32; x.len()];
-        // Overlapping windows can pick the same element: their gradients add up.
-        for (&g, &i) in grad.iter().zip(&self.argmax) {
-            gx[i] += g;
-        }
+        let (input_len, output_len) = (x.len() / n.max(1), grad.len() / n.max(1));
+        let (per, _) = pieces(n, input_len + output_len);
+        for_each_chunk(&mut gx, per * input_len, |i, part| {
+            let (base, outputs) = (i * per * input_len, i * per * output_len);
+            let outputs = outputs..outputs + part.len() / input_len.max(1) * output_len;
+            // Overlapping windows can pick the same element: their gradients add up.
+            for (&g, &at) in grad[outputs.clone()].iter().zip(&self.argmax[outputs]) {
+                part[at - base] += g;
+            }
+        });
         let gx = ArrayD::from_shape_vec(IxDyn(x.shape()), gx).expect("sized to the input");
         Ok(vec![Some(gx)])
     }
@@ -134,14 +162,19 @@ impl Backward for AvgPoolRule {
         let grad = grad.as_standard_layout();
         let g = grad.as_slice().expect("standard layout");
         let mut gx = vec![0.0f32; x.len()];
-        for_each_window(n, c, &self.window, |o, cells| {
-            let share = 1.0 / cells.len() as f32;
-            let g = &g[o * c..(o + 1) * c];
-            for &cell in cells {
-                for (d, &g) in gx[cell..cell + c].iter_mut().zip(g) {
-                    *d += g * share;
+        let (input_len, output_len) = (x.len() / n.max(1), g.len() / n.max(1));
+        let (per, samples) = pieces(n, input_len + output_len);
+        for_each_chunk(&mut gx, per * input_len, |i, gx| {
+            let g = &g[i * per * output_len..];
+            for_each_window(samples(i), c, &self.window, |o, cells| {
+                let share = 1.0 / cells.len() as f32;
+                let g = &g[o * c..(o + 1) * c];
+                for &cell in cells {
+                    for (d, &g) in gx[cell..cell + c].iter_mut().zip(g) {
+                        *d += g * share;
+                    }
                 }
-            }
+            });
         });
         let gx = ArrayD::from_shape_vec(IxDyn(x.shape()), gx).expect("sized to the input");
         Ok(vec![Some(gx)])
@@ -174,28 +207,39 @@ impl Tensor {
         let x = x.as_slice().expect("standard layout");
         let mut values = vec![0.0f32; shape.iter().product()];
         let mut argmax = vec![0usize; values.len()];
-        for_each_window(n, c, &window, |o, cells| {
-            let (best, at) = (
-                &mut values[o * c..(o + 1) * c],
-                &mut argmax[o * c..(o + 1) * c],
-            );
-            // Every window has a cell inside the input (checked by `pool_window`).
-            let first = cells[0];
-            best.copy_from_slice(&x[first..first + c]);
-            for (ch, a) in at.iter_mut().enumerate() {
-                *a = first + ch;
-            }
-            for &cell in &cells[1..] {
-                for ch in 0..c {
-                    let v = x[cell + ch];
-                    // Strictly greater keeps the first of ties; a NaN takes over and stays.
-                    if v > best[ch] || (v.is_nan() && !best[ch].is_nan()) {
-                        best[ch] = v;
-                        at[ch] = cell + ch;
+        let (input_len, output_len) = (x.len() / n.max(1), values.len() / n.max(1));
+        let (per, samples) = pieces(n, input_len + output_len);
+        let chunk = per * output_len;
+        for_each_chunk2(
+            (&mut values, chunk),
+            (&mut argmax, chunk),
+            |i, values, argmax| {
+                let base = i * per * input_len;
+                let x = &x[base..];
+                for_each_window(samples(i), c, &window, |o, cells| {
+                    let (best, at) = (
+                        &mut values[o * c..(o + 1) * c],
+                        &mut argmax[o * c..(o + 1) * c],
+                    );
+                    // Every window has a cell inside the input (checked by `pool_window`).
+                    let first = cells[0];
+                    best.copy_from_slice(&x[first..first + c]);
+                    for (ch, a) in at.iter_mut().enumerate() {
+                        *a = base + first + ch;
                     }
-                }
-            }
-        });
+                    for &cell in &cells[1..] {
+                        for ch in 0..c {
+                            let v = x[cell + ch];
+                            // Strictly greater keeps the first of ties; a NaN takes over and stays.
+                            if v > best[ch] || (v.is_nan() && !best[ch].is_nan()) {
+                                best[ch] = v;
+                                at[ch] = base + cell + ch;
+                            }
+                        }
+                    }
+                });
+            },
+        );
         let value = ArrayD::from_shape_vec(IxDyn(&shape), values).expect("sized to the output");
         Ok(Tensor::from_op(value, &[self], |_| MaxPoolRule { argmax }))
     }
@@ -221,15 +265,20 @@ impl Tensor {
         let x = x.as_standard_layout();
         let x = x.as_slice().expect("standard layout");
         let mut values = vec![0.0f32; shape.iter().product()];
-        for_each_window(n, c, &window, |o, cells| {
-            let mean = &mut values[o * c..(o + 1) * c];
-            for &cell in cells {
-                for (m, &v) in mean.iter_mut().zip(&x[cell..cell + c]) {
-                    *m += v;
+        let (input_len, output_len) = (x.len() / n.max(1), values.len() / n.max(1));
+        let (per, samples) = pieces(n, input_len + output_len);
+        for_each_chunk(&mut values, per * output_len, |i, values| {
+            let x = &x[i * per * input_len..];
+            for_each_window(samples(i), c, &window, |o, cells| {
+                let mean = &mut values[o * c..(o + 1) * c];
+                for &cell in cells {
+                    for (m, &v) in mean.iter_mut().zip(&x[cell..cell + c]) {
+                        *m += v;
+                    }
                 }
-            }
-            let count = cells.len() as f32;
-            mean.iter_mut().for_each(|m| *m /= count);
+                let count = cells.len() as f32;
+                mean.iter_mut().for_each(|m| *m /= count);
+            });
         });
         let value = ArrayD::from_shape_vec(IxDyn(&shape), values).expect("sized to the output");
         Ok(Tensor::from_op(value, &[self], |_| AvgPoolRule { window }))

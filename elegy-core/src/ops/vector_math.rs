@@ -3,7 +3,7 @@
 //! cross-entropy spent most of its time in `exp`, and a dense layer's `tanh` took longer than its
 //! product.
 
-use super::parallel::in_wide_vectors;
+use super::cpu_features::in_wide_vectors;
 
 /// Replaces each value by `e^value`, within 1 unit in the last place of the true result
 /// (checked once over every `f32` input; the tests sample the range), subnormal results

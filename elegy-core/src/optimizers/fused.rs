@@ -14,7 +14,8 @@ use super::{
     take_state,
 };
 use crate::error::Result;
-use crate::ops::{in_wide_vectors, join};
+use crate::exec::join;
+use crate::ops::in_wide_vectors;
 use crate::tensor::{Tensor, TensorMap};
 
 /// Where weight decay enters Adam's update.
