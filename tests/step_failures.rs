@@ -254,3 +254,38 @@ fn states_are_plain_data_built_and_compared_without_a_runner() {
         "{err:?}"
     );
 }
+
+/// A stream loaded ahead on a background thread, whose third batch panics.
+struct PanicsOnItsThirdBatch;
+
+impl elegy::Dataset for PanicsOnItsThirdBatch {
+    fn batches(&mut self, _epoch: usize) -> Result<elegy::data::Batches<'_>> {
+        Ok(Box::new((0..5).map(|i| {
+            if i == 2 {
+                panic!("the dataset broke at batch 2");
+            }
+            Ok(elegy::Batch::xy(x(4), y(4)))
+        })))
+    }
+
+    fn prefetch(&self) -> usize {
+        2
+    }
+}
+
+#[test]
+fn a_panic_on_the_prefetch_thread_reaches_the_caller_with_its_own_message() {
+    let mut r = runner(Refusal::HandBack);
+    let panicked = catch_unwind(AssertUnwindSafe(|| {
+        r.fit_dataset(&mut PanicsOnItsThirdBatch, quiet())
+    }))
+    .unwrap_err();
+    let message = panicked
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panicked.downcast_ref::<String>().map(String::as_str));
+    assert_eq!(message, Some("the dataset broke at batch 2"));
+    // The runner's states were not in the dataset's hands: it goes on.
+    assert!(r.is_initialized());
+    r.train_on_batch(x(4), y(4)).unwrap();
+}

@@ -9,7 +9,7 @@ use crate::error::Result;
 /// Calls `each(index, batch)` on up to `limit` batches until it returns `false`. With `prefetch`
 /// above 0 the batches are produced on a scoped background thread, at most `prefetch` ahead; an
 /// error from either side ends both (the producer stops when its receiver is gone), so nothing
-/// hangs.
+/// hangs, and a panic in the producer is resumed on the caller's thread with its own payload.
 pub(super) fn drive(
     batches: Batches<'_>,
     prefetch: usize,
@@ -26,7 +26,7 @@ pub(super) fn drive(
     }
     std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel(prefetch);
-        scope.spawn(move || {
+        let producer = scope.spawn(move || {
             for batch in batches.take(limit) {
                 let failed = batch.is_err();
                 if sender.send(batch).is_err() || failed {
@@ -34,12 +34,23 @@ pub(super) fn drive(
                 }
             }
         });
-        for (i, batch) in receiver.iter().enumerate() {
-            if !each(i, batch?)? {
-                break;
+        let mut consumed = || -> Result<()> {
+            for (i, batch) in receiver.iter().enumerate() {
+                if !each(i, batch?)? {
+                    break;
+                }
             }
+            Ok(())
+        };
+        let result = consumed();
+        // The receiver is gone: a producer still running stops at its next send. A panic in
+        // it (the dataset's own code) reaches the caller with its own payload, not as "a
+        // scoped thread panicked".
+        drop(receiver);
+        if let Err(payload) = producer.join() {
+            std::panic::resume_unwind(payload);
         }
-        Ok(())
+        result
     })
 }
 
