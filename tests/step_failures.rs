@@ -29,6 +29,8 @@ enum Refusal {
     PanicInTrain,
     /// A panic in `pred_step`, whatever the loop.
     PanicInPred,
+    /// A panic in `test_step`, whatever the loop.
+    PanicInTest,
 }
 
 impl Model for Picky {
@@ -60,8 +62,16 @@ impl Model for Picky {
             Refusal::HandBack => Err(refused.with_states(ctx.states)),
             Refusal::Drop => Err(refused),
             Refusal::PanicInTrain => panic!("train_step panics on one sample"),
-            Refusal::PanicInPred => defaults::train_step(self, ctx),
+            Refusal::PanicInPred | Refusal::PanicInTest => defaults::train_step(self, ctx),
         }
+    }
+
+    fn test_step(&self, ctx: StepContext<'_>) -> Result<elegy::TestStep> {
+        let one = ctx.x.num_samples()? == 1;
+        if self.on_one_sample == Refusal::PanicInTest && !ctx.initializing && one {
+            panic!("test_step panics on one sample");
+        }
+        defaults::test_step(self, ctx)
     }
 }
 
@@ -157,6 +167,22 @@ fn a_panic_in_pred_step_during_predict_or_evaluate_leaves_the_states_as_they_wer
     assert!(r.is_initialized());
     assert_eq!(r.states(), &before);
     r.evaluate(x(4), y(4), options()).unwrap();
+}
+
+#[test]
+fn a_panic_in_test_step_during_evaluate_leaves_the_states_and_one_in_training_refuses_calls() {
+    let mut r = runner(Refusal::PanicInTest);
+    let before = r.states().clone();
+    let options = EvaluateOptions::default;
+    let panicked = catch_unwind(AssertUnwindSafe(|| r.evaluate(x(1), y(1), options())));
+    assert!(panicked.is_err());
+    let panicked = catch_unwind(AssertUnwindSafe(|| r.test_on_batch(x(1), y(1))));
+    assert!(panicked.is_err());
+    assert_eq!(r.states(), &before);
+    r.evaluate(x(4), y(4), options()).unwrap();
+    let panicked = catch_unwind(AssertUnwindSafe(|| r.train_on_batch(x(1), y(1))));
+    assert!(panicked.is_err());
+    assert_refuses_every_call(&mut r);
 }
 
 #[test]
