@@ -78,8 +78,8 @@ pub mod prelude {
     pub use elegy_core::{
         Activation, Conv2dOptions, Data, Defaults, Error, EvaluateOptions, FanMode, FitOptions,
         GradStep, History, Initializer, Logs, Model, Padding, Pool2dOptions, PredStep,
-        PredictOptions, Result, RngKey, Runner, States, Tensor, TensorMap, TestStep, TrainStep,
-        datasets, grad, value_and_grad,
+        PredictOptions, Result, RngKey, Runner, States, SummaryRow, Tensor, TensorMap, TestStep,
+        TrainStep, datasets, grad, value_and_grad,
     };
     pub use elegy_macros::step;
 }

@@ -22,6 +22,9 @@ pub(crate) struct Plan {
     /// depend on (generics, a receiver other than `&self`), so that compiling the body against
     /// the step's real signature would only add follow-on errors.
     pub keep_body: bool,
+    /// Whether the body uses a `ctx` it never declared (an error already): bound to a stand-in
+    /// of the context's type, so that the error is the only one.
+    pub undeclared_ctx: bool,
 }
 
 /// What one parameter becomes in the generated method.
@@ -43,10 +46,73 @@ pub(crate) fn check(step: &StepFn, errors: &Errors) -> Plan {
     let receiver_ok = receiver(step, errors);
     let output_ok = kind.is_none_or(|kind| output(step, kind, errors));
     let params = params(step, kind, errors);
+    let undeclared_ctx = kind.is_some_and(|kind| undeclared_ctx(step, kind, errors));
     Plan {
         kind,
         params,
         keep_body: generics_ok && receiver_ok && output_ok,
+        undeclared_ctx,
+    }
+}
+
+/// Whether the body reads fields of a `ctx` that no parameter declares and the body does not
+/// bind itself (as a method without `#[step]` would), recording an error at its first use.
+fn undeclared_ctx(step: &StepFn, kind: &StepKind, errors: &Errors) -> bool {
+    use proc_macro2::{TokenStream, TokenTree};
+    let declared = step.params.iter().any(|param| {
+        param
+            .binding
+            .as_ref()
+            .is_some_and(|binding| binding.ident == steps::WHOLE_CONTEXT)
+    });
+    if declared {
+        return false;
+    }
+    /// The first `ctx.` in `tokens`, unless `tokens` bind a `ctx` of their own (`let ctx`,
+    /// `let mut ctx`, a closure's `|ctx|`, `ctx:`).
+    fn scan(tokens: TokenStream, first: &mut Option<proc_macro2::Span>, binds: &mut bool) {
+        let tokens: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, token) in tokens.iter().enumerate() {
+            match token {
+                TokenTree::Group(group) => scan(group.stream(), first, binds),
+                TokenTree::Ident(ident) if ident == "ctx" => {
+                    let before = i.checked_sub(1).map(|j| &tokens[j]);
+                    let after = tokens.get(i + 1);
+                    let punct = |t: Option<&TokenTree>, c: char| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == c);
+                    let word = |t: Option<&TokenTree>, w: &str| matches!(t, Some(TokenTree::Ident(id)) if id == w);
+                    let typed = punct(after, ':') && !punct(tokens.get(i + 2), ':');
+                    if word(before, "let") || word(before, "mut") || punct(before, '|') || typed {
+                        *binds = true;
+                    } else if punct(after, '.') && !punct(before, '.') && first.is_none() {
+                        *first = Some(ident.span());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let (mut first, mut binds) = (None, false);
+    for stmt in &step.stmts {
+        scan(
+            quote::ToTokens::to_token_stream(stmt),
+            &mut first,
+            &mut binds,
+        );
+    }
+    match first {
+        Some(span) if !binds => {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`ctx` is not a parameter of this step: with #[step], declare \
+                     `ctx: {}<'_>` to take the whole context, or ask for the inputs the body \
+                     uses by name (e.g. `training: bool`)",
+                    kind.context
+                ),
+            ));
+            true
+        }
+        _ => false,
     }
 }
 
@@ -101,6 +167,41 @@ fn output(step: &StepFn, kind: &StepKind, errors: &Errors) -> bool {
         };
         last.ident == "Result" && args.args.len() == 2 && not_an_error(&args.args[1])
     };
+    // `Result<(y_pred, states)>`, as a Python step returns a tuple.
+    let returns_tuple = |ty: &Type| -> bool {
+        let Some(last) = last_segment(ty) else {
+            return false;
+        };
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return false;
+        };
+        last.ident == "Result"
+            && matches!(
+                args.args.first(),
+                Some(syn::GenericArgument::Type(ok))
+                    if matches!(unwrapped(ok), Type::Tuple(t) if !t.elems.is_empty())
+            )
+    };
+    if let syn::ReturnType::Type(_, ty) = &step.sig.output
+        && returns_tuple(ty)
+    {
+        let output = kind.output.replace("::elegy::step::", "");
+        let build = match kind.name {
+            "pred_step" => " with `PredStep::new(y_pred, states)`".to_string(),
+            "test_step" => " (`TestStep { loss, logs, states }`)".to_string(),
+            "grad_step" => " (`GradStep { loss, logs, states, grads }`)".to_string(),
+            "train_step" => " (`TrainStep { logs, states }`)".to_string(),
+            _ => String::new(),
+        };
+        errors.error_at(
+            ty,
+            format!(
+                "`{}` returns `Result<{output}>`, not a tuple as in Python: build its output{build}",
+                kind.name
+            ),
+        );
+        return false;
+    }
     let returns_result = match &step.sig.output {
         syn::ReturnType::Type(_, ty) => !certainly_not(ty),
         syn::ReturnType::Default => false,
@@ -334,7 +435,26 @@ fn param_input<'p>(param: &'p Param, kind: Option<&StepKind>, errors: &Errors) -
         return Some(input);
     }
     let elsewhere = steps::steps_offering(input);
-    if elsewhere.is_empty() {
+    if input == "y_pred" {
+        let origin = if kind.name == "pred_step" {
+            "`y_pred` is what `pred_step` returns (`PredStep::new(y_pred, states)`), not an input"
+                .to_string()
+        } else {
+            format!(
+                "`y_pred` is not an input of `{}`: predictions come from `pred_step`; take `ctx` \
+                 and call `self.pred_step(ctx.pred(ctx.states.clone()))`, or let the default \
+                 `test_step` make them",
+                kind.name
+            )
+        };
+        errors.error_at(
+            &binding.ident,
+            format!(
+                "{origin}; expected one of: {}",
+                one_of(kind.inputs.iter().copied())
+            ),
+        );
+    } else if elsewhere.is_empty() {
         let written = binding.ident.to_string();
         let prefix = &written[..written.len() - input.len()];
         let hint = did_you_mean(input, kind.inputs.iter().copied())
@@ -352,9 +472,11 @@ fn param_input<'p>(param: &'p Param, kind: Option<&StepKind>, errors: &Errors) -
         errors.error_at(
             &binding.ident,
             format!(
-                "`{input}` is not available in `{}` (it is in {})",
+                "`{input}` is not available in `{}` (it is in {}); `{}` offers: {}",
                 kind.name,
-                elsewhere.join(", ")
+                elsewhere.join(", "),
+                kind.name,
+                one_of(kind.inputs.iter().copied())
             ),
         );
     }
@@ -443,8 +565,11 @@ mod tests {
             messages(quote!(
                 fn pred_step(&self, y_true: T) -> Result<T> {}
             )),
-            ["`y_true` is not available in `pred_step` \
-              (it is in init_step, test_step, grad_step, train_step)"]
+            [
+                "`y_true` is not available in `pred_step` (it is in init_step, test_step, \
+                 grad_step, train_step); `pred_step` offers: `x`, `states`, `components`, \
+                 `initializing`, `training`, `ctx`"
+            ]
         );
     }
 
@@ -691,5 +816,39 @@ mod tests {
             async fn pred_step(&mut self, stats: T, y_true: T, x: T, x: T, _: T) -> Result<T> {}
         ));
         assert_eq!(messages.len(), 6, "{messages:?}");
+    }
+
+    #[test]
+    fn y_pred_asked_for_says_that_predictions_come_from_pred_step() {
+        let messages = messages(quote!(
+            fn test_step(&self, y_pred: T) -> Result<T> {}
+        ));
+        assert!(
+            messages[0].starts_with(
+                "`y_pred` is not an input of `test_step`: predictions come from `pred_step`"
+            ),
+            "{messages:?}"
+        );
+        assert!(messages[0].contains("expected one of: `x`"), "{messages:?}");
+        let messages = self::messages(quote!(
+            fn pred_step(&self, y_pred: T) -> Result<T> {}
+        ));
+        assert!(
+            messages[0].starts_with("`y_pred` is what `pred_step` returns"),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_tuple_output_as_in_python_says_how_to_build_the_step_output() {
+        assert_eq!(
+            messages(quote!(
+                fn pred_step(&self, x: T) -> Result<(Tensor, States)> {}
+            )),
+            [
+                "`pred_step` returns `Result<PredStep>`, not a tuple as in Python: build its \
+                 output with `PredStep::new(y_pred, states)`"
+            ]
+        );
     }
 }

@@ -125,10 +125,12 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
             }
         }
     });
-    let placeholder_fn = plan
-        .params
-        .contains(&Resolution::Rejected)
+    let placeholder_fn = (plan.params.contains(&Resolution::Rejected) || plan.undeclared_ctx)
         .then(|| quote!(fn #placeholder<T>() -> T { ::core::unreachable!() }));
+    let ctx_placeholder = plan.undeclared_ctx.then(|| {
+        let user_ctx = syn::Ident::new(WHOLE_CONTEXT, Span::call_site());
+        quote!(let #user_ctx: #context<'_> = #placeholder();)
+    });
     // An `async` step is an error; its body still type-checks, inside a block never awaited.
     let statements = match sig.asyncness {
         None => quote!(#(#stmts)*),
@@ -152,6 +154,7 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
             #placeholder_fn
             let #context { #(#fields,)* .. } = #ctx;
             #(#bindings)*
+            #ctx_placeholder
             #statements
         });
     });
