@@ -22,6 +22,9 @@ pub(crate) struct Plan {
     /// depend on (generics, a receiver other than `&self`), so that compiling the body against
     /// the step's real signature would only add follow-on errors.
     pub keep_body: bool,
+    /// Whether the method has a receiver: without one it may be a free function, where any
+    /// method generated for it would only add errors, so none is.
+    pub has_receiver: bool,
     /// Whether the body uses a `ctx` it never declared (an error already): bound to a stand-in
     /// of the context's type, so that the error is the only one.
     pub undeclared_ctx: bool,
@@ -51,6 +54,7 @@ pub(crate) fn check(step: &StepFn, errors: &Errors) -> Plan {
         kind,
         params,
         keep_body: generics_ok && receiver_ok && output_ok,
+        has_receiver: step.receiver.is_some(),
         undeclared_ctx,
     }
 }
@@ -319,7 +323,10 @@ fn receiver(step: &StepFn, errors: &Errors) -> bool {
     match &step.receiver {
         None => errors.push(syn::Error::new(
             step.sig.paren_token.span.join(),
-            format!("a step takes `&self` first: `fn {name}(&self, ...)`"),
+            format!(
+                "`#[step]` goes on a step method inside `impl Model for YourType`, which takes \
+                 `&self` first: `fn {name}(&self, ...)`"
+            ),
         )),
         Some(receiver) => {
             let written = match &receiver.kind {
@@ -622,15 +629,18 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_receiver_is_an_error_but_keeps_the_body() {
+    fn a_missing_receiver_says_where_a_step_goes_and_generates_no_method() {
         let (plan, messages) = check_item(quote!(
             fn pred_step(x: T) -> Result<T> {}
         ));
         assert_eq!(
             messages,
-            ["a step takes `&self` first: `fn pred_step(&self, ...)`"]
+            [
+                "`#[step]` goes on a step method inside `impl Model for YourType`, which takes \
+                 `&self` first: `fn pred_step(&self, ...)`"
+            ]
         );
-        assert!(plan.keep_body);
+        assert!(!plan.has_receiver);
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub(crate) fn step(args: TokenStream, item: TokenStream) -> TokenStream {
     let method = match plan.kind {
         // Not a step: there is no signature to give it; the trait's default stays in place.
         None => TokenStream::new(),
+        // Perhaps a free function: a method (with `&self`) would only fail again outside an
+        // impl; inside `impl Model for ..` the trait's default stays, behind the error.
+        Some(_) if !plan.has_receiver => TokenStream::new(),
         Some(kind) if !plan.keep_body => stub(&step, kind),
         Some(kind) => adapter(&step, kind, &plan),
     };
@@ -147,10 +150,16 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
     let fn_token = &sig.fn_token;
     let ident = &sig.ident;
     let output = &sig.output;
+    // Type-checks only where `Self` is a `Model`: a step written in a plain `impl YourType`
+    // block, which the loops would never call, is an error at its name.
+    let is_a_model = quote_spanned! {sig.ident.span()=>
+        ::elegy::model::is_a_model::<Self>();
+    };
     let mut body = TokenStream::new();
     brace.surround(&mut body, |body| {
         body.extend(quote! {
             #(#inner_attrs)*
+            #is_a_model
             #placeholder_fn
             let #context { #(#fields,)* .. } = #ctx;
             #(#bindings)*
@@ -220,6 +229,7 @@ mod tests {
         });
         let expected = quote! {
             fn pred_step(&self, __elegy_ctx: ::elegy::step::PredContext<'_>) -> Result<PredStep> {
+                ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::PredContext { x: __elegy_x, states: __elegy_states, .. } = __elegy_ctx;
                 let x: &Tensor = ::elegy::step::StepArg::from_step_input(
                     __elegy_x, "x", "pred_step"
@@ -242,6 +252,7 @@ mod tests {
         });
         let expected = quote! {
             fn train_step(&self, __elegy_ctx: ::elegy::step::StepContext<'_>) -> Result<TrainStep> {
+                ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::StepContext {
                     training: __elegy_training, y_true: __elegy_y_true, ..
                 } = __elegy_ctx;
@@ -264,6 +275,7 @@ mod tests {
         });
         let expected = quote! {
             fn summary_step(&self, __elegy_ctx: ::elegy::step::SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
+                ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::SummaryContext { .. } = __elegy_ctx;
                 Ok(vec![])
             }
@@ -286,6 +298,7 @@ mod tests {
             #[allow(clippy::needless_return)]
             fn init_step(&self, __elegy_ctx: ::elegy::step::InitContext<'_>) -> Result<States> {
                 #![allow(unused_variables)]
+                ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::InitContext { x: __elegy_x, .. } = __elegy_ctx;
                 #[allow(unused)]
                 let x: &Data = ::elegy::step::StepArg::from_step_input(
@@ -304,6 +317,7 @@ mod tests {
         });
         let expected = quote! {
             fn pred_step(&self, __elegy_ctx: ::elegy::step::PredContext<'_>) -> Result<PredStep> {
+                ::elegy::model::is_a_model::<Self>();
                 fn __elegy_unavailable<T>() -> T {
                     ::core::unreachable!()
                 }
@@ -347,6 +361,7 @@ mod tests {
         });
         let expected = quote! {
             fn summary_step(&self, __elegy_ctx: ::elegy::step::SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
+                ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::SummaryContext { .. } = __elegy_ctx;
                 fn __elegy_never_polled<T>(_: impl ::core::future::Future<Output = T>) -> T {
                     ::core::unreachable!()
@@ -365,6 +380,7 @@ mod tests {
         });
         let expected = quote! {
             fn summary_step(&self, __elegy_ctx: ::elegy::step::SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
+                ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::SummaryContext { x: __elegy_x, .. } = __elegy_ctx;
                 let x: &Data = ::elegy::step::StepArg::from_step_input(__elegy_x, "x", "summary_step")?;
                 rows(x)

@@ -50,6 +50,12 @@ use crate::step::{
 ///
 /// The default bodies stay callable on their own, e.g. `defaults::train_step(self, ctx)` from an
 /// override of `train_step`, as `super().train_step(...)` would be in Python.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `Model`",
+    label = "a step method of a type that is not a `Model`",
+    note = "`#[step]` goes on a step method inside `impl Model for {Self}`; a method of a plain \
+            `impl {Self}` block is never called by the loops"
+)]
 pub trait Model {
     /// Creates the states (parameters, metric and optimizer state) from a first batch.
     fn init_step(&self, ctx: InitContext<'_>) -> Result<States> {
@@ -88,3 +94,10 @@ pub trait Model {
 pub struct Defaults;
 
 impl Model for Defaults {}
+
+/// Compiles only where `M` is a [`Model`]: `#[step]` calls it in every step it generates, so
+/// that a step written in a plain `impl YourType` block, which the loops would never call, is a
+/// compile error at its name instead of a default step at run time.
+#[doc(hidden)]
+#[inline(always)]
+pub fn is_a_model<M: Model + ?Sized>() {}
