@@ -461,7 +461,7 @@ fn read_csv_lists_the_header_when_the_label_column_is_unknown() {
 }
 
 #[test]
-fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_told() {
+fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_or_as_the_ids_that_occur() {
     // Years: 2021 "classes" for 3 rows would be a regression target read as classes.
     let dir = temp();
     let path = write(&dir, "years.csv", b"x,year\n1,2019\n2,2020\n3,2018\n");
@@ -472,8 +472,10 @@ fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_t
         targets: Targets::Classes,
         ..CsvOptions::label("year")
     };
+    // Told they are classes, the years that occur are the classes (not 2021 of them).
     let data = datasets::read_csv(&path, classes).unwrap();
-    assert_eq!(data.class_names.len(), 2021);
+    assert_eq!(data.class_names, ["2018", "2019", "2020"]);
+    assert_eq!(data.y.to_vec(), vec![1.0, 2.0, 0.0]);
 
     // Few integer labels stay classes; Values keeps them as numbers and refuses names.
     let path = write(&dir, "digits.csv", b"x,digit\n1,3\n2,0\n");
@@ -492,6 +494,20 @@ fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_t
         err.contains("line 2") && err.contains("`cat` is not a number"),
         "{err}"
     );
+}
+
+#[test]
+fn read_csv_with_classes_makes_one_class_per_label_that_occurs_not_per_integer_up_to_the_largest() {
+    // 24 bytes once made 10,000,001 class names (549 MB).
+    let dir = temp();
+    let path = write(&dir, "sparse.csv", b"x,y\n1,10000000\n2,5\n3,5\n");
+    let classes = CsvOptions {
+        targets: Targets::Classes,
+        ..CsvOptions::default()
+    };
+    let data = datasets::read_csv(&path, classes).unwrap();
+    assert_eq!(data.class_names, ["5", "10000000"]);
+    assert_eq!(data.y.to_vec(), vec![1.0, 0.0, 0.0]);
 }
 
 #[test]

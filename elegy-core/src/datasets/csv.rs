@@ -45,7 +45,8 @@ pub enum Targets {
     /// other numbers are values.
     #[default]
     Auto,
-    /// Class indices (non-negative integers) or class names (anything else).
+    /// Class indices (non-negative integers; sparse ones become the ids that occur, see
+    /// [`read_csv`]) or class names (anything else).
     Classes,
     /// Numbers to regress on; a label that is not a number is an error.
     Values,
@@ -98,10 +99,13 @@ impl CsvOptions {
 ///
 /// Labels, as [`CsvOptions::targets`] says (by default decided from the labels):
 /// - class indices: when every label is a non-negative integer, it is kept as the class index,
-///   and the class names are `"0"`, `"1"`, ... up to the largest label (with
-///   [`Targets::Auto`], only while that makes at most as many classes as the larger of the
-///   row count and 256: a column of years or prices is a target value, not ten thousand
-///   classes);
+///   and the class names are `"0"`, `"1"`, ... up to the largest label, while that makes at
+///   most as many classes as the larger of the row count and 256. Beyond that (sparse ids,
+///   years, prices), [`Targets::Auto`] takes the labels as values (a column of years is a target
+///   value, not ten thousand classes) and [`Targets::Classes`] takes the ids that occur as the
+///   classes, in increasing order, each label becoming its id's rank (as scikit-learn's
+///   `LabelEncoder` does): labels 3, 10000000, 3 are classes `["3", "10000000"]` and `y` is
+///   0, 1, 0, never ten million classes;
 /// - values (a regression target): every label is a number, kept as it is; `class_names` is
 ///   empty;
 /// - class names: otherwise, the distinct labels, sorted, become `class_names` and each label
@@ -325,8 +329,19 @@ fn encode_labels(
         let is_class = |v: &f32| *v >= 0.0 && v.fract() == 0.0 && *v < 16_777_216.0;
         if numbers.iter().all(is_class) {
             let classes = numbers.iter().fold(0.0f32, |m, &v| m.max(v + 1.0)) as usize;
-            if targets == Targets::Classes || classes <= labels.len().max(256) {
+            if classes <= labels.len().max(256) {
                 return Ok((numbers, (0..classes).map(|c| c.to_string()).collect()));
+            }
+            if targets == Targets::Classes {
+                // Sparse class ids (a label of 10000000 in a small file): the classes are the
+                // ids that occur, in increasing order, as scikit-learn's LabelEncoder makes
+                // them, not one class per integer up to the largest.
+                let ids: std::collections::BTreeSet<u32> =
+                    numbers.iter().map(|&v| v as u32).collect();
+                let index: BTreeMap<u32, usize> =
+                    ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+                let y = numbers.iter().map(|&v| index[&(v as u32)] as f32).collect();
+                return Ok((y, ids.iter().map(u32::to_string).collect()));
             }
         }
         if targets == Targets::Auto {
