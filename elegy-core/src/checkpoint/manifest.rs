@@ -14,6 +14,11 @@ use crate::tensor::RngKey;
 /// The `format` value of every manifest, telling it apart from other JSON files.
 const FORMAT_NAME: &str = "elegy-checkpoint";
 
+/// The largest step count (and next epoch) a manifest may record: far beyond any run (2^63
+/// steps at one a nanosecond take 292 years), and far enough from `u64::MAX` that counting on
+/// from it cannot wrap.
+const MAX_STEP: u64 = i64::MAX as u64;
+
 /// The manifest, as written to JSON.
 #[derive(Serialize, Deserialize)]
 pub(super) struct Manifest {
@@ -128,6 +133,25 @@ impl Manifest {
                 "the manifest names tensors file {:?}, which is not a checkpoint tensors file",
                 manifest.tensors.file
             )));
+        }
+        if let Some(training) = &manifest.training {
+            // The runner counts steps on from this one: a count no run can reach (a corrupt or
+            // edited manifest) would otherwise wrap to 0 a step later.
+            if training.step > MAX_STEP {
+                return Err(format_error(format!(
+                    "the step count {} is more than any run takes (at most {MAX_STEP}, 2^63 - 1): \
+                     the manifest is corrupt; take the weights with `load_weights`, or fix \
+                     \"step\" in the manifest",
+                    training.step
+                )));
+            }
+            if training.next_epoch as u64 > MAX_STEP {
+                return Err(format_error(format!(
+                    "the next epoch {} is more than any run reaches (at most {MAX_STEP}): the \
+                     manifest is corrupt",
+                    training.next_epoch
+                )));
+            }
         }
         match (manifest.kind, &manifest.training) {
             (Kind::Full, None) => Err(format_error(
