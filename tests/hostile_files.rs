@@ -206,7 +206,7 @@ fn mutate(valid: &[u8], rng: &mut Rng) -> (Vec<u8>, String) {
     for _ in 0..edits {
         let len = bytes.len();
         let at = rng.below(len);
-        match rng.below(9) {
+        match rng.below(11) {
             0 | 1 => {
                 if len > 0 {
                     let x = 1 + rng.below(255) as u8;
@@ -255,6 +255,32 @@ fn mutate(valid: &[u8], rng: &mut Rng) -> (Vec<u8>, String) {
                 let span = rng.below(4).min(len - at.min(len));
                 bytes.splice(at..at + span, word.bytes());
                 what.push(format!("replace {span} bytes at {at} by {word:?}"));
+            }
+            8 => {
+                // A header in the other quote style (NumPy reads both).
+                let (from, to) = if rng.below(2) == 0 {
+                    (b'\'', b'"')
+                } else {
+                    (b'"', b'\'')
+                };
+                bytes
+                    .iter_mut()
+                    .filter(|b| **b == from)
+                    .for_each(|b| *b = to);
+                what.push(format!("quotes {} to {}", from as char, to as char));
+            }
+            9 => {
+                // Another format version for a .npy header (in a file or an archive member).
+                let starts: Vec<usize> = (0..len.saturating_sub(7))
+                    .filter(|&i| bytes[i..].starts_with(b"\x93NUMPY"))
+                    .collect();
+                if starts.is_empty() {
+                    continue;
+                }
+                let at = *rng.pick(&starts) + 6;
+                let version = *rng.pick(&[1u8, 2, 3, 4, 0, 255]);
+                bytes[at] = version;
+                what.push(format!("format version {version} at {at}"));
             }
             _ => {
                 // Duplicate a slice (repeated records, a longer header).
