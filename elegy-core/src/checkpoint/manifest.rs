@@ -233,19 +233,29 @@ impl Manifest {
 }
 
 impl TensorsFile {
+    /// Checks that the file at `path`, of `len` bytes, has the size the manifest records (before
+    /// it is read: a file of another size is not read at all).
+    pub fn check_len(&self, path: &Path, len: u64) -> Result<()> {
+        if len == self.bytes {
+            return Ok(());
+        }
+        Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file has {len} bytes but the manifest says {}: it is truncated or was \
+                 replaced",
+                self.bytes
+            ),
+        })
+    }
+
     /// Checks that `bytes`, read from `path`, are the file the manifest describes.
     pub fn check(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let format_error = |message: String| Error::Format {
             path: path.to_path_buf(),
             message,
         };
-        if bytes.len() as u64 != self.bytes {
-            return Err(format_error(format!(
-                "the file has {} bytes but the manifest says {}: it is truncated or was replaced",
-                bytes.len(),
-                self.bytes
-            )));
-        }
+        self.check_len(path, bytes.len() as u64)?;
         let crc = crc32fast::hash(bytes);
         if crc != self.crc32 {
             return Err(format_error(format!(

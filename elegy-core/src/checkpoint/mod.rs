@@ -169,6 +169,9 @@ impl Checkpoint {
         }
         let manifest = manifest::Manifest::read(&dir.join(MANIFEST_FILE))?;
         let path = dir.join(&manifest.tensors.file);
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            manifest.tensors.check_len(&path, metadata.len())?;
+        }
         let bytes = std::fs::read(&path).map_err(|source| Error::Io {
             path: path.clone(),
             source,
