@@ -29,8 +29,9 @@ use crate::tensor::Tensor;
 /// memory order (C or Fortran) is accepted, in format versions 1.0, 2.0 and 3.0. Other dtypes
 /// (`float16`, complex, strings, objects, structured) are an [`Error::Format`] naming the file
 /// and the dtype, and so is a file whose header is not NumPy's or promises other than the data
-/// that follows it. The reader never allocates much more than the file's size (the output
-/// tensor, 4 bytes per element, and a copy to reorder a Fortran-order array).
+/// that follows it. Whatever the file holds, the reader allocates at most a small multiple of
+/// its size: the `f32` output (4 bytes per element: 4 times a file of bytes), a 64 KiB read
+/// buffer, and for a Fortran-order array a second copy to put it in row-major order.
 ///
 /// ```no_run
 /// let x = elegy_core::datasets::read_npy("features.npy")?;
