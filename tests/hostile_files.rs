@@ -12,6 +12,8 @@
 //! every case before it is read and find the one that did (`=1` prints a summary per file).
 //!
 //! The mutations are drawn from a fixed seed: every run reads the same inputs.
+//! `ELEGY_HOSTILE_SCALE=50` reads fifty times as many (a deeper run by hand; run it in release
+//! mode).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -398,6 +400,12 @@ fn run_mutants_with<T>(
     let mut rng = Rng(seed);
     let mut failures = Vec::new();
     let mut worst = 0.0f64;
+    // ELEGY_HOSTILE_SCALE=n reads n times as many mutants (for a deeper run by hand).
+    let scale: usize = std::env::var("ELEGY_HOSTILE_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let count = count * scale;
     for i in 0..=count {
         let (bytes, what) = if i == 0 {
             (valid.to_vec(), "unmodified".to_string())
