@@ -427,6 +427,57 @@ fn an_edited_manifest_is_a_format_error_naming_it() {
 }
 
 #[test]
+fn a_manifest_whose_step_count_no_run_reaches_is_refused_at_load() {
+    // Loaded, step u64::MAX became 0 one step later (a panic in a debug build).
+    let (dir, _) = saved_run();
+    let manifest = dir.path().join(MANIFEST_FILE);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    for step in [u64::MAX, 1 << 63] {
+        json["training"]["step"] = serde_json::json!(step);
+        std::fs::write(&manifest, json.to_string()).unwrap();
+        let mut r = runner(10, 3);
+        let (at, message) = format_message(r.load(dir.path()).unwrap_err());
+        assert_eq!(at, manifest);
+        assert!(
+            message.contains(&step.to_string()) && message.contains("corrupt"),
+            "{message}"
+        );
+    }
+    // The largest count the format accepts still loads.
+    json["training"]["step"] = serde_json::json!(i64::MAX as u64);
+    std::fs::write(&manifest, json.to_string()).unwrap();
+    runner(10, 3).load(dir.path()).unwrap();
+}
+
+#[test]
+fn saving_onto_an_existing_file_names_it_and_says_a_checkpoint_is_a_directory() {
+    let (dir, r) = saved_run();
+    let file = dir.path().join("model.ckpt");
+    std::fs::write(&file, b"not a checkpoint").unwrap();
+    for error in [
+        r.save(&file).unwrap_err(),
+        runner(10, 3).load(&file).unwrap_err(),
+    ] {
+        let message = error.to_string();
+        match error {
+            Error::Io { path, .. } => assert_eq!(path, file),
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
+        assert!(message.contains("a checkpoint is a directory"), "{message}");
+    }
+    // The file is left as it was.
+    assert_eq!(std::fs::read(&file).unwrap(), b"not a checkpoint");
+    // A checkpoint under a file names the file.
+    let inside = file.join("run1");
+    let message = r.save(&inside).unwrap_err().to_string();
+    assert!(
+        message.contains(&format!("{} is a file", file.display())),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_checkpoint_of_another_model_is_rejected_naming_the_tensor_and_nothing_changes() {
     let (dir, _) = saved_run();
     let (x, y) = digits(200);

@@ -461,7 +461,7 @@ fn read_csv_lists_the_header_when_the_label_column_is_unknown() {
 }
 
 #[test]
-fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_told() {
+fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_or_as_the_ids_that_occur() {
     // Years: 2021 "classes" for 3 rows would be a regression target read as classes.
     let dir = temp();
     let path = write(&dir, "years.csv", b"x,year\n1,2019\n2,2020\n3,2018\n");
@@ -472,8 +472,10 @@ fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_t
         targets: Targets::Classes,
         ..CsvOptions::label("year")
     };
+    // Told they are classes, the years that occur are the classes (not 2021 of them).
     let data = datasets::read_csv(&path, classes).unwrap();
-    assert_eq!(data.class_names.len(), 2021);
+    assert_eq!(data.class_names, ["2018", "2019", "2020"]);
+    assert_eq!(data.y.to_vec(), vec![1.0, 2.0, 0.0]);
 
     // Few integer labels stay classes; Values keeps them as numbers and refuses names.
     let path = write(&dir, "digits.csv", b"x,digit\n1,3\n2,0\n");
@@ -492,6 +494,20 @@ fn read_csv_reads_integer_targets_with_more_classes_than_rows_as_values_unless_t
         err.contains("line 2") && err.contains("`cat` is not a number"),
         "{err}"
     );
+}
+
+#[test]
+fn read_csv_with_classes_makes_one_class_per_label_that_occurs_not_per_integer_up_to_the_largest() {
+    // 24 bytes once made 10,000,001 class names (549 MB).
+    let dir = temp();
+    let path = write(&dir, "sparse.csv", b"x,y\n1,10000000\n2,5\n3,5\n");
+    let classes = CsvOptions {
+        targets: Targets::Classes,
+        ..CsvOptions::default()
+    };
+    let data = datasets::read_csv(&path, classes).unwrap();
+    assert_eq!(data.class_names, ["5", "10000000"]);
+    assert_eq!(data.y.to_vec(), vec![1.0, 0.0, 0.0]);
 }
 
 #[test]
@@ -795,6 +811,167 @@ fn read_npz_reads_fortran_order_arrays_in_row_major_order() {
     npz.finish().unwrap();
     let a = &datasets::read_npz(&path).unwrap()["a"];
     assert_eq!(a.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
+}
+
+/// A `.npy` file of format `major`.0 whose header is exactly `dict` (padded with spaces and a
+/// newline to a multiple of 64 bytes, as NumPy pads it).
+fn npy_with_header(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
+    let prefix = if major == 1 { 10 } else { 12 };
+    let mut header = dict.to_string();
+    while !(prefix + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY".to_vec();
+    bytes.extend_from_slice(&[major, 0]);
+    if major == 1 {
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    } else {
+        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    }
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
+
+#[test]
+fn read_npy_parses_any_header_numpy_accepts_whatever_its_quotes_order_commas_and_version() {
+    let dir = temp();
+    let data: Vec<u8> = [1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    let headers = [
+        (
+            1,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+        ),
+        (
+            1,
+            "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2, 3)}",
+        ),
+        (1, "{'shape':(2,3),'descr':'<f4','fortran_order':False}"),
+        (
+            1,
+            "{ 'fortran_order' : False ,\n 'shape' : ( 2 , 3 , ) , 'descr' : u'<f4' , }",
+        ),
+        (
+            1,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2L, 3L)}",
+        ),
+        (
+            2,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+        ),
+        (
+            3,
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
+        ),
+    ];
+    for (major, dict) in headers {
+        let path = write(&dir, "h.npy", &npy_with_header(major, dict, &data));
+        let t = datasets::read_npy(&path).unwrap_or_else(|e| panic!("{dict}: {e}"));
+        assert_eq!(t.shape(), &[2, 3], "{dict}");
+        assert_eq!(t.to_vec(), vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "{dict}");
+    }
+    // A scalar: the empty shape.
+    let scalar = npy_with_header(
+        1,
+        "{'descr': '<f8', 'fortran_order': False, 'shape': ()}",
+        &2.5f64.to_le_bytes(),
+    );
+    let path = write(&dir, "s.npy", &scalar);
+    assert_eq!(datasets::read_npy(&path).unwrap().to_vec(), vec![2.5]);
+}
+
+#[test]
+fn read_npy_refuses_a_header_that_is_not_numpys_saying_what_is_wrong() {
+    let dir = temp();
+    let cases = [
+        (
+            "{'descr': '<f4', 'fortran_order': False}",
+            "'shape' is missing",
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'x': 1}",
+            "unexpected key 'x'",
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': 0, 'shape': (2,)}",
+            "not True or False",
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (-2,)}",
+            "non-negative integers",
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': 2}",
+            "non-negative integers",
+        ),
+        (
+            "{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (2,)}",
+            "structured",
+        ),
+        (
+            "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)",
+            "not a NumPy header",
+        ),
+        ("['descr', '<f4']", "not a dict"),
+    ];
+    for (dict, expected) in cases {
+        let path = write(&dir, "bad.npy", &npy_with_header(1, dict, &[0; 8]));
+        let message = message_naming(expect_err(datasets::read_npy(&path)), &path);
+        assert!(message.contains(expected), "{dict}: {message}");
+    }
+}
+
+#[test]
+fn read_npy_checks_the_header_length_and_version_before_reading_the_header() {
+    let dir = temp();
+    let valid = npy_with_header(
+        1,
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2,)}",
+        &[0; 8],
+    );
+    // Version 2.0 reads a 4-byte length field: two bytes of the header text make it ~632 MB.
+    let mut flipped = valid.clone();
+    flipped[6] = 2;
+    let path = write(&dir, "v2.npy", &flipped);
+    let message = message_naming(expect_err(datasets::read_npy(&path)), &path);
+    assert!(message.contains("length field"), "{message}");
+    let mut unknown = valid.clone();
+    unknown[6] = 4;
+    let path = write(&dir, "v4.npy", &unknown);
+    let message = message_naming(expect_err(datasets::read_npy(&path)), &path);
+    assert!(message.contains("format version 4.0"), "{message}");
+    let path = write(&dir, "not.npy", b"\x93NUMPX\x01\x00\x00\x00");
+    let message = message_naming(expect_err(datasets::read_npy(&path)), &path);
+    assert!(message.contains("not a .npy file"), "{message}");
+    // Bytes past the data are refused too (the header says how much there is).
+    let mut longer = valid;
+    longer.push(0);
+    let path = write(&dir, "long.npy", &longer);
+    let message = message_naming(expect_err(datasets::read_npy(&path)), &path);
+    assert!(message.contains("bytes past the data"), "{message}");
+}
+
+#[test]
+fn read_npz_checks_every_member_and_the_archive_itself() {
+    let dir = temp();
+    let path = dir.path().join("d.npz");
+    datasets::write_npz(&path, [("x", &Tensor::ones(&[4]))]).unwrap();
+    let valid = std::fs::read(&path).unwrap();
+    // A flipped data byte: the member's CRC-32 no longer matches.
+    let data_at = valid.len() / 2;
+    let mut corrupt = valid.clone();
+    corrupt[data_at] ^= 0x10;
+    let path = write(&dir, "crc.npz", &corrupt);
+    let message = message_naming(expect_err(datasets::read_npz(&path)), &path);
+    assert!(message.contains("member `x.npy`"), "{message}");
+    // Truncated: the end record is gone.
+    let path = write(&dir, "cut.npz", &valid[..valid.len() - 10]);
+    let message = message_naming(expect_err(datasets::read_npz(&path)), &path);
+    assert!(message.contains("not a zip archive"), "{message}");
 }
 
 #[test]

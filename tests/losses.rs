@@ -170,6 +170,16 @@ fn mean_squared_error_scales_each_sample_by_its_sample_weight() {
 }
 
 #[test]
+fn all_zero_sample_weights_give_a_loss_of_zero_as_in_keras() {
+    // sum(w * loss) / n is not renormalized by the weights: documented at FitOptions::sample_weight.
+    let y = t(&[0.0, 1.0, 0.0, 0.0], &[2, 2]);
+    let p = t(&[1.0, 1.0, 1.0, 0.0], &[2, 2]);
+    let w = Tensor::zeros(&[2]);
+    let loss = loss_with(&MeanSquaredError, &y, &p, Some(&w), None).unwrap();
+    assert_eq!(loss, 0.0);
+}
+
+#[test]
 fn mean_squared_error_accepts_targets_without_the_trailing_unit_axis() {
     // Targets [3] against predictions [3, 1]: (1 + 4 + 0) / 3, not a [3, 3] broadcast.
     let y = Tensor::from(vec![1.0f32, 2.0, 3.0]);

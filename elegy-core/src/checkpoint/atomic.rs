@@ -68,8 +68,34 @@ pub(crate) fn create_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    if let Err(e) = fs::create_dir_all(dir) {
+        return Err(not_a_directory(dir).unwrap_or_else(|| io_error(dir, e)));
+    }
     sync_dir(parent_of(dir))
+}
+
+/// An error saying that `dir`, or the folder it would be in, is an existing file, which a
+/// checkpoint directory cannot be (or be in); `None` if neither is.
+pub(crate) fn not_a_directory(dir: &Path) -> Option<Error> {
+    let file = dir
+        .ancestors()
+        .filter(|p| !p.as_os_str().is_empty())
+        .find(|p| p.exists())
+        .filter(|p| !p.is_dir())?;
+    let message = if file == dir {
+        "is a file, but a checkpoint is a directory (of checkpoint.json and a tensors file): \
+         choose another path, or remove the file"
+            .to_string()
+    } else {
+        format!(
+            "cannot be a checkpoint directory: {} is a file, not a directory",
+            file.display()
+        )
+    };
+    Some(io_error(
+        dir,
+        io::Error::new(io::ErrorKind::AlreadyExists, message),
+    ))
 }
 
 /// Makes the directory's entries (a rename, a new file) durable.

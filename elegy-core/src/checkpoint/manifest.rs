@@ -14,6 +14,11 @@ use crate::tensor::RngKey;
 /// The `format` value of every manifest, telling it apart from other JSON files.
 const FORMAT_NAME: &str = "elegy-checkpoint";
 
+/// The largest step count (and next epoch) a manifest may record: far beyond any run (2^63
+/// steps at one a nanosecond take 292 years), and far enough from `u64::MAX` that counting on
+/// from it cannot wrap.
+const MAX_STEP: u64 = i64::MAX as u64;
+
 /// The manifest, as written to JSON.
 #[derive(Serialize, Deserialize)]
 pub(super) struct Manifest {
@@ -129,6 +134,25 @@ impl Manifest {
                 manifest.tensors.file
             )));
         }
+        if let Some(training) = &manifest.training {
+            // The runner counts steps on from this one: a count no run can reach (a corrupt or
+            // edited manifest) would otherwise wrap to 0 a step later.
+            if training.step > MAX_STEP {
+                return Err(format_error(format!(
+                    "the step count {} is more than any run takes (at most {MAX_STEP}, 2^63 - 1): \
+                     the manifest is corrupt; take the weights with `load_weights`, or fix \
+                     \"step\" in the manifest",
+                    training.step
+                )));
+            }
+            if training.next_epoch as u64 > MAX_STEP {
+                return Err(format_error(format!(
+                    "the next epoch {} is more than any run reaches (at most {MAX_STEP}): the \
+                     manifest is corrupt",
+                    training.next_epoch
+                )));
+            }
+        }
         match (manifest.kind, &manifest.training) {
             (Kind::Full, None) => Err(format_error(
                 "a full checkpoint's manifest lacks its \"training\" section".into(),
@@ -209,19 +233,29 @@ impl Manifest {
 }
 
 impl TensorsFile {
+    /// Checks that the file at `path`, of `len` bytes, has the size the manifest records (before
+    /// it is read: a file of another size is not read at all).
+    pub fn check_len(&self, path: &Path, len: u64) -> Result<()> {
+        if len == self.bytes {
+            return Ok(());
+        }
+        Err(Error::Format {
+            path: path.to_path_buf(),
+            message: format!(
+                "the file has {len} bytes but the manifest says {}: it is truncated or was \
+                 replaced",
+                self.bytes
+            ),
+        })
+    }
+
     /// Checks that `bytes`, read from `path`, are the file the manifest describes.
     pub fn check(&self, path: &Path, bytes: &[u8]) -> Result<()> {
         let format_error = |message: String| Error::Format {
             path: path.to_path_buf(),
             message,
         };
-        if bytes.len() as u64 != self.bytes {
-            return Err(format_error(format!(
-                "the file has {} bytes but the manifest says {}: it is truncated or was replaced",
-                bytes.len(),
-                self.bytes
-            )));
-        }
+        self.check_len(path, bytes.len() as u64)?;
         let crc = crc32fast::hash(bytes);
         if crc != self.crc32 {
             return Err(format_error(format!(

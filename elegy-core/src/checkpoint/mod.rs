@@ -164,8 +164,14 @@ impl Checkpoint {
     /// and checksum, and every tensor's dtype and shape.
     pub fn read(dir: impl AsRef<Path>) -> Result<Checkpoint> {
         let dir = dir.as_ref();
+        if let Some(error) = atomic::not_a_directory(dir) {
+            return Err(error);
+        }
         let manifest = manifest::Manifest::read(&dir.join(MANIFEST_FILE))?;
         let path = dir.join(&manifest.tensors.file);
+        if let Ok(metadata) = std::fs::metadata(&path) {
+            manifest.tensors.check_len(&path, metadata.len())?;
+        }
         let bytes = std::fs::read(&path).map_err(|source| Error::Io {
             path: path.clone(),
             source,

@@ -45,7 +45,8 @@ pub enum Targets {
     /// other numbers are values.
     #[default]
     Auto,
-    /// Class indices (non-negative integers) or class names (anything else).
+    /// Class indices (non-negative integers; sparse ones become the ids that occur, see
+    /// [`read_csv`]) or class names (anything else).
     Classes,
     /// Numbers to regress on; a label that is not a number is an error.
     Values,
@@ -98,10 +99,13 @@ impl CsvOptions {
 ///
 /// Labels, as [`CsvOptions::targets`] says (by default decided from the labels):
 /// - class indices: when every label is a non-negative integer, it is kept as the class index,
-///   and the class names are `"0"`, `"1"`, ... up to the largest label (with
-///   [`Targets::Auto`], only while that makes at most as many classes as the larger of the
-///   row count and 256: a column of years or prices is a target value, not ten thousand
-///   classes);
+///   and the class names are `"0"`, `"1"`, ... up to the largest label, while that makes at
+///   most as many classes as the larger of the row count and 256. Beyond that (sparse ids,
+///   years, prices), [`Targets::Auto`] takes the labels as values (a column of years is a target
+///   value, not ten thousand classes) and [`Targets::Classes`] takes the ids that occur as the
+///   classes, in increasing order, each label becoming its id's rank (as scikit-learn's
+///   `LabelEncoder` does): labels 3, 10000000, 3 are classes `["3", "10000000"]` and `y` is
+///   0, 1, 0, never ten million classes;
 /// - values (a regression target): every label is a number, kept as it is; `class_names` is
 ///   empty;
 /// - class names: otherwise, the distinct labels, sorted, become `class_names` and each label
@@ -141,34 +145,39 @@ pub fn read_csv(path: impl AsRef<Path>, options: CsvOptions) -> Result<LabelledD
 
 fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<LabelledData> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut lines = text
-        .split('\n')
-        .enumerate()
-        .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
-        .filter(|(_, line)| !line.trim().is_empty());
+    // The lines that hold something, with their numbers. Iterated again (rather than kept) to
+    // count the rows and to find the line of a row for an error: the table is stored once, as
+    // numbers, and the labels once, as text.
+    let lines = || {
+        text.split('\n')
+            .enumerate()
+            .map(|(i, line)| (i + 1, line.strip_suffix('\r').unwrap_or(line)))
+            .filter(|(_, line)| !line.trim().is_empty())
+    };
     let split = |(number, line): (usize, &str)| {
         split_fields(line, options.delimiter)
             .map(|fields| (number, fields))
             .map_err(|message| format_error(path, format!("line {number}: {message}")))
     };
-
+    let skip = usize::from(options.has_header);
+    let mut rows = lines();
     let header: Vec<String> = if options.has_header {
-        let first = lines
+        let first = rows
             .next()
             .ok_or_else(|| format_error(path, "is empty: no header line"))?;
         split(first)?.1
     } else {
         Vec::new()
     };
-    let rows = lines.map(split).collect::<Result<Vec<_>>>()?;
+    let Some(first_row) = rows.next() else {
+        return Err(format_error(path, "has no data rows"));
+    };
+    let first_row = split(first_row)?;
     let columns = if options.has_header {
         header.len()
     } else {
-        rows.first().map_or(0, |(_, fields)| fields.len())
+        first_row.1.len()
     };
-    if rows.is_empty() {
-        return Err(format_error(path, "has no data rows"));
-    }
     let column_name = |c: usize| match header.get(c) {
         Some(name) => format!("column {c} (`{name}`, counting from 0)"),
         None => format!("column {c} (counting from 0)"),
@@ -176,9 +185,12 @@ fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<LabelledDa
 
     let label = label_index(path, &header, columns, &options.label_column)?;
     let feature_columns: Vec<usize> = (0..columns).filter(|&c| c != label).collect();
-    let mut x = Vec::with_capacity(rows.len() * feature_columns.len());
-    let mut labels = Vec::with_capacity(rows.len());
-    for (number, fields) in &rows {
+    let row_count = lines().count() - skip;
+    let mut x = Vec::new();
+    // Every label, one after another, and where each ends.
+    let mut labels = String::new();
+    let mut label_ends = Vec::with_capacity(row_count);
+    let mut read_row = |(number, fields): (usize, Vec<String>)| -> Result<()> {
         if fields.len() != columns {
             let reference = if options.has_header {
                 "the header"
@@ -215,18 +227,28 @@ fn parse_csv(path: &Path, text: &str, options: &CsvOptions) -> Result<LabelledDa
                 ),
             ));
         }
-        labels.push(fields[label].as_str());
+        labels.push_str(&fields[label]);
+        label_ends.push(labels.len());
+        Ok(())
+    };
+    read_row(first_row)?;
+    for row in rows {
+        read_row(split(row)?)?;
     }
 
-    let line_of = |row: usize| rows[row].0;
+    let n = label_ends.len();
+    let label_of = |row: usize| {
+        let start = if row == 0 { 0 } else { label_ends[row - 1] };
+        &labels[start..label_ends[row]]
+    };
+    let line_of = |row: usize| lines().nth(row + skip).map_or(0, |(number, _)| number);
     let (y, class_names) =
-        encode_labels(&labels, options.targets, line_of).map_err(|(row, reason)| {
+        encode_labels(n, label_of, options.targets, line_of).map_err(|(row, reason)| {
             format_error(
                 path,
                 format!("line {}, {}: {reason}", line_of(row), column_name(label)),
             )
         })?;
-    let n = labels.len();
     let feature_names = feature_columns
         .iter()
         .map(|&c| {
@@ -285,63 +307,86 @@ fn label_index(
 }
 
 /// Labels as numbers, and the class names (see [`read_csv`] for the rules); else the row of the
-/// first label that cannot be read so, and why. `line_of` gives a row's line in the file.
-fn encode_labels(
-    labels: &[&str],
+/// first label that cannot be read so, and why. `label` gives the label of each of the `n`
+/// rows, `line_of` a row's line in the file.
+fn encode_labels<'a>(
+    n: usize,
+    label: impl Fn(usize) -> &'a str,
     targets: Targets,
     line_of: impl Fn(usize) -> usize,
 ) -> std::result::Result<(Vec<f32>, Vec<String>), (usize, String)> {
-    let numbers: Vec<Option<f32>> = labels.iter().map(|l| l.parse::<f32>().ok()).collect();
-    let text = numbers.iter().position(Option::is_none);
+    let number = |row: usize| label(row).parse::<f32>().ok();
+    let text = (0..n).find(|&row| number(row).is_none());
     if targets == Targets::Values
         && let Some(row) = text
     {
         let reason = format!(
             "`{}` is not a number, and the targets are values (Targets::Values); use \
              Targets::Classes or Auto for named classes",
-            labels[row]
+            label(row)
         );
         return Err((row, reason));
-    }
-    if targets == Targets::Values {
-        return Ok((numbers.into_iter().flatten().collect(), Vec::new()));
     }
     // A column of numbers with a word or two in it is a column with missing values (`NA`):
     // taken as class names, sorted as text, they would renumber every class without a word.
     if targets == Targets::Auto
-        && let (Some(row), Some(number)) = (text, numbers.iter().position(Option::is_some))
+        && let (Some(row), Some(other)) = (text, (0..n).find(|&row| number(row).is_some()))
     {
         let reason = format!(
             "`{}` is not a number, but other labels are (`{}` on line {}); a missing label? \
              Fix the file, or read every label as a class name with Targets::Classes",
-            labels[row],
-            labels[number],
-            line_of(number)
+            label(row),
+            label(other),
+            line_of(other)
         );
         return Err((row, reason));
     }
-    if let Some(numbers) = numbers.into_iter().collect::<Option<Vec<f32>>>() {
+    if text.is_none() {
+        let numbers: Vec<f32> = (0..n).map(|row| number(row).unwrap_or(f32::NAN)).collect();
+        if targets == Targets::Values {
+            return Ok((numbers, Vec::new()));
+        }
         // Every integer up to 2^24 is exact in f32, so it can serve as a class index.
         let is_class = |v: &f32| *v >= 0.0 && v.fract() == 0.0 && *v < 16_777_216.0;
         if numbers.iter().all(is_class) {
             let classes = numbers.iter().fold(0.0f32, |m, &v| m.max(v + 1.0)) as usize;
-            if targets == Targets::Classes || classes <= labels.len().max(256) {
+            if classes <= n.max(256) {
                 return Ok((numbers, (0..classes).map(|c| c.to_string()).collect()));
+            }
+            if targets == Targets::Classes {
+                // Sparse class ids (a label of 10000000 in a small file): the classes are the
+                // ids that occur, in increasing order, as scikit-learn's LabelEncoder makes
+                // them, not one class per integer up to the largest.
+                // Built by insertion: `collect` would first gather every row in a vector.
+                let mut index = BTreeMap::new();
+                for &v in &numbers {
+                    index.insert(v as u32, 0);
+                }
+                for (i, rank) in index.values_mut().enumerate() {
+                    *rank = i;
+                }
+                let y = numbers
+                    .iter()
+                    .map(|&v| index.get(&(v as u32)).map_or(0.0, |&i| i as f32))
+                    .collect();
+                return Ok((y, index.keys().map(u32::to_string).collect()));
             }
         }
         if targets == Targets::Auto {
             return Ok((numbers, Vec::new()));
         }
     }
-    let index: BTreeMap<&str, usize> = labels
-        .iter()
-        .copied()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .enumerate()
-        .map(|(i, name)| (name, i))
+    // Built by insertion: `collect` would first gather every row in a vector.
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in 0..n {
+        index.insert(label(row), 0);
+    }
+    for (i, rank) in index.values_mut().enumerate() {
+        *rank = i;
+    }
+    let y = (0..n)
+        .map(|row| index.get(label(row)).map_or(0.0, |&i| i as f32))
         .collect();
-    let y = labels.iter().map(|l| index[l] as f32).collect();
     Ok((y, index.into_keys().map(str::to_string).collect()))
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use ndarray::{ArrayD, IxDyn};
 
 use super::LabelledData;
-use super::files::{format_error, read_maybe_gzip};
+use super::files::{MaybeGzip, format_error};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -25,6 +25,10 @@ const ELEMENT_TYPES: [(u8, &str, usize); 6] = [
 /// Reads an IDX file, plain or gzip-compressed (detected from its first bytes), as an `f32`
 /// tensor of the shape its header gives.
 ///
+/// The header is read first: a plain file's size is checked against it before the data is read,
+/// and compressed data is decompressed only as far as the header promises (one byte more shows
+/// a file that holds more), so a small file cannot make the reader allocate more than its data.
+///
 /// Every IDX element type converts exactly (`u8`, `i8`, `i16`, `f32`) or to the nearest `f32`
 /// (`i32` beyond 2^24, `f64`). A header whose sizes do not match the data that follows (a
 /// truncated download, a file that is not IDX) is an [`Error::Format`] naming the file.
@@ -36,17 +40,15 @@ const ELEMENT_TYPES: [(u8, &str, usize); 6] = [
 /// ```
 pub fn read_idx(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    let bytes = read_maybe_gzip(path)?;
-    parse_idx(path, &bytes).map(Tensor::new)
-}
-
-fn parse_idx(path: &Path, bytes: &[u8]) -> Result<ArrayD<f32>> {
-    let Some(&[zero0, zero1, code, ndim]) = bytes.first_chunk::<4>() else {
+    let mut source = MaybeGzip::open(path)?;
+    let mut header = Vec::with_capacity(4 + 4 * 255);
+    source.read_up_to(path, 4, &mut header)?;
+    let Some(&[zero0, zero1, code, ndim]) = header.first_chunk::<4>() else {
         return Err(format_error(
             path,
             format!(
                 "{} bytes are too few for an IDX header (4 bytes of magic number, then the sizes)",
-                bytes.len()
+                header.len()
             ),
         ));
     };
@@ -74,17 +76,18 @@ fn parse_idx(path: &Path, bytes: &[u8]) -> Result<ArrayD<f32>> {
     };
     let ndim = usize::from(ndim);
     let header_len = 4 + 4 * ndim;
-    let Some(size_bytes) = bytes.get(4..header_len) else {
+    source.read_up_to(path, 4 * ndim as u64, &mut header)?;
+    if header.len() < header_len {
         return Err(format_error(
             path,
             format!(
                 "truncated header: {ndim} dimensions need {header_len} header bytes, the file \
                  has {}",
-                bytes.len()
+                header.len()
             ),
         ));
-    };
-    let shape: Vec<usize> = size_bytes
+    }
+    let shape: Vec<usize> = header[4..]
         .chunks_exact(4)
         .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize)
         .collect();
@@ -92,44 +95,64 @@ fn parse_idx(path: &Path, bytes: &[u8]) -> Result<ArrayD<f32>> {
         .iter()
         .try_fold(size, |acc, &d| acc.checked_mul(d))
         .ok_or_else(|| format_error(path, format!("shape {shape:?} is too large to hold")))?;
-    let data = &bytes[header_len..];
-    if data.len() != expected {
-        let problem = if data.len() < expected {
+    let mismatch = |found: String, shorter: bool| {
+        let problem = if shorter {
             "the file is truncated (download it again)"
         } else {
             "the file has bytes past the data (it is not one IDX array)"
         };
-        return Err(format_error(
+        format_error(
             path,
             format!(
                 "the header promises shape {shape:?} of {type_name} ({expected} bytes of data) \
-                 but {} bytes follow the header: {problem}",
-                data.len()
+                 but {found} bytes follow the header: {problem}"
             ),
-        ));
+        )
+    };
+    // A plain file's size is known: check it before reading. Compressed data is decompressed
+    // only as far as the header promises, and one byte more to tell whether more follows.
+    let mut data = Vec::new();
+    if let Some(len) = source.plain_len {
+        let follows = len.saturating_sub(header_len as u64);
+        if follows != expected as u64 {
+            return Err(mismatch(follows.to_string(), follows < expected as u64));
+        }
+        data.reserve_exact(expected);
+    }
+    source.read_up_to(path, expected as u64 + 1, &mut data)?;
+    if data.len() != expected {
+        let found = if data.len() > expected {
+            format!("more than {expected}")
+        } else {
+            data.len().to_string()
+        };
+        return Err(mismatch(found, data.len() < expected));
     }
     let values: Vec<f32> = match code {
         0x08 => data.iter().map(|&b| f32::from(b)).collect(),
         0x09 => data.iter().map(|&b| f32::from(b as i8)).collect(),
-        0x0B => decode(data, |b: [u8; 2]| f32::from(i16::from_be_bytes(b))),
-        0x0C => decode(data, |b: [u8; 4]| i32::from_be_bytes(b) as f32),
-        0x0D => decode(data, f32::from_be_bytes),
-        _ => decode(data, |b: [u8; 8]| f64::from_be_bytes(b) as f32),
+        0x0B => decode(&data, |b: [u8; 2]| f32::from(i16::from_be_bytes(b))),
+        0x0C => decode(&data, |b: [u8; 4]| i32::from_be_bytes(b) as f32),
+        0x0D => decode(&data, f32::from_be_bytes),
+        _ => decode(&data, |b: [u8; 8]| f64::from_be_bytes(b) as f32),
     };
+    drop(data);
     // The length matches the header; a shape ndarray cannot hold (its axes' product past
     // isize::MAX, possible with a zero axis) is still refused here.
-    ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| {
-        format_error(
-            path,
-            format!("the header's shape {shape:?} cannot be an array: {e}"),
-        )
-    })
+    ArrayD::from_shape_vec(IxDyn(&shape), values)
+        .map(Tensor::new)
+        .map_err(|e| {
+            format_error(
+                path,
+                format!("the header's shape {shape:?} cannot be an array: {e}"),
+            )
+        })
 }
 
 /// `data` as consecutive big-endian elements of `N` bytes, each converted by `f`.
 fn decode<const N: usize>(data: &[u8], f: impl Fn([u8; N]) -> f32) -> Vec<f32> {
     data.chunks_exact(N)
-        .map(|chunk| f(chunk.try_into().expect("chunks of N bytes")))
+        .map(|chunk| f(chunk.try_into().unwrap_or([0; N])))
         .collect()
 }
 

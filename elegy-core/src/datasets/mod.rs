@@ -24,12 +24,14 @@
 //! The readers return [`crate::Result`]: an error names the file, and for a missing file says
 //! where it looked and what to download.
 
+mod archive;
 mod csv;
 mod embedded;
 mod files;
 mod idx;
 mod npy;
 mod preprocessing;
+mod pyliteral;
 mod split;
 
 pub use csv::{CsvOptions, LabelColumn, Targets, read_csv};

@@ -1,17 +1,24 @@
-//! NumPy's `.npy` (one array) and `.npz` (a zip of named `.npy` arrays) files, through
-//! `ndarray-npy`.
+//! NumPy's `.npy` (one array) and `.npz` (a zip of named `.npy` arrays) files.
+//!
+//! Reading is done here rather than by `ndarray-npy` so that no file can make the reader
+//! allocate more than it holds: the header's length field is checked against the file before
+//! the header is read, the header is parsed as the Python literal it is (see [`super::pyliteral`]),
+//! the shape's byte size is checked against the bytes that follow before any data is read, and
+//! the data is converted as it streams in. A `.npz` member is read the same way against the size
+//! its zip entry declares, and decompression stops one byte past it (see [`super::archive`]).
+//! Writing goes through `ndarray-npy`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
-use std::io::{BufReader, BufWriter, ErrorKind, Read, Seek};
+use std::io::{BufReader, BufWriter, ErrorKind, Read};
 use std::path::Path;
 
-use ndarray::ArrayD;
-use ndarray_npy::{
-    NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ReadNpzError, ReadableElement, WriteNpyExt,
-};
+use ndarray::{ArrayD, IxDyn, ShapeBuilder};
+use ndarray_npy::{NpzWriter, WriteNpyExt};
 
+use super::archive;
 use super::files::format_error;
+use super::pyliteral::{self, Literal};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -19,8 +26,12 @@ use crate::tensor::Tensor;
 ///
 /// `float32` is read as is; `float64`, the integer types and `bool` are converted (to the nearest
 /// `f32`: integers are exact up to 2^24, `bool` becomes 0 or 1). Either byte order and either
-/// memory order (C or Fortran) is accepted. Other dtypes (`float16`, complex, strings, objects)
-/// are an [`Error::Format`] naming the file and the dtype.
+/// memory order (C or Fortran) is accepted, in format versions 1.0, 2.0 and 3.0. Other dtypes
+/// (`float16`, complex, strings, objects, structured) are an [`Error::Format`] naming the file
+/// and the dtype, and so is a file whose header is not NumPy's or promises other than the data
+/// that follows it. Whatever the file holds, the reader allocates at most a small multiple of
+/// its size: the `f32` output (4 bytes per element: 4 times a file of bytes), a 64 KiB read
+/// buffer, and for a Fortran-order array a second copy to put it in row-major order.
 ///
 /// ```no_run
 /// let x = elegy_core::datasets::read_npy("features.npy")?;
@@ -28,16 +39,26 @@ use crate::tensor::Tensor;
 /// ```
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    let mut file = open(path)?;
-    check_npy_size(&mut file).map_err(|e| format_error(path, e))?;
-    let mut source = NpyFile(BufReader::new(file));
-    read_any(&mut source)
+    let file = open(path)?;
+    let len = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?
+        .len();
+    parse_npy(&mut BufReader::new(file), len, true)
         .map(Tensor::new)
         .map_err(|e| format_error(path, format!("cannot be read as .npy: {e}")))
 }
 
 /// Reads every array of a `.npz` file (as written by `numpy.savez` or `numpy.savez_compressed`)
-/// as `f32` tensors by name, converting dtypes as [`read_npy`] does.
+/// as `f32` tensors by name (the member's name without its `.npy`), converting dtypes as
+/// [`read_npy`] does.
+///
+/// Every member is checked as [`read_npy`] checks a file, against the size its zip entry
+/// declares; decompression stops one byte past that size, so a member that holds more is an
+/// error rather than an allocation. A member's checksum is checked too.
 ///
 /// ```no_run
 /// let arrays = elegy_core::datasets::read_npz("mnist.npz")?;
@@ -46,19 +67,32 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
 /// ```
 pub fn read_npz(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tensor>> {
     let path = path.as_ref();
-    let unreadable = |e| format_error(path, format!("cannot be read as .npz: {}", describe(e)));
-    check_npz_sizes(path)?;
-    let mut npz = NpzReader::new(open(path)?).map_err(unreadable)?;
-    let names = npz.names().map_err(unreadable)?;
+    let file = open(path)?;
+    let len = file
+        .metadata()
+        .map_err(|source| Error::Io {
+            path: path.into(),
+            source,
+        })?
+        .len();
+    let mut file = BufReader::new(file);
+    let members = archive::members(&mut file, len)
+        .map_err(|e| format_error(path, format!("cannot be read as .npz: {e}")))?;
     let mut arrays = BTreeMap::new();
-    for name in names {
-        let mut source = NpzEntry {
-            npz: &mut npz,
-            name: &name,
-        };
-        let array = read_any(&mut source)
-            .map_err(|e| format_error(path, format!("array `{name}` cannot be read: {e}")))?;
-        arrays.insert(name, Tensor::new(array));
+    for member in &members {
+        let fail = |e: String| format_error(path, format!("member `{}`: {e}", member.name));
+        let mut reader = archive::open(&mut file, len, member).map_err(fail)?;
+        let array = parse_npy(&mut reader, member.size, false).map_err(fail)?;
+        reader.finish(member.size).map_err(fail)?;
+        let name = member.name.strip_suffix(".npy").unwrap_or(&member.name);
+        if arrays
+            .insert(name.to_string(), Tensor::new(array))
+            .is_some()
+        {
+            return Err(fail(format!(
+                "a second array named `{name}`: the archive is corrupt"
+            )));
+        }
     }
     Ok(arrays)
 }
@@ -115,115 +149,326 @@ pub fn write_npz<'a, K: AsRef<str>>(
     Ok(())
 }
 
-/// An error when the `.npy` header of `file` promises more data than the file holds (a corrupt
-/// or crafted header would otherwise make the reader allocate it all, and abort the process).
-/// Headers this cannot parse are left to the reader, which reports them.
-fn check_npy_size(file: &mut File) -> std::result::Result<(), String> {
-    let mut start = Vec::new();
-    let read = (&mut *file).take(HEADER_READ).read_to_end(&mut start);
-    let rewound = file.rewind();
-    if read.is_err() || rewound.is_err() {
-        return Ok(());
-    }
-    let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
-    npy_size_problem(&start, file_len).map_or(Ok(()), Err)
+/// The first bytes of every `.npy` file.
+const MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+/// How many bytes of data are read and converted at a time.
+const CHUNK: usize = 1 << 16;
+
+/// The element types read, by the code after the byte-order character of a descr.
+#[derive(Clone, Copy, Debug)]
+enum Dtype {
+    F4,
+    F8,
+    I1,
+    I2,
+    I4,
+    I8,
+    U1,
+    U2,
+    U4,
+    U8,
+    Bool,
 }
 
-/// As [`check_npy_size`], for every member of the `.npz` file at `path` against its
-/// uncompressed size. A file the zip reader cannot open is left to the array reader.
-fn check_npz_sizes(path: &Path) -> Result<()> {
-    let Ok(mut zip) = zip::ZipArchive::new(open(path)?) else {
-        return Ok(());
-    };
-    for i in 0..zip.len() {
-        let Ok(mut member) = zip.by_index(i) else {
-            continue;
-        };
-        let (name, size) = (member.name().to_string(), member.size());
-        let mut start = Vec::new();
-        if (&mut member)
-            .take(HEADER_READ)
-            .read_to_end(&mut start)
-            .is_ok()
-            && let Some(problem) = npy_size_problem(&start, size)
-        {
-            return Err(format_error(path, format!("member `{name}`: {problem}")));
+impl Dtype {
+    fn size(self) -> usize {
+        match self {
+            Dtype::I1 | Dtype::U1 | Dtype::Bool => 1,
+            Dtype::I2 | Dtype::U2 => 2,
+            Dtype::F4 | Dtype::I4 | Dtype::U4 => 4,
+            Dtype::F8 | Dtype::I8 | Dtype::U8 => 8,
         }
     }
-    Ok(())
+
+    /// The dtype of a descr such as `'<f4'`, and whether it is big-endian.
+    fn parse(descr: &str) -> Option<(Dtype, bool)> {
+        let (order, code) = match descr.chars().next()? {
+            c @ ('<' | '>' | '|' | '=') => (c, &descr[1..]),
+            _ => ('=', descr),
+        };
+        let dtype = match code {
+            "f4" => Dtype::F4,
+            "f8" => Dtype::F8,
+            "i1" | "b" => Dtype::I1,
+            "i2" => Dtype::I2,
+            "i4" => Dtype::I4,
+            "i8" => Dtype::I8,
+            "u1" | "B" => Dtype::U1,
+            "u2" => Dtype::U2,
+            "u4" => Dtype::U4,
+            "u8" => Dtype::U8,
+            "b1" | "?" => Dtype::Bool,
+            _ => return None,
+        };
+        let big = match order {
+            '>' => true,
+            '<' => false,
+            // `|` (no byte order) only fits one-byte types.
+            '|' if dtype.size() > 1 => return None,
+            _ => cfg!(target_endian = "big"),
+        };
+        Some((dtype, big))
+    }
+
+    /// The value of one element of `bytes` (exactly `self.size()` of them).
+    fn convert(self, bytes: &[u8], big: bool) -> f32 {
+        macro_rules! num {
+            ($t:ty) => {{
+                let b = bytes.try_into().unwrap_or_default();
+                if big {
+                    <$t>::from_be_bytes(b)
+                } else {
+                    <$t>::from_le_bytes(b)
+                }
+            }};
+        }
+        match self {
+            Dtype::F4 => num!(f32),
+            Dtype::F8 => num!(f64) as f32,
+            Dtype::I1 => f32::from(bytes[0] as i8),
+            Dtype::I2 => f32::from(num!(i16)),
+            Dtype::I4 => num!(i32) as f32,
+            Dtype::I8 => num!(i64) as f32,
+            Dtype::U1 => f32::from(bytes[0]),
+            Dtype::U2 => f32::from(num!(u16)),
+            Dtype::U4 => num!(u32) as f32,
+            Dtype::U8 => num!(u64) as f32,
+            Dtype::Bool => f32::from(u8::from(bytes[0] != 0)),
+        }
+    }
 }
 
-/// Enough of a file's start to hold any `.npy` header.
-const HEADER_READ: u64 = 1 << 17;
+/// What a `.npy` header says.
+struct Header {
+    descr: String,
+    dtype: Dtype,
+    big_endian: bool,
+    fortran_order: bool,
+    shape: Vec<usize>,
+}
 
-/// What is wrong with an `.npy` of `total_len` bytes that starts with `start`, if its header
-/// promises more data than follows it, or a shape no array can have.
-fn npy_size_problem(start: &[u8], total_len: u64) -> Option<String> {
-    let (header_len, header) = npy_header(start)?;
-    let (item, shape) = (npy_item_size(header)?, npy_shape(header)?);
-    let product = |nonzero_only: bool| {
-        shape
-            .iter()
-            .filter(|&&d| d > 0 || !nonzero_only)
-            .try_fold(item as u128, |acc, &d| acc.checked_mul(d as u128))
-    };
-    // ndarray refuses a shape whose nonzero axes multiply past isize::MAX bytes.
-    if product(true).is_none_or(|bytes| bytes > isize::MAX as u128) {
-        return Some(format!(
-            "the header's shape {shape:?} of {item}-byte values is larger than any array can \
-             be: the header is corrupt"
+/// Reads `bytes` bytes (the end of what `reader` holds) into a new buffer. With `size_known`
+/// the buffer is allocated at once (the caller has checked `bytes` against the file's size);
+/// otherwise it grows with what actually arrives, so a declared size that lies costs nothing.
+fn read_bytes(reader: &mut impl Read, bytes: u64, size_known: bool) -> std::io::Result<Vec<u8>> {
+    let mut buffer = Vec::new();
+    if size_known {
+        buffer.reserve_exact(bytes as usize);
+    }
+    reader.take(bytes).read_to_end(&mut buffer)?;
+    if (buffer.len() as u64) < bytes {
+        return Err(ErrorKind::UnexpectedEof.into());
+    }
+    Ok(buffer)
+}
+
+/// The array of the `.npy` bytes `reader` yields, `len` of them in all: the whole header and
+/// data must fit in `len`, and the data must fill it exactly. `size_known`: `len` is the size of
+/// a file (rather than a size an archive declares), so buffers of up to `len` bytes may be
+/// allocated before the bytes are read.
+fn parse_npy(
+    reader: &mut impl Read,
+    len: u64,
+    size_known: bool,
+) -> std::result::Result<ArrayD<f32>, String> {
+    let truncated = |what: &str| format!("the file ends inside its {what} (truncated?)");
+    let mut prefix = [0u8; 8];
+    reader.read_exact(&mut prefix).map_err(|e| match e.kind() {
+        ErrorKind::UnexpectedEof => format!(
+            "{len} bytes are too few for a .npy file (it starts with 8 bytes of magic and version)"
+        ),
+        _ => e.to_string(),
+    })?;
+    if &prefix[..6] != MAGIC {
+        return Err(format!(
+            "not a .npy file: it starts with {:02x?}, a .npy file with 93 4e 55 4d 50 59 \
+             (\"\\x93NUMPY\")",
+            &prefix[..6]
         ));
     }
-    let available = total_len.saturating_sub(header_len as u64) as u128;
-    match product(false) {
-        Some(bytes) if bytes <= available => None,
-        _ => Some(format!(
-            "the header promises shape {shape:?} of {item}-byte values but only {available} \
-             bytes of data follow it: the file is truncated or its header corrupt"
-        )),
-    }
-}
-
-/// The length of the whole header (magic, version, length field and dict) and the dict's text.
-fn npy_header(bytes: &[u8]) -> Option<(usize, &str)> {
-    let rest = bytes.strip_prefix(b"\x93NUMPY")?;
-    let (version, rest) = rest.split_first()?;
-    let rest = rest.get(1..)?;
-    let (len, offset): (usize, usize) = match version {
-        1 => (
-            usize::from(u16::from_le_bytes([*rest.first()?, *rest.get(1)?])),
-            10,
-        ),
-        _ => (
-            u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize,
-            12,
-        ),
+    let (major, minor) = (prefix[6], prefix[7]);
+    let header_len = match major {
+        1 => {
+            let mut field = [0u8; 2];
+            reader
+                .read_exact(&mut field)
+                .map_err(|_| truncated("header"))?;
+            u64::from(u16::from_le_bytes(field))
+        }
+        2 | 3 => {
+            let mut field = [0u8; 4];
+            reader
+                .read_exact(&mut field)
+                .map_err(|_| truncated("header"))?;
+            u64::from(u32::from_le_bytes(field))
+        }
+        _ => {
+            return Err(format!(
+                "format version {major}.{minor} is unknown; NumPy writes versions 1.0, 2.0 and \
+                 3.0 (is the file corrupt?)"
+            ));
+        }
     };
-    let dict = bytes.get(offset..offset.checked_add(len)?)?;
-    Some((offset + len, std::str::from_utf8(dict).ok()?))
+    let data_start = if major == 1 { 10 } else { 12 } + header_len;
+    if data_start > len {
+        return Err(format!(
+            "the header's length field says {header_len} bytes, but only {} bytes follow it: \
+             the file is truncated or its header corrupt",
+            len.saturating_sub(data_start - header_len)
+        ));
+    }
+    let header_bytes = read_bytes(reader, header_len, size_known).map_err(|e| match e.kind() {
+        ErrorKind::UnexpectedEof => truncated("header"),
+        _ => e.to_string(),
+    })?;
+    let header = parse_header(&header_bytes, major)?;
+    drop(header_bytes);
+    let available = len - data_start;
+    let elements = header
+        .shape
+        .iter()
+        .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64));
+    let bytes = elements.and_then(|n| n.checked_mul(header.dtype.size() as u64));
+    let descr = &header.descr;
+    let shape = &header.shape;
+    match bytes {
+        Some(bytes) if bytes == available => {}
+        Some(bytes) if bytes < available => {
+            return Err(format!(
+                "the header promises shape {shape:?} of '{descr}' ({bytes} bytes of data) but \
+                 {available} bytes follow it: the file has bytes past the data or its header is \
+                 corrupt"
+            ));
+        }
+        _ => {
+            let promised = bytes.map_or("more than 2^64".to_string(), |b| b.to_string());
+            return Err(format!(
+                "the header promises shape {shape:?} of '{descr}' ({promised} bytes of data) but \
+                 only {available} bytes follow it: the file is truncated or its header corrupt"
+            ));
+        }
+    }
+    let n = elements.unwrap_or(0) as usize;
+    let size = header.dtype.size();
+    // `n * size` bytes are there (size_known) or declared: in the latter case the output grows
+    // with what is read.
+    let mut values = Vec::with_capacity(if size_known { n } else { n.min(CHUNK) });
+    let mut chunk = vec![0u8; CHUNK.min(n * size)];
+    let mut left = n * size;
+    while left > 0 {
+        let take = left.min(chunk.len());
+        reader
+            .read_exact(&mut chunk[..take])
+            .map_err(|e| match e.kind() {
+                ErrorKind::UnexpectedEof => {
+                    "the data ends before filling the shape in the header (truncated?)".to_string()
+                }
+                _ => e.to_string(),
+            })?;
+        values.extend(
+            chunk[..take]
+                .chunks_exact(size)
+                .map(|b| header.dtype.convert(b, header.big_endian)),
+        );
+        left -= take;
+    }
+    let dim = IxDyn(&header.shape);
+    let array = if header.fortran_order {
+        ArrayD::from_shape_vec(dim.f(), values)
+    } else {
+        ArrayD::from_shape_vec(dim, values)
+    }
+    .map_err(|e| format!("the header's shape {shape:?} cannot be an array: {e}"))?;
+    Ok(if array.is_standard_layout() {
+        array
+    } else {
+        array.as_standard_layout().into_owned()
+    })
 }
 
-/// The byte size of one element from the dict's `'descr': '<f4'` (the digits at its end).
-fn npy_item_size(header: &str) -> Option<usize> {
-    let after = &header[header.find("'descr'")? + 7..];
-    let quote = after.find(['\'', '"'])?;
-    let value = &after[quote + 1..];
-    let value = &value[..value.find(['\'', '"'])?];
-    let digits = value.trim_start_matches(|c: char| !c.is_ascii_digit());
-    digits.parse().ok()
-}
-
-/// The axes of the dict's `'shape': (2, 3)`.
-fn npy_shape(header: &str) -> Option<Vec<usize>> {
-    let after = &header[header.find("'shape'")? + 7..];
-    let inside = &after[after.find('(')? + 1..];
-    let inside = &inside[..inside.find(')')?];
-    inside
-        .split(',')
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(|d| d.trim_end_matches('L').parse().ok())
-        .collect()
+/// The header dict of a `.npy` file of format version `major`: `descr`, `fortran_order` and
+/// `shape`, in any order, and no other key (as NumPy requires).
+fn parse_header(bytes: &[u8], major: u8) -> std::result::Result<Header, String> {
+    // Versions 1 and 2 are latin-1, version 3 UTF-8.
+    let text: String = if major == 3 {
+        std::str::from_utf8(bytes)
+            .map_err(|e| format!("the header is not UTF-8 text ({e})"))?
+            .to_string()
+    } else {
+        bytes.iter().map(|&b| char::from(b)).collect()
+    };
+    let bad = |why: String| format!("the header is not a NumPy header: {why}");
+    let Literal::Dict(entries) = pyliteral::parse(&text).map_err(bad)? else {
+        return Err(bad("it is not a dict".into()));
+    };
+    let (mut descr, mut fortran, mut shape) = (None, None, None);
+    for (key, value) in entries {
+        match key {
+            Literal::Str(k) if k == "descr" => descr = Some(value),
+            Literal::Str(k) if k == "fortran_order" => fortran = Some(value),
+            Literal::Str(k) if k == "shape" => shape = Some(value),
+            other => {
+                return Err(bad(format!(
+                    "unexpected key {}; it has 'descr', 'fortran_order' and 'shape'",
+                    other.describe()
+                )));
+            }
+        }
+    }
+    let missing = |key: &str| bad(format!("the key '{key}' is missing"));
+    let descr = match descr.ok_or_else(|| missing("descr"))? {
+        Literal::Str(s) => s,
+        other => {
+            return Err(format!(
+                "dtype {} (a structured dtype) is not supported; store float32, float64, an \
+                 integer type or bool",
+                other.describe()
+            ));
+        }
+    };
+    let Some((dtype, big_endian)) = Dtype::parse(&descr) else {
+        return Err(format!(
+            "dtype '{descr}' is not supported; store float32, float64, an integer type or bool"
+        ));
+    };
+    let fortran_order = match fortran.ok_or_else(|| missing("fortran_order"))? {
+        Literal::Bool(b) => b,
+        other => {
+            return Err(bad(format!(
+                "'fortran_order' is {}, not True or False",
+                other.describe()
+            )));
+        }
+    };
+    let shape = match shape.ok_or_else(|| missing("shape"))? {
+        Literal::Tuple(axes) => axes
+            .iter()
+            .map(|axis| match axis {
+                Literal::Int(d) => usize::try_from(*d).ok(),
+                _ => None,
+            })
+            .collect::<Option<Vec<usize>>>()
+            .ok_or_else(|| {
+                bad(format!(
+                    "'shape' is {}, not a tuple of non-negative integers",
+                    Literal::Tuple(axes.clone()).describe()
+                ))
+            })?,
+        other => {
+            return Err(bad(format!(
+                "'shape' is {}, not a tuple of non-negative integers",
+                other.describe()
+            )));
+        }
+    };
+    Ok(Header {
+        descr,
+        dtype,
+        big_endian,
+        fortran_order,
+        shape,
+    })
 }
 
 fn open(path: &Path) -> Result<File> {
@@ -238,90 +483,4 @@ fn create(path: &Path) -> Result<File> {
         path: path.into(),
         source,
     })
-}
-
-/// A stored array that can be read again from its start, as any element type.
-trait Source {
-    fn read<T: ReadableElement>(&mut self) -> std::result::Result<ArrayD<T>, ReadNpzError>;
-}
-
-struct NpyFile(BufReader<File>);
-
-impl Source for NpyFile {
-    fn read<T: ReadableElement>(&mut self) -> std::result::Result<ArrayD<T>, ReadNpzError> {
-        self.0.rewind().map_err(ReadNpyError::Io)?;
-        Ok(ArrayD::<T>::read_npy(&mut self.0)?)
-    }
-}
-
-struct NpzEntry<'a> {
-    npz: &'a mut NpzReader<File>,
-    name: &'a str,
-}
-
-impl Source for NpzEntry<'_> {
-    fn read<T: ReadableElement>(&mut self) -> std::result::Result<ArrayD<T>, ReadNpzError> {
-        self.npz.by_name(self.name)
-    }
-}
-
-/// The array of `source` as `f32`, in standard (C) order, whatever its stored dtype.
-fn read_any(source: &mut impl Source) -> std::result::Result<ArrayD<f32>, String> {
-    // float32 first: the common case, and otherwise the error names the stored dtype, read
-    // from the header without touching the data.
-    let descriptor = match source.read::<f32>() {
-        Ok(array) => return Ok(standard_order(array)),
-        Err(ReadNpzError::Npy(ReadNpyError::WrongDescriptor(descriptor))) => descriptor,
-        Err(e) => return Err(describe(e)),
-    };
-    // The descriptor is a Python literal such as '<f8'.
-    let descriptor = descriptor.to_string();
-    let code = descriptor.trim_matches(['\'', '"']);
-    let converted = match code.trim_start_matches(['<', '>', '|', '=']) {
-        "f8" => source.read::<f64>().map(|a| convert(a, |v| v as f32)),
-        "i1" | "b" => source.read::<i8>().map(|a| convert(a, f32::from)),
-        "i2" => source.read::<i16>().map(|a| convert(a, f32::from)),
-        "i4" => source.read::<i32>().map(|a| convert(a, |v| v as f32)),
-        "i8" => source.read::<i64>().map(|a| convert(a, |v| v as f32)),
-        "u1" | "B" => source.read::<u8>().map(|a| convert(a, f32::from)),
-        "u2" => source.read::<u16>().map(|a| convert(a, f32::from)),
-        "u4" => source.read::<u32>().map(|a| convert(a, |v| v as f32)),
-        "u8" => source.read::<u64>().map(|a| convert(a, |v| v as f32)),
-        "b1" | "?" => source.read::<bool>().map(|a| convert(a, f32::from)),
-        _ => {
-            return Err(format!(
-                "dtype {descriptor} is not supported; store float32, float64, an integer type \
-                 or bool"
-            ));
-        }
-    };
-    converted.map_err(describe)
-}
-
-/// The reason an array cannot be read, in words about the file.
-fn describe(error: ReadNpzError) -> String {
-    match error {
-        ReadNpzError::Npy(ReadNpyError::Io(e)) if e.kind() == ErrorKind::UnexpectedEof => {
-            "the file ends inside its header (truncated?)".into()
-        }
-        ReadNpzError::Npy(ReadNpyError::MissingData) => {
-            "the data ends before filling the shape in the header (truncated?)".into()
-        }
-        ReadNpzError::Npy(e) => e.to_string(),
-        ReadNpzError::Zip(e) => format!("not a readable zip archive ({e})"),
-    }
-}
-
-fn standard_order(array: ArrayD<f32>) -> ArrayD<f32> {
-    if array.is_standard_layout() {
-        array
-    } else {
-        array.as_standard_layout().into_owned()
-    }
-}
-
-/// `array` mapped element by element to `f32`, in standard order (iteration is logical order).
-fn convert<T: Copy>(array: ArrayD<T>, f: impl Fn(T) -> f32) -> ArrayD<f32> {
-    let values = array.iter().map(|&v| f(v)).collect();
-    ArrayD::from_shape_vec(array.raw_dim(), values).expect("one value per element")
 }

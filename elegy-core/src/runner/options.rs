@@ -34,6 +34,11 @@ pub struct FitOptions {
     /// ends before them is an error.
     pub steps_per_epoch: Option<usize>,
     /// A weight per training sample (shape `[n]`).
+    ///
+    /// A batch's loss is `sum(weight * loss) / batch_size` (Keras' `sum_over_batch_size`), so
+    /// weights are not renormalized: a batch whose weights are all zero has a loss of exactly
+    /// 0.0 and no gradient, silently, as in Keras. Give every batch some nonzero weight (or
+    /// shuffle) if that is not what you want.
     pub sample_weight: Option<Tensor>,
     /// A weight per class (shape `[num_classes]`), multiplying the loss of each sample of that class.
     pub class_weight: Option<Tensor>,
