@@ -223,3 +223,37 @@ fn quiet() -> FitOptions {
         ..Default::default()
     }
 }
+
+#[test]
+fn test_on_batch_accumulates_across_calls_until_reset_metrics() {
+    use elegy::metrics::MeanAbsoluteError;
+    let mut r = Runner::new(Counting)
+        .loss(MeanSquaredError)
+        .metric(MeanAbsoluteError)
+        .optimizer(Sgd::new(0.01));
+    r.init(Tensor::ones(&[2, 2]), Some(Tensor::ones(&[2, 1]).into()), 2)
+        .unwrap();
+    let x = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 2.0, 2.0, 1.0, 3.0], &[4, 2]).unwrap();
+    let y = Tensor::from_vec(vec![0.0, 1.0, 1.0, 2.0], &[4, 1]).unwrap();
+    let half = |t: &Tensor, first: usize| {
+        elegy::Data::from(t.clone())
+            .select(&[first, first + 1])
+            .unwrap()
+    };
+    r.test_on_batch(half(&x, 0), half(&y, 0)).unwrap();
+    let both = r.test_on_batch(half(&x, 2), half(&y, 2)).unwrap();
+    let evaluate = EvaluateOptions {
+        batch_size: 2,
+        ..Default::default()
+    };
+    let whole = r.evaluate(x.clone(), y.clone(), evaluate).unwrap();
+    assert_eq!(both, whole);
+    // evaluate ended the series; after reset_metrics too, a call's logs are its own.
+    r.reset_metrics();
+    let alone = r.test_on_batch(half(&x, 2), half(&y, 2)).unwrap();
+    let only_second = r
+        .evaluate(half(&x, 2), half(&y, 2), EvaluateOptions::default())
+        .unwrap();
+    assert_eq!(alone, only_second);
+    assert_ne!(alone, both);
+}

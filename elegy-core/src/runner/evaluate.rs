@@ -65,8 +65,14 @@ impl<M: Model> Runner<M> {
         self.evaluate_batches(batches, prefetch, &mut Vec::new(), position, &mut false)
     }
 
-    /// `test_step` on one batch, from fresh metric state; returns its logs. Initializes the
-    /// model from this batch if needed (as `train_on_batch` and `evaluate_dataset` do).
+    /// `test_step` on one batch; returns the logs of the batches evaluated so far this way.
+    /// Initializes the model from this batch if needed (as `train_on_batch` and
+    /// `evaluate_dataset` do).
+    ///
+    /// As in Elegy, consecutive calls accumulate: metrics stream on from the state the last call
+    /// left and the loss logs are means over all the batches, until [`Runner::reset_metrics`]
+    /// (or another loop, `fit` or `evaluate`, which start from fresh metric state). For Keras'
+    /// `test_on_batch(x, y, reset_metrics=True)`, call `reset_metrics()` first.
     pub fn test_on_batch(
         &mut self,
         x: impl Into<Data>,
@@ -80,8 +86,33 @@ impl<M: Model> Runner<M> {
         check_finite(&y, "test_on_batch: y", 0)?;
         let mut arrays = Arrays::new(x, Some(y), None, n);
         let position = LoopPosition::outside_fit(Some(1));
+        let (fresh, mut accumulator) = match self.on_batch_logs.take() {
+            Some(accumulator) => (false, accumulator),
+            None => (true, LogAccumulator::default()),
+        };
         let batches = arrays.batches(0)?;
-        self.evaluate_batches(batches, 0, &mut Vec::new(), position, &mut false)
+        let evaluation = Evaluation {
+            fresh,
+            accumulator: &mut accumulator,
+        };
+        self.evaluate_batches_into(
+            batches,
+            0,
+            &mut Vec::new(),
+            position,
+            &mut false,
+            evaluation,
+        )?;
+        let logs = accumulator.values();
+        self.on_batch_logs = Some(accumulator);
+        Ok(logs)
+    }
+
+    /// Ends a series of [`Runner::test_on_batch`] calls: the metric state goes back to what every
+    /// evaluation starts from, and the next call's logs are its own.
+    pub fn reset_metrics(&mut self) {
+        self.on_batch_logs = None;
+        self.states.metrics_states = self.initial_metrics_states.clone();
     }
 
     /// `test_step` over `batches` from fresh metric state; the logs over all of them. The
@@ -95,9 +126,33 @@ impl<M: Model> Runner<M> {
         position: LoopPosition,
         stop: &mut bool,
     ) -> Result<LogValues> {
-        self.with_callbacks(callbacks, position, stop, |cb, ctx| cb.on_test_begin(ctx))?;
-        self.states.metrics_states = self.initial_metrics_states.clone();
         let mut accumulator = LogAccumulator::default();
+        let evaluation = Evaluation {
+            fresh: true,
+            accumulator: &mut accumulator,
+        };
+        self.evaluate_batches_into(batches, prefetch, callbacks, position, stop, evaluation)?;
+        Ok(accumulator.values())
+    }
+
+    /// [`Runner::evaluate_batches`], adding the logs to `evaluation`'s accumulator, from fresh
+    /// metric state when it says so.
+    fn evaluate_batches_into(
+        &mut self,
+        batches: Batches<'_>,
+        prefetch: usize,
+        callbacks: &mut [Box<dyn Callback>],
+        position: LoopPosition,
+        stop: &mut bool,
+        evaluation: Evaluation<'_>,
+    ) -> Result<()> {
+        self.with_callbacks(callbacks, position, stop, |cb, ctx| cb.on_test_begin(ctx))?;
+        if evaluation.fresh {
+            // Another loop ends a series of `test_on_batch` calls.
+            self.on_batch_logs = None;
+            self.states.metrics_states = self.initial_metrics_states.clone();
+        }
+        let accumulator = evaluation.accumulator;
         let mut seen = 0;
         drive(batches, prefetch, usize::MAX, |batch, b| {
             self.with_callbacks(callbacks, position, stop, |cb, ctx| {
@@ -138,7 +193,12 @@ impl<M: Model> Runner<M> {
         let logs = accumulator.values();
         self.with_callbacks(callbacks, position, stop, |cb, ctx| {
             cb.on_test_end(ctx, &logs)
-        })?;
-        Ok(logs)
+        })
     }
+}
+
+/// How an evaluation adds up: from fresh metric state or on from the runner's, into which logs.
+struct Evaluation<'a> {
+    fresh: bool,
+    accumulator: &'a mut LogAccumulator,
 }

@@ -334,6 +334,7 @@ impl FitRun {
         runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
             cb.on_epoch_begin(epoch, ctx)
         })?;
+        runner.on_batch_logs = None;
         runner.states.metrics_states = runner.initial_metrics_states.clone();
         let mut accumulator = LogAccumulator::default();
         let (mut seen, mut batches_run) = (0usize, 0usize);

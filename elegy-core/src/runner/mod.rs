@@ -89,6 +89,9 @@ pub struct Runner<M> {
     lost_at: Option<u64>,
     /// Whether training tunes glibc's malloc for the process ([`retain_freed_memory`]).
     tune_malloc: bool,
+    /// The logs of a series of `test_on_batch` calls under way (until `reset_metrics` or
+    /// another loop).
+    on_batch_logs: Option<accumulate::LogAccumulator>,
 }
 
 /// Keys derived from the seed for different purposes never collide.
@@ -121,6 +124,7 @@ impl<M: Model> Runner<M> {
             config_error: None,
             lost_at: None,
             tune_malloc: true,
+            on_batch_logs: None,
         }
     }
 
