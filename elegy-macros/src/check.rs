@@ -405,10 +405,104 @@ fn inputs(step: &StepFn, kind: Option<&'static StepKind>, errors: &Errors) -> Ve
                     };
                 }
             }
-            kind.and_then(|kind| kind.input(input))
-                .map_or(Resolution::Rejected, Resolution::Input)
+            let Some(input) = kind.and_then(|kind| kind.input(input)) else {
+                return Resolution::Rejected;
+            };
+            if let Some(accepted) = certainly_wrong_type(input, &param.ty, kind) {
+                errors.error_at(
+                    &param.ty,
+                    format!(
+                        "the input `{input}` cannot become this type: declare it as {accepted}"
+                    ),
+                );
+                return Resolution::Rejected;
+            }
+            Resolution::Input(input)
         })
         .collect()
+}
+
+/// The types `input` accepts, as a message, when `ty` is certainly none of them: a primitive,
+/// `str` or `String`, a `&mut`, or a reference or `Option` where the input takes neither. Other
+/// types (aliases, paths) are left to `StepArg`'s own error.
+fn certainly_wrong_type(input: &str, ty: &Type, kind: Option<&StepKind>) -> Option<String> {
+    const PRIMITIVES: [&str; 17] = [
+        "bool", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32",
+        "u64", "u128", "usize", "str", "String",
+    ];
+    fn last_ident(ty: &Type) -> Option<String> {
+        match ty {
+            Type::Path(path) if path.qself.is_none() => {
+                path.path.segments.last().map(|s| s.ident.to_string())
+            }
+            Type::Group(group) => last_ident(&group.elem),
+            Type::Paren(paren) => last_ident(&paren.elem),
+            _ => None,
+        }
+    }
+    fn option_of(ty: &Type) -> Option<&Type> {
+        let Type::Path(path) = ty else { return None };
+        let last = path.path.segments.last()?;
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        match (last.ident == "Option", args.args.first()) {
+            (true, Some(syn::GenericArgument::Type(inner))) => Some(inner),
+            _ => None,
+        }
+    }
+    let primitive = |ty: &Type| last_ident(ty).is_some_and(|name| PRIMITIVES.contains(&&*name));
+    let mutable_ref = |ty: &Type| matches!(ty, Type::Reference(r) if r.mutability.is_some());
+    let reference = |ty: &Type| matches!(ty, Type::Reference(_));
+    let strip_ref = |ty: &Type| -> Type {
+        match ty {
+            Type::Reference(r) => (*r.elem).clone(),
+            other => other.clone(),
+        }
+    };
+    let (accepted, wrong) = match input {
+        "initializing" | "training" => (
+            "`bool`",
+            last_ident(ty).is_some_and(|name| name != "bool" && PRIMITIVES.contains(&&*name))
+                || reference(ty)
+                || option_of(ty).is_some(),
+        ),
+        "states" => (
+            "`States` (the step is given them by value, and returns them)",
+            reference(ty) || option_of(ty).is_some() || primitive(ty),
+        ),
+        "components" => (
+            "`&Components`",
+            !reference(ty) || mutable_ref(ty) || primitive(&strip_ref(ty)),
+        ),
+        "x" => (
+            "`&Tensor`, `Tensor`, `&Data` or `Data`",
+            mutable_ref(ty) || option_of(ty).is_some() || primitive(&strip_ref(ty)),
+        ),
+        "y_true" => {
+            let inner = option_of(ty).unwrap_or(ty);
+            (
+                "`&Tensor`, `Tensor`, `&Data` or `Data`, or any of them in an `Option`",
+                mutable_ref(ty) || mutable_ref(inner) || primitive(&strip_ref(inner)),
+            )
+        }
+        "sample_weight" | "class_weight" => {
+            let inner = option_of(ty).unwrap_or(ty);
+            let data = last_ident(&strip_ref(inner)).is_some_and(|name| name == "Data");
+            (
+                "`Option<&Tensor>`, `Option<Tensor>`, `&Tensor` or `Tensor` (one weight per \
+                 sample, or per class)",
+                mutable_ref(ty) || mutable_ref(inner) || primitive(&strip_ref(inner)) || data,
+            )
+        }
+        "ctx" => {
+            let context = kind.map_or("the step's context", |k| k.context);
+            return (mutable_ref(ty) || reference(ty) || primitive(ty))
+                .then(|| format!("`{context}<'_>` (the whole context, by value)"));
+        }
+        _ => return None,
+    };
+    wrong.then(|| accepted.to_string())
 }
 
 /// The input `param` asks for, recording an error when it names none this step offers. With an
@@ -860,5 +954,25 @@ mod tests {
                  output with `PredStep::new(y_pred, states)`"
             ]
         );
+    }
+
+    #[test]
+    fn a_type_certainly_wrong_for_its_input_is_an_error_naming_the_input_and_its_types() {
+        assert_eq!(
+            messages(quote!(
+                fn pred_step(&self, training: f32) -> Result<T> {}
+            )),
+            ["the input `training` cannot become this type: declare it as `bool`"]
+        );
+        // Aliases and other paths are left to the trait's own check.
+        for (x, y_true) in [
+            (quote!(MyTensor), quote!(Option<Flag>)),
+            (quote!(&crate::Alias), quote!(Labels)),
+        ] {
+            let messages = messages(quote!(
+                fn test_step(&self, x: #x, y_true: #y_true) -> Result<T> {}
+            ));
+            assert!(messages.is_empty(), "{messages:?}");
+        }
     }
 }
