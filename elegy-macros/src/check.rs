@@ -422,6 +422,19 @@ fn inputs(step: &StepFn, kind: Option<&'static StepKind>, errors: &Errors) -> Ve
         .collect()
 }
 
+/// Whether `ty` is the step's own context type (`StepContext<'_>`, or a reference to it).
+fn names_the_context(ty: &Type, kind: &StepKind) -> bool {
+    match ty {
+        Type::Reference(reference) => names_the_context(&reference.elem, kind),
+        Type::Path(path) if path.qself.is_none() => path
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == kind.context),
+        _ => false,
+    }
+}
+
 /// The types `input` accepts, as a message, when `ty` is certainly none of them: a primitive,
 /// `str` or `String`, a `&mut`, or a reference or `Option` where the input takes neither. Other
 /// types (aliases, paths) are left to `StepArg`'s own error.
@@ -553,6 +566,15 @@ fn param_input<'p>(param: &'p Param, kind: Option<&StepKind>, errors: &Errors) -
             format!(
                 "{origin}; expected one of: {}",
                 one_of(kind.inputs.iter().copied())
+            ),
+        );
+    } else if names_the_context(&param.ty, kind) {
+        errors.error_at(
+            &binding.ident,
+            format!(
+                "`{}` is not an input of `{}`: to take the whole context, name the parameter \
+                 `ctx` (`ctx: {}<'_>`)",
+                binding.ident, kind.name, kind.context
             ),
         );
     } else if elsewhere.is_empty() {
