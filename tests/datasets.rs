@@ -1,6 +1,9 @@
 //! `elegy::datasets`: the embedded datasets, the file readers (on small files made here), the
 //! splits and the preprocessing helpers.
 
+mod common;
+
+use common::npy_with_header;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -811,27 +814,6 @@ fn read_npz_reads_fortran_order_arrays_in_row_major_order() {
     npz.finish().unwrap();
     let a = &datasets::read_npz(&path).unwrap()["a"];
     assert_eq!(a.to_vec(), vec![1.0, 2.0, 3.0, 4.0]);
-}
-
-/// A `.npy` file of format `major`.0 whose header is exactly `dict` (padded with spaces and a
-/// newline to a multiple of 64 bytes, as NumPy pads it).
-fn npy_with_header(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
-    let prefix = if major == 1 { 10 } else { 12 };
-    let mut header = dict.to_string();
-    while !(prefix + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY".to_vec();
-    bytes.extend_from_slice(&[major, 0]);
-    if major == 1 {
-        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    } else {
-        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    }
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(data);
-    bytes
 }
 
 #[test]

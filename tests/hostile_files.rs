@@ -15,6 +15,9 @@
 //! `ELEGY_HOSTILE_SCALE=50` reads fifty times as many (a deeper run by hand; run it in release
 //! mode).
 
+mod common;
+
+use common::npy_with_header;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{Read, Write};
@@ -483,26 +486,6 @@ fn temp() -> tempfile::TempDir {
 // ---------------------------------------------------------------------------------------------
 // Valid files to start from
 
-/// A `.npy` file of format `major`.0 with the given header dict text, padded as NumPy pads it.
-fn npy(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
-    let prefix = if major == 1 { 10 } else { 12 };
-    let mut header = dict.to_string();
-    while !(prefix + header.len() + 1).is_multiple_of(64) {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut bytes = b"\x93NUMPY".to_vec();
-    bytes.extend_from_slice(&[major, 0]);
-    if major == 1 {
-        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    } else {
-        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    }
-    bytes.extend_from_slice(header.as_bytes());
-    bytes.extend_from_slice(data);
-    bytes
-}
-
 fn written_npy<A: ndarray_npy::WritableElement>(array: &ArrayD<A>) -> Vec<u8> {
     let mut bytes = Vec::new();
     array.write_npy(&mut bytes).unwrap();
@@ -524,7 +507,7 @@ fn npy_fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ("bool", written_npy(&flags)),
         (
             "big-endian i8, double quotes, other key order, format 2.0",
-            npy(
+            npy_with_header(
                 2,
                 "{\"shape\": (2, 3), \"fortran_order\": True, \"descr\": \">i8\"}",
                 &i64s,
@@ -532,7 +515,7 @@ fn npy_fixtures() -> Vec<(&'static str, Vec<u8>)> {
         ),
         (
             "f8, format 3.0",
-            npy(
+            npy_with_header(
                 3,
                 "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
                 &[0u8; 16],
@@ -836,7 +819,7 @@ fn refused_within<T: std::fmt::Debug>(
 
 #[test]
 fn a_128_byte_npy_with_double_quoted_keys_cannot_ask_for_4_tb() {
-    let bytes = npy(
+    let bytes = npy_with_header(
         1,
         "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (1000000000000,)}",
         &[0; 8],
@@ -851,7 +834,7 @@ fn a_format_2_header_longer_than_128_kib_is_parsed_and_checked_in_full() {
     let padding = " ".repeat(200 << 10);
     let dict =
         format!("{{'descr': '<f4', {padding}'fortran_order': False, 'shape': (1000000000000,)}}");
-    let bytes = npy(2, &dict, &[0; 8]);
+    let bytes = npy_with_header(2, &dict, &[0; 8]);
     let message = refused_within("long.npy", &bytes, allowance(bytes.len(), 0), |p| {
         datasets::read_npy(p)
     });
@@ -860,7 +843,7 @@ fn a_format_2_header_longer_than_128_kib_is_parsed_and_checked_in_full() {
     let dict = format!("{{'descr': '<f4', {padding}'fortran_order': False, 'shape': (2,)}}");
     let dir = temp();
     let path = dir.path().join("long-ok.npy");
-    std::fs::write(&path, npy(2, &dict, &[0; 8])).unwrap();
+    std::fs::write(&path, npy_with_header(2, &dict, &[0; 8])).unwrap();
     assert_eq!(datasets::read_npy(&path).unwrap().shape(), &[2]);
 }
 
@@ -893,7 +876,7 @@ fn the_same_crafted_arrays_inside_an_npz_are_refused_naming_the_member() {
     let members: [(&str, Vec<u8>); 3] = [
         (
             "quotes.npy",
-            npy(
+            npy_with_header(
                 1,
                 "{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (1000000000000,)}",
                 &[0; 8],
@@ -931,7 +914,7 @@ fn the_same_crafted_arrays_inside_an_npz_are_refused_naming_the_member() {
 fn a_zip_member_that_inflates_past_its_declared_size_stops_there() {
     // A member declared as a 128-byte array whose deflated data holds 64 MB: decompression
     // stops one byte past the declared size.
-    let header = npy(
+    let header = npy_with_header(
         1,
         "{'descr': '|u1', 'fortran_order': False, 'shape': (64,)}",
         &[],

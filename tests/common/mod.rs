@@ -31,3 +31,24 @@ impl Model for Linear {
         Ok(PredStep::new(y, ctx.states.with_net_params(params)))
     }
 }
+
+/// A `.npy` file of format `major`.0 whose header is exactly `dict` (padded with spaces and a
+/// newline to a multiple of 64 bytes, as NumPy pads it), followed by `data`.
+pub fn npy_with_header(major: u8, dict: &str, data: &[u8]) -> Vec<u8> {
+    let prefix = if major == 1 { 10 } else { 12 };
+    let mut header = dict.to_string();
+    while !(prefix + header.len() + 1).is_multiple_of(64) {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY".to_vec();
+    bytes.extend_from_slice(&[major, 0]);
+    if major == 1 {
+        bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    } else {
+        bytes.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    }
+    bytes.extend_from_slice(header.as_bytes());
+    bytes.extend_from_slice(data);
+    bytes
+}
