@@ -257,3 +257,25 @@ fn test_on_batch_accumulates_across_calls_until_reset_metrics() {
     assert_eq!(alone, only_second);
     assert_ne!(alone, both);
 }
+
+#[test]
+fn summary_runs_pred_step_on_a_copy_and_shows_what_it_makes_and_its_output_shape() {
+    let mut r = runner();
+    let before = r.states().clone();
+    let rows = r.summary_rows(Tensor::ones(&[3, 2])).unwrap();
+    let shown: Vec<(&str, &str, Vec<usize>)> = rows
+        .iter()
+        .map(|row| (row.path.as_str(), row.kind.as_str(), row.shape.clone()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("w", "parameter", vec![2, 1]),
+            ("calls", "state", vec![]),
+            ("output", "output", vec![3, 1]),
+        ]
+    );
+    assert_eq!(r.states(), &before);
+    let table = elegy::runner::format_summary(&rows);
+    assert!(table.contains("[3, 1]"), "{table}");
+}

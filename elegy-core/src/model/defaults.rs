@@ -272,10 +272,13 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
     })
 }
 
-/// One row per module the runner's module calls (path, kind, output shape, parameter counts);
-/// without a module, one row per parameter and network state, sorted by path.
+/// One row per module the runner's module calls (path, kind, output shape, parameter counts).
+/// Without a module, as in Elegy, `pred_step` runs on a copy of the states with
+/// `initializing = true, training = true` (the states given stay as they are): one row per
+/// parameter and network state it makes, sorted by path, then one per part of its predictions for
+/// the sample batch (kind `"output"`, whole shape).
 pub fn summary_step<M: Model + ?Sized>(
-    _model: &M,
+    model: &M,
     ctx: SummaryContext<'_>,
 ) -> Result<Vec<SummaryRow>> {
     let states = &ctx.states;
@@ -291,19 +294,44 @@ pub fn summary_step<M: Model + ?Sized>(
         mctx.call_data(module, ctx.x)?;
         return Ok(mctx.finish().2);
     }
-    let row = |path: &str, t: &crate::Tensor, trainable: bool| SummaryRow {
+    let pred = model
+        .pred_step(PredContext {
+            x: ctx.x,
+            states: states.clone(),
+            components: ctx.components,
+            initializing: true,
+            training: true,
+        })
+        .map_err(|e| e.into_parts().0)?;
+    let row = |path: &str, kind: &str, t: &crate::Tensor| SummaryRow {
         path: path.to_string(),
-        kind: if trainable { "parameter" } else { "state" }.to_string(),
+        kind: kind.to_string(),
         shape: t.shape().to_vec(),
-        trainable: if trainable { t.len() } else { 0 },
-        non_trainable: if trainable { 0 } else { t.len() },
-        bytes: t.len() * std::mem::size_of::<f32>(),
+        trainable: if kind == "parameter" { t.len() } else { 0 },
+        non_trainable: if kind == "state" { t.len() } else { 0 },
+        bytes: if kind == "output" {
+            0
+        } else {
+            t.len() * std::mem::size_of::<f32>()
+        },
     };
-    Ok(states
+    let outputs = pred.y_pred.leaves();
+    let output_path = |i: usize| match outputs.len() {
+        1 => "output".to_string(),
+        _ => format!("output/{i}"),
+    };
+    let made = &pred.states;
+    Ok(made
         .net_params
         .iter()
-        .map(|(k, t)| row(k, t, true))
-        .chain(states.net_states.iter().map(|(k, t)| row(k, t, false)))
+        .map(|(k, t)| row(k, "parameter", t))
+        .chain(made.net_states.iter().map(|(k, t)| row(k, "state", t)))
+        .chain(
+            outputs
+                .iter()
+                .enumerate()
+                .map(|(i, t)| row(&output_path(i), "output", t)),
+        )
         .collect())
 }
 

@@ -65,7 +65,8 @@ pub struct SummaryRow {
     /// Kind of layer (`"Linear"`), or `"parameter"`.
     pub kind: String,
     /// Shape of the output without the batch axis (the table shows it as `None`), or, in rows of
-    /// kind `"parameter"` or `"state"`, the tensor's whole shape.
+    /// kind `"parameter"`, `"state"` or `"output"` (a model's predictions for the summary's
+    /// sample batch), the tensor's whole shape.
     pub shape: Vec<usize>,
     /// Number of trainable values (a container's row counts those of the rows nested in it).
     pub trainable: usize,
@@ -76,9 +77,9 @@ pub struct SummaryRow {
 }
 
 impl SummaryRow {
-    /// Whether this row is a parameter or state tensor (whose shape has no batch axis) rather
-    /// than a layer's output.
+    /// Whether this row is a tensor shown whole (a parameter, a state, or the predictions for
+    /// the sample batch) rather than a layer's output without its batch axis.
     pub(crate) fn is_tensor_row(&self) -> bool {
-        matches!(self.kind.as_str(), "parameter" | "state")
+        matches!(self.kind.as_str(), "parameter" | "state" | "output")
     }
 }
