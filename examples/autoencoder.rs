@@ -23,7 +23,8 @@ fn main() -> Result<()> {
         .loss(MeanSquaredError)
         .metric(MeanAbsoluteError)
         .optimizer(Adam::new(3e-3))
-        .seed(0);
+        .seed(0)
+        .build()?;
     let targets: Data = x_train.clone();
     runner.fit(
         x_train,

@@ -236,7 +236,8 @@ fn main() -> Result<()> {
         let mut runner = Runner::for_module(model)
             .loss(SparseCategoricalCrossentropy::from_logits())
             .optimizer(Adam::new(1e-3))
-            .seed(42);
+            .seed(42)
+            .build()?;
         let timer = EpochTimer::default();
         let seconds = timer.seconds.clone();
         let history = runner.fit(

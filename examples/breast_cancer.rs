@@ -41,7 +41,8 @@ fn main() -> Result<()> {
             ..Default::default()
         })
         .optimizer(Adam::new(1e-3))
-        .seed(0);
+        .seed(0)
+        .build()?;
     runner.fit(
         x_train,
         y_train,

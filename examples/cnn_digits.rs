@@ -28,7 +28,8 @@ fn main() -> Result<()> {
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(2e-3))
-        .seed(0);
+        .seed(0)
+        .build()?;
     runner.summary(x_train.clone())?;
     runner.fit(
         x_train,

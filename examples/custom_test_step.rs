@@ -44,7 +44,10 @@ fn main() -> Result<()> {
     let noise = Tensor::normal(&[256, 1], 0.0, 0.05, RngKey::new(1));
     let y = x.mul_scalar(2.0).sub_scalar(1.0).add(&noise)?;
 
-    let mut runner = Runner::new(LineFit).optimizer(Sgd::new(0.1)).seed(0);
+    let mut runner = Runner::new(LineFit)
+        .optimizer(Sgd::new(0.1))
+        .seed(0)
+        .build()?;
     runner.fit(
         x,
         y,

@@ -70,7 +70,8 @@ fn main() -> Result<()> {
     let mut runner = Runner::new(DecayingGradientDescent)
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
-        .seed(7);
+        .seed(7)
+        .build()?;
     runner.fit(
         x_train,
         y_train,

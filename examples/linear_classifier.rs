@@ -41,7 +41,8 @@ fn main() -> Result<()> {
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(3e-2))
-        .seed(42);
+        .seed(42)
+        .build()?;
     runner.fit(
         x_train,
         y_train,

@@ -15,12 +15,13 @@ use elegy::module::layers::Mlp;
 use elegy::optimizers::Adam;
 use elegy::{Defaults, EvaluateOptions, FitOptions, Result, Runner, datasets};
 
-fn runner() -> Runner<Defaults> {
+fn runner() -> Result<Runner<Defaults>> {
     Runner::for_module(Mlp::new(&[64, 10]))
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(3e-3))
         .seed(0)
+        .build()
 }
 
 fn main() -> Result<()> {
@@ -49,7 +50,7 @@ fn main() -> Result<()> {
         ),
         Box::new(CsvLogger::new(out.join("training.csv"))),
     ];
-    let mut trained = runner();
+    let mut trained = runner()?;
     let history = trained.fit(
         x_train,
         y_train,
@@ -65,7 +66,7 @@ fn main() -> Result<()> {
     history.plot_svg(&plot)?;
 
     // The best epoch's checkpoint, in a runner built the same way.
-    let mut restored = runner();
+    let mut restored = runner()?;
     restored.load(&best)?;
     let test = restored.evaluate(x_test, y_test, EvaluateOptions::default())?;
     println!(

@@ -37,7 +37,8 @@
 //!     .loss(SparseCategoricalCrossentropy::from_logits())
 //!     .metric(SparseCategoricalAccuracy)
 //!     .optimizer(Adam::new(5e-2))
-//!     .seed(0);
+//!     .seed(0)
+//!     .build()?;
 //! let history = runner.fit(iris.x, iris.y, FitOptions { epochs: 30, verbose: 0, ..Default::default() })?;
 //! assert!(history.last("sparse_categorical_accuracy").unwrap() > 0.8);
 //! # Ok::<(), elegy::Error>(())

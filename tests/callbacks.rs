@@ -118,7 +118,7 @@ fn fit(
     epochs: usize,
     callbacks: Vec<Box<dyn Callback>>,
 ) -> (Runner<Scripted>, Result<History>) {
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let history = runner.fit(samples(1), samples(1), options(epochs, callbacks));
     (runner, history)
 }
@@ -201,7 +201,7 @@ fn progress_writes_one_keras_style_line_per_epoch_when_not_on_a_terminal() {
     let out = Captured::default();
     let model =
         Scripted::new(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).with_val(&[0.0, 0.0, 0.5, 0.0, 0.0, 0.25]);
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
         validation_data: Some((samples(1).into(), samples(1).into())),
         ..options(2, vec![Box::new(Progress::to_writer(out.clone()))])
@@ -237,7 +237,9 @@ fn progress_of_a_stream_of_unknown_length_counts_the_batches_it_ran() {
     let mut loader = elegy::data::Loader::from_batches(|| {
         (0..3).map(|_| Ok(elegy::data::Batch::xy(samples(1), samples(1))))
     });
-    let mut runner = Runner::new(Scripted::new(&[1.0, 2.0, 3.0]));
+    let mut runner = Runner::new(Scripted::new(&[1.0, 2.0, 3.0]))
+        .build()
+        .unwrap();
     let options = options(1, vec![Box::new(Progress::to_writer(out.clone()))]);
     runner.fit_dataset(&mut loader, options).unwrap();
     let lines = out.lines();
@@ -253,7 +255,7 @@ fn progress_counts_only_the_batches_run_when_training_stops_mid_epoch() {
         Box::new(Progress::to_writer(out.clone())),
         Box::new(TerminateOnNaN::new()),
     ];
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     runner
         .fit(samples(4), samples(4), options(3, callbacks))
         .unwrap();
@@ -383,7 +385,7 @@ fn early_stopping_skips_epochs_without_validation() {
     // Validation every second epoch: val_loss exists on epochs 1, 3, 5 only.
     let val = [9.0, 1.0, 9.0, 2.0, 9.0, 3.0];
     let model = Scripted::new(&[1.0; 6]).with_val(&val);
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
         validation_data: Some((samples(1).into(), samples(1).into())),
         validation_freq: 2,
@@ -441,7 +443,9 @@ fn csv_logger_rows_are_on_disk_when_their_epoch_ends() {
 fn csv_logger_appends_rows_under_the_existing_header() {
     let dir = Scratch::new("csv_append");
     let path = dir.join("log.csv");
-    let mut runner = Runner::new(Scripted::new(&[4.0, 3.0, 2.0, 1.0]));
+    let mut runner = Runner::new(Scripted::new(&[4.0, 3.0, 2.0, 1.0]))
+        .build()
+        .unwrap();
     let logger = || Box::new(CsvLogger::new(&path).append(true)) as Box<dyn Callback>;
     runner
         .fit(samples(1), samples(1), options(2, vec![logger()]))
@@ -488,7 +492,7 @@ fn csv_logger_adds_a_column_for_a_log_first_seen_later() {
     let dir = Scratch::new("csv_widen");
     let path = dir.join("log.csv");
     let model = Scripted::new(&[1.0, 2.0]).with_val(&[0.0, 0.5]);
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
         validation_data: Some((samples(1).into(), samples(1).into())),
         validation_freq: 2,
@@ -504,7 +508,7 @@ fn csv_logger_adds_a_column_for_a_log_first_seen_later() {
 #[test]
 fn terminate_on_nan_stops_right_after_the_batch_whose_loss_is_nan() {
     let model = Scripted::new(&[1.0, f32::NAN, 1.0, 1.0, 1.0, 1.0]);
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(TerminateOnNaN::new())];
     let history = runner
         .fit(samples(3), samples(3), options(2, callbacks))
@@ -517,7 +521,7 @@ fn terminate_on_nan_stops_right_after_the_batch_whose_loss_is_nan() {
 #[test]
 fn terminate_on_nan_also_stops_on_an_infinite_loss() {
     let model = Scripted::new(&[f32::INFINITY, 1.0, 1.0]);
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(TerminateOnNaN::new())];
     runner
         .fit(samples(3), samples(3), options(1, callbacks))
@@ -528,7 +532,7 @@ fn terminate_on_nan_also_stops_on_an_infinite_loss() {
 #[test]
 fn terminate_on_nan_lets_finite_losses_train_to_the_end() {
     let model = Scripted::new(&[1.0; 6]);
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(TerminateOnNaN::new())];
     runner
         .fit(samples(3), samples(3), options(2, callbacks))
@@ -661,7 +665,7 @@ fn lambda_callback_hooks_fire_at_every_point_of_the_loop() {
         .on_epoch_end(move |_, _, _| f())
         .on_train_end(move |_, _| g());
     let model = Scripted::new(&[1.0; 4]).with_val(&[1.0; 4]);
-    let mut runner = Runner::new(model);
+    let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
         validation_data: Some((samples(1).into(), samples(1).into())),
         ..options(2, vec![Box::new(hooks)])
@@ -730,7 +734,7 @@ fn stop_on_interrupt_finishes_the_current_batch_and_runs_the_end_hooks() {
         Box::new(StopOnInterrupt::with_flag(interrupt)),
         marker,
     ];
-    let mut runner = Runner::new(Scripted::new(&[1.0; 9]));
+    let mut runner = Runner::new(Scripted::new(&[1.0; 9])).build().unwrap();
     let history = runner
         .fit(samples(3), samples(3), options(3, callbacks))
         .unwrap();
@@ -744,7 +748,7 @@ fn stop_on_interrupt_does_nothing_without_an_interrupt() {
     let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(StopOnInterrupt::with_flag(Arc::new(
         AtomicBool::new(false),
     )))];
-    let mut runner = Runner::new(Scripted::new(&[1.0; 6]));
+    let mut runner = Runner::new(Scripted::new(&[1.0; 6])).build().unwrap();
     runner
         .fit(samples(3), samples(3), options(2, callbacks))
         .unwrap();
@@ -777,7 +781,7 @@ fn stop_on_interrupt_catches_a_real_ctrl_c_and_a_later_fit_starts_afresh() {
         Box::new(StopOnInterrupt::new()),
         marker,
     ];
-    let mut runner = Runner::new(Scripted::new(&[1.0; 12]));
+    let mut runner = Runner::new(Scripted::new(&[1.0; 12])).build().unwrap();
     runner
         .fit(samples(3), samples(3), options(2, callbacks))
         .unwrap();
@@ -786,7 +790,7 @@ fn stop_on_interrupt_catches_a_real_ctrl_c_and_a_later_fit_starts_afresh() {
     assert!(*ended.borrow());
 
     // The handler stays installed; the next run forgets the old Ctrl-C and trains to the end.
-    let mut runner = Runner::new(Scripted::new(&[1.0; 6]));
+    let mut runner = Runner::new(Scripted::new(&[1.0; 6])).build().unwrap();
     let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(StopOnInterrupt::new())];
     runner
         .fit(samples(3), samples(3), options(2, callbacks))

@@ -31,6 +31,8 @@ fn runner(classes: usize, seed: u64) -> Runner<Linear> {
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
         .seed(seed)
+        .build()
+        .unwrap()
 }
 
 /// The first `n` digits: enough to train a few small epochs quickly.
@@ -158,12 +160,12 @@ fn user_fields_scalars_empty_tensors_and_empty_maps_survive_a_round_trip() {
             TensorMap::new().with("a/b", Tensor::full(&[2, 2], f32::INFINITY)),
         )
         .with_field("unused", TensorMap::new());
-    let mut a = Runner::new(Linear { classes: 2 });
+    let mut a = Runner::new(Linear { classes: 2 }).build().unwrap();
     a.set_states(states);
     let dir = temp_dir();
     a.save(dir.path()).unwrap();
 
-    let mut b = Runner::new(Linear { classes: 2 });
+    let mut b = Runner::new(Linear { classes: 2 }).build().unwrap();
     b.load(dir.path()).unwrap();
     assert_eq!(b.states(), a.states());
     assert_eq!(
@@ -270,7 +272,7 @@ fn child_save_in_a_loop() {
     let Ok(dir) = std::env::var(SAVE_LOOP_DIR) else {
         return;
     };
-    let mut r = Runner::new(Linear { classes: 2 });
+    let mut r = Runner::new(Linear { classes: 2 }).build().unwrap();
     for k in 1.. {
         r.set_states(states_of(k));
         r.save(&dir).unwrap();
@@ -283,7 +285,7 @@ fn child_save_in_a_loop() {
 #[test]
 fn a_save_killed_at_any_moment_leaves_a_loadable_checkpoint() {
     let dir = temp_dir();
-    let mut r = Runner::new(Linear { classes: 2 });
+    let mut r = Runner::new(Linear { classes: 2 }).build().unwrap();
     r.set_states(states_of(0));
     r.save(dir.path()).unwrap();
 
@@ -309,7 +311,7 @@ fn a_save_killed_at_any_moment_leaves_a_loadable_checkpoint() {
         child.kill().unwrap(); // SIGKILL: no destructor, no cleanup runs
         child.wait().unwrap();
 
-        let mut loaded = Runner::new(Linear { classes: 2 });
+        let mut loaded = Runner::new(Linear { classes: 2 }).build().unwrap();
         loaded
             .load(dir.path())
             .unwrap_or_else(|e| panic!("round {round}, killed after {delay:?}: {e}"));
@@ -503,7 +505,9 @@ fn a_checkpoint_with_another_optimizer_is_rejected_listing_the_unexpected_state(
     let mut sgd = Runner::new(Linear { classes: 10 })
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
-        .optimizer(elegy::optimizers::Sgd::new(0.1));
+        .optimizer(elegy::optimizers::Sgd::new(0.1))
+        .build()
+        .unwrap();
     // Uninitialized, the runner would take the tensors as they are: the optimizer checks its
     // state all the same (else the first step fails and takes the loaded states with it).
     let (_, message) = format_message(sgd.load(dir.path()).unwrap_err());
@@ -560,11 +564,12 @@ fn a_checkpoint_with_other_metrics_is_refused_whether_the_runner_made_its_own_or
         let r = Runner::new(Linear { classes: 10 })
             .loss(SparseCategoricalCrossentropy::from_logits())
             .optimizer(Adam::new(1e-2));
-        if top_k {
+        let r = if top_k {
             r.metric(elegy::metrics::SparseTopKCategoricalAccuracy::default())
         } else {
             r
-        }
+        };
+        r.build().unwrap()
     };
     // No metrics, initialized with targets: the checkpoint's accuracy state is not the model's.
     let mut none = make(false);
@@ -637,6 +642,8 @@ fn a_states_field_made_by_training_loads_into_a_runner_initialized_before_it() {
             .loss(SparseCategoricalCrossentropy::from_logits())
             .optimizer(Adam::new(1e-2))
             .seed(1)
+            .build()
+            .unwrap()
     };
     let mut trained = make();
     trained.fit(x.clone(), y.clone(), options(0, 1)).unwrap();
@@ -705,7 +712,9 @@ fn export_npz_writes_the_network_state_inference_needs_too() {
             .layer(Linear::new(10)),
     )
     .loss(SparseCategoricalCrossentropy::from_logits())
-    .optimizer(Adam::new(1e-2));
+    .optimizer(Adam::new(1e-2))
+    .build()
+    .unwrap();
     r.fit(x, y, options(0, 1)).unwrap();
     let dir = temp_dir();
     let path = dir.path().join("weights.npz");

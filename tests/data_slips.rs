@@ -31,6 +31,8 @@ fn runner() -> Runner<Scale> {
     Runner::new(Scale)
         .loss(MeanSquaredError)
         .optimizer(Sgd::new(0.01))
+        .build()
+        .unwrap()
 }
 
 /// `n` samples x = i, y = 2 i, as columns.

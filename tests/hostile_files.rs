@@ -703,6 +703,8 @@ fn linear_runner() -> Runner<Linear> {
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
         .seed(5)
+        .build()
+        .unwrap()
 }
 
 /// `dir/tensors-*.safetensors` of a checkpoint.

@@ -713,7 +713,9 @@ fn digits_accuracy(
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
-        .seed(0);
+        .seed(0)
+        .build()
+        .unwrap();
     let options = FitOptions {
         epochs,
         verbose: 0,

@@ -69,6 +69,8 @@ fn runner() -> Runner<Defaults> {
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
         .seed(0)
+        .build()
+        .unwrap()
 }
 
 fn scaled_digits() -> datasets::LabelledData {
@@ -201,7 +203,10 @@ fn an_input_of_another_shape_after_init_is_an_error_naming_the_parameter() {
 
 #[test]
 fn without_a_module_or_a_pred_step_prediction_is_an_error_saying_what_to_do() {
-    let mut r = Runner::new(Defaults).loss(SparseCategoricalCrossentropy::from_logits());
+    let mut r = Runner::new(Defaults)
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .build()
+        .unwrap();
     let err = r
         .init(Tensor::zeros(&[2, 3]), None, 2)
         .unwrap_err()

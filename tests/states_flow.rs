@@ -41,7 +41,9 @@ fn calls<M: Model>(runner: &Runner<M>) -> f32 {
 fn runner() -> Runner<Counting> {
     let mut runner = Runner::new(Counting)
         .loss(MeanSquaredError)
-        .optimizer(Sgd::new(0.01));
+        .optimizer(Sgd::new(0.01))
+        .build()
+        .unwrap();
     runner
         .init(Tensor::ones(&[4, 2]), Some(Tensor::ones(&[4, 1]).into()), 4)
         .unwrap();
@@ -175,7 +177,9 @@ fn init_after_set_states_completes_the_optimizer_and_metric_state() {
     let mut r = Runner::new(Counting)
         .loss(MeanSquaredError)
         .metric(Mse)
-        .optimizer(Sgd::new(0.01));
+        .optimizer(Sgd::new(0.01))
+        .build()
+        .unwrap();
     let calls = TensorMap::new().with("calls", Tensor::scalar(0.0));
     r.set_states(
         elegy::States::new(0)
@@ -203,13 +207,18 @@ fn init_after_set_states_completes_the_optimizer_and_metric_state() {
 
 #[test]
 fn test_on_batch_initializes_an_uninitialized_runner_from_its_batch() {
-    let mut r = Runner::new(Counting).loss(MeanSquaredError);
+    let mut r = Runner::new(Counting)
+        .loss(MeanSquaredError)
+        .build()
+        .unwrap();
     let logs = r
         .test_on_batch(Tensor::ones(&[4, 2]), Tensor::ones(&[4, 1]))
         .unwrap();
     assert!(r.is_initialized());
     assert_eq!(logs["loss"], 1.0);
     let err = Runner::new(Counting)
+        .build()
+        .unwrap()
         .predict_on_batch(Tensor::ones(&[4, 2]))
         .unwrap_err();
     assert!(err.to_string().contains("`init`"), "{err}");
@@ -230,7 +239,9 @@ fn test_on_batch_accumulates_across_calls_until_reset_metrics() {
     let mut r = Runner::new(Counting)
         .loss(MeanSquaredError)
         .metric(MeanAbsoluteError)
-        .optimizer(Sgd::new(0.01));
+        .optimizer(Sgd::new(0.01))
+        .build()
+        .unwrap();
     r.init(Tensor::ones(&[2, 2]), Some(Tensor::ones(&[2, 1]).into()), 2)
         .unwrap();
     let x = Tensor::from_vec(vec![1.0, 0.0, 0.0, 1.0, 2.0, 2.0, 1.0, 3.0], &[4, 2]).unwrap();

@@ -79,7 +79,9 @@ fn runner(on_one_sample: Refusal) -> Runner<Picky> {
     let mut runner = Runner::new(Picky { on_one_sample })
         .loss(SparseCategoricalCrossentropy::from_logits())
         .optimizer(Sgd::new(0.1))
-        .seed(3);
+        .seed(3)
+        .build()
+        .unwrap();
     runner.fit(x(8), y(8), quiet()).unwrap();
     runner
 }
@@ -223,7 +225,9 @@ fn assert_refuses_every_call(r: &mut Runner<Picky>) {
         on_one_sample: Refusal::HandBack,
     })
     .loss(SparseCategoricalCrossentropy::from_logits())
-    .optimizer(Sgd::new(0.1));
+    .optimizer(Sgd::new(0.1))
+    .build()
+    .unwrap();
     fresh.init(x(4), Some(y(4).into()), 4).unwrap();
     r.set_states(fresh.states().clone());
     r.check().unwrap();

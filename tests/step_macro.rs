@@ -323,7 +323,9 @@ fn sample_weights_given_to_fit_reach_the_loss_through_an_override_that_passes_ct
     let fit = |weights: Option<Tensor>| {
         let mut runner = elegy::Runner::new(PassesItsContextOn)
             .loss(MeanSquaredError)
-            .optimizer(Sgd::new(0.01));
+            .optimizer(Sgd::new(0.01))
+            .build()
+            .unwrap();
         let options = elegy::FitOptions {
             epochs: 2,
             verbose: 0,

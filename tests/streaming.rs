@@ -50,6 +50,8 @@ fn mlp_runner() -> Runner<elegy::Defaults> {
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
         .seed(0)
+        .build()
+        .unwrap()
 }
 
 #[test]
@@ -240,7 +242,9 @@ fn tuple_inputs_and_named_outputs_flow_through_fit_evaluate_and_predict() {
         .output_metric("digit", SparseCategoricalAccuracy)
         .output_metric("odd", SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
-        .seed(0);
+        .seed(0)
+        .build()
+        .unwrap();
     let history = r.fit(inputs.clone(), targets.clone(), quiet(5)).unwrap();
     assert!(history.last("digit/sparse_categorical_accuracy").unwrap() > 0.9);
     assert!(history.last("odd/sparse_categorical_accuracy").unwrap() > 0.8);
@@ -290,7 +294,9 @@ fn named_map_inputs_reach_the_model_batched_in_the_same_structure() {
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
-        .seed(0);
+        .seed(0)
+        .build()
+        .unwrap();
     let history = r.fit(inputs.clone(), y.clone(), quiet(5)).unwrap();
     assert!(history.last("sparse_categorical_accuracy").unwrap() > 0.9);
     let logs = r
@@ -329,6 +335,8 @@ fn streamed_sample_weights_that_are_not_finite_are_an_error() {
     let err = Runner::for_module(Mlp::new(&[2]))
         .loss(SparseCategoricalCrossentropy::from_logits())
         .optimizer(Adam::new(1e-2))
+        .build()
+        .unwrap()
         .fit_dataset(&mut loader, quiet(1))
         .unwrap_err()
         .to_string();

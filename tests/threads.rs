@@ -30,7 +30,9 @@ fn train(model: Sequential, x: &Tensor) -> Outcome {
         .loss(SparseCategoricalCrossentropy::from_logits())
         .metric(SparseCategoricalAccuracy)
         .optimizer(Adam::new(1e-2))
-        .seed(3);
+        .seed(3)
+        .build()
+        .unwrap();
     let history = runner
         .fit(
             x.clone(),

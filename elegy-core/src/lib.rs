@@ -34,6 +34,6 @@ pub use error::{Error, Result};
 pub use exec::{num_threads, set_num_threads, with_num_threads};
 pub use model::{Defaults, Model};
 pub use ops::{Activation, Conv2dOptions, Padding, Pool2dOptions};
-pub use runner::{EvaluateOptions, FitOptions, History, PredictOptions, Runner};
+pub use runner::{EvaluateOptions, FitOptions, History, PredictOptions, Runner, RunnerBuilder};
 pub use step::{GradStep, Logs, PredStep, States, SummaryRow, TestStep, TrainStep};
 pub use tensor::{FanMode, Initializer, RngKey, Tensor, TensorMap};

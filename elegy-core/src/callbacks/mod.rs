@@ -9,13 +9,14 @@
 //! # use elegy_core::losses::SparseCategoricalCrossentropy;
 //! # use elegy_core::module::layers::Mlp;
 //! # use elegy_core::optimizers::Adam;
-//! # fn build_runner() -> Runner<Defaults> {
+//! # fn build_runner() -> elegy_core::Result<Runner<Defaults>> {
 //! #     Runner::for_module(Mlp::new(&[8, 3]))
 //! #         .loss(SparseCategoricalCrossentropy::from_logits())
 //! #         .optimizer(Adam::default())
+//! #         .build()
 //! # }
 //! # let (x, y) = (Tensor::zeros(&[6, 4]), Tensor::zeros(&[6]));
-//! # let mut runner = build_runner();
+//! # let mut runner = build_runner()?;
 //! use elegy_core::callbacks::{CsvLogger, EarlyStopping, StopOnInterrupt};
 //! let history = runner.fit(x, y, FitOptions {
 //!     epochs: 100,

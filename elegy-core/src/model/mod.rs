@@ -41,7 +41,7 @@ use crate::step::{
 ///     }
 /// }
 ///
-/// let mut runner = Runner::new(Linear);
+/// let mut runner = Runner::new(Linear).build()?;
 /// runner.init(Tensor::ones(&[2, 3]), None, 2)?;
 /// let y = runner.predict_on_batch(Tensor::ones(&[2, 3]))?;
 /// assert_eq!(y.as_tensor("y")?.to_vec(), vec![0.0, 0.0]);

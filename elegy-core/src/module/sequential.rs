@@ -14,7 +14,7 @@ use crate::tensor::Tensor;
 ///     .layer(Linear::new(64))
 ///     .layer(Relu)
 ///     .layer(Linear::new(10));
-/// let mut runner = Runner::for_module(model);
+/// let mut runner = Runner::for_module(model).build()?;
 /// runner.init(Tensor::zeros(&[2, 5]), None, 2)?;
 /// let names: Vec<&str> = runner.states().net_params.names().collect();
 /// assert_eq!(names[..2], ["sequential/linear/bias", "sequential/linear/kernel"]);

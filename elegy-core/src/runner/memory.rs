@@ -10,9 +10,9 @@
 /// and up to 64 MiB of free heap stays mapped (the largest values glibc's own adaptive tuning
 /// reaches). This changes malloc for the whole process, not only for elegy: the training loop
 /// calls it at its first step unless the runner was built with
-/// [`Runner::retain_freed_memory(false)`](crate::Runner::retain_freed_memory); call it yourself
-/// before a hand-written loop over [`crate::value_and_grad`]. Idempotent and cheap after the
-/// first call.
+/// [`RunnerBuilder::retain_freed_memory(false)`](crate::RunnerBuilder::retain_freed_memory);
+/// call it yourself before a hand-written loop over [`crate::value_and_grad`]. Idempotent and
+/// cheap after the first call.
 ///
 /// Does nothing when the environment already tunes malloc (`MALLOC_MMAP_THRESHOLD_`,
 /// `MALLOC_TRIM_THRESHOLD_`, or `glibc.malloc` tunables in `GLIBC_TUNABLES`), and on other

@@ -2,6 +2,7 @@
 //! default steps use, a seed, and the current [`States`].
 
 mod accumulate;
+mod builder;
 mod checks;
 mod drive;
 mod evaluate;
@@ -15,24 +16,17 @@ mod persist;
 mod predict;
 mod summary;
 
+pub use builder::RunnerBuilder;
 pub use history::History;
 pub use memory::retain_freed_memory;
 pub use options::{EvaluateOptions, FitOptions, PredictOptions};
 pub use summary::format_summary;
 
-use std::sync::Arc;
-
 use crate::data::Data;
 use crate::error::{Error, Result};
-use crate::losses::Loss;
-use crate::metrics::Metric;
 use crate::model::{Defaults, Model};
 use crate::module::Module;
-use crate::optimizers::Optimizer;
-use crate::step::{
-    Components, InitContext, LossEntry, MetricEntry, States, SummaryContext, SummaryRow,
-    loss_log_name,
-};
+use crate::step::{Components, InitContext, States, SummaryContext, SummaryRow};
 use crate::tensor::{RngKey, Tensor, TensorMap};
 
 /// Runs a [`Model`]'s steps over data: `fit`, `evaluate`, `predict`, and their `*_on_batch`
@@ -62,7 +56,8 @@ use crate::tensor::{RngKey, Tensor, TensorMap};
 ///     .loss(SparseCategoricalCrossentropy::from_logits())
 ///     .metric(SparseCategoricalAccuracy)
 ///     .optimizer(Adam::new(1e-2))
-///     .seed(42);
+///     .seed(42)
+///     .build()?;
 /// let options = FitOptions { epochs: 20, verbose: 0, ..Default::default() };
 /// let history = runner.fit(iris.x, iris.y, options)?;
 /// assert!(history.last("sparse_categorical_accuracy").unwrap() > 0.8);
@@ -82,8 +77,6 @@ pub struct Runner<M> {
     /// Training steps taken so far; each step's random key derives from it.
     step: u64,
     history: History,
-    /// A mistake in the builder calls, reported by every method that runs the model.
-    config_error: Option<String>,
     /// The training step that lost the states, while the runner has none (a step failed without
     /// handing them back, or panicked): every call is then an error until it gets states again.
     lost_at: Option<u64>,
@@ -102,144 +95,49 @@ const EVAL_STREAM: u64 = 3;
 
 impl Runner<Defaults> {
     /// A runner whose default `pred_step` runs `module`: the high-level API, with no step to
-    /// write. Give it a loss, metrics and an optimizer as usual.
-    pub fn for_module(module: impl Module + 'static) -> Runner<Defaults> {
+    /// write. Give it a loss, metrics and an optimizer as usual, then [`RunnerBuilder::build`].
+    pub fn for_module(module: impl Module + 'static) -> RunnerBuilder<Defaults> {
         Runner::new(Defaults).module(module)
     }
 }
 
 impl<M: Model> Runner<M> {
-    /// A runner of `model` with no loss, metrics or optimizer yet, and seed 0.
-    pub fn new(model: M) -> Runner<M> {
+    /// Starts building a runner of `model`: no loss, metrics or optimizer yet, and seed 0. Add
+    /// them with the builder's methods, then call [`RunnerBuilder::build`], which reports any
+    /// mistake in them.
+    // The familiar first word of a runner (`Runner::new(model)...build()?`) starts its builder.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new(model: M) -> RunnerBuilder<M> {
+        RunnerBuilder::new(model)
+    }
+
+    /// The runner a builder describes, checked (see [`RunnerBuilder::build`]).
+    fn built(model: M, components: Components, seed: u64, tune_malloc: bool) -> Runner<M> {
         Runner {
             model,
-            components: Components::default(),
-            seed: 0,
-            states: States::new(0),
+            components,
+            seed,
+            states: States::new(seed),
             initial_metrics_states: TensorMap::new(),
             metrics_made: false,
             initialized: false,
             step: 0,
             history: History::default(),
-            config_error: None,
             lost_at: None,
-            tune_malloc: true,
+            tune_malloc,
             on_batch_logs: None,
         }
     }
 
-    /// Adds a loss with weight 1, logged as `<name>_loss`.
-    pub fn loss(self, loss: impl Loss + 'static) -> Runner<M> {
-        self.weighted_loss(loss, 1.0)
-    }
-
-    /// Adds a loss whose value is multiplied by `weight`. Its log is the weighted value, the part
-    /// it adds to the total `loss` (as in Elegy, where the weight belongs to the loss; Keras logs
-    /// each output's loss before weighting).
-    pub fn weighted_loss(self, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
-        let log_name = loss_log_name(&loss.name());
-        self.push_loss(Arc::new(loss), weight, log_name, None)
-    }
-
-    /// Adds a loss in the named group `key`, logged as `key/<name>_loss`.
-    pub fn named_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
-        let log_name = format!("{key}/{}", loss_log_name(&loss.name()));
-        self.push_loss(Arc::new(loss), weight, log_name, None)
-    }
-
-    /// Adds a loss of the model's output `key` (a map's key, or a tuple's position `"0"`,
-    /// `"1"`...) against the same part of the targets, logged as `key/<name>_loss`.
-    pub fn output_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> Runner<M> {
-        let log_name = format!("{key}/{}", loss_log_name(&loss.name()));
-        self.push_loss(Arc::new(loss), weight, log_name, Some(key.to_string()))
-    }
-
-    /// Adds a metric, logged under its name.
-    pub fn metric(self, metric: impl Metric + 'static) -> Runner<M> {
-        let log_name = metric.name();
-        self.push_metric(Arc::new(metric), log_name, None)
-    }
-
-    /// Adds a metric in the named group `key`, logged as `key/<name>`.
-    pub fn named_metric(self, key: &str, metric: impl Metric + 'static) -> Runner<M> {
-        let log_name = format!("{key}/{}", metric.name());
-        self.push_metric(Arc::new(metric), log_name, None)
-    }
-
-    /// Adds a metric of the model's output `key` against the same part of the targets, logged
-    /// as `key/<name>`.
-    pub fn output_metric(self, key: &str, metric: impl Metric + 'static) -> Runner<M> {
-        let log_name = format!("{key}/{}", metric.name());
-        self.push_metric(Arc::new(metric), log_name, Some(key.to_string()))
-    }
-
-    fn push_loss(
-        mut self,
-        loss: Arc<dyn Loss>,
-        weight: f32,
-        log_name: String,
-        output: Option<String>,
-    ) -> Runner<M> {
-        self.reject_taken_name("loss", &log_name);
-        if self.config_error.is_none() && !weight.is_finite() {
-            self.config_error = Some(format!(
-                "the loss logged as `{log_name}` has weight {weight}; a loss weight must be finite"
-            ));
-        }
-        self.components.losses.push(LossEntry {
-            loss,
-            weight,
-            log_name,
-            output,
-        });
-        self
-    }
-
-    fn push_metric(
-        mut self,
-        metric: Arc<dyn Metric>,
-        log_name: String,
-        output: Option<String>,
-    ) -> Runner<M> {
-        self.reject_taken_name("metric", &log_name);
-        self.components.metrics.push(MetricEntry {
-            metric,
-            log_name,
-            output,
-        });
-        self
-    }
-
-    /// Two logs of one name would overwrite each other: remember the clash, and report it from
-    /// every method that runs the model (see [`Runner::check`]).
-    fn reject_taken_name(&mut self, what: &str, log_name: &str) {
-        if self.config_error.is_none() && self.components.log_names().any(|n| n == log_name) {
-            self.config_error = Some(format!(
-                "the {what} logged as `{log_name}` takes a name another loss or metric already \
-                 has; give one of them a group with Runner::named_loss / Runner::named_metric, \
-                 or rename a metric with Metric::named"
-            ));
-        }
-    }
-
-    /// The runner's configuration is usable: no two losses or metrics share a log name. Every
-    /// method that runs the model checks this first; call it to check right after building.
-    ///
-    /// It is also an error ([`Error::StatesLost`]) while the runner has lost its states: after a
-    /// training step that failed without handing them back, or panicked. `load`, `restore`,
-    /// `set_states` and `reset` give it states again.
+    /// `Ok` while the runner has its states; [`Error::StatesLost`] after a training step that
+    /// failed without handing them back, or panicked, until `load`, `restore`, `set_states` or
+    /// `reset` gives it states again. Every method that runs the model checks this first.
     pub fn check(&self) -> Result<()> {
-        if let Some(message) = &self.config_error {
-            return Err(Error::invalid("Runner", message.clone()));
-        }
-        self.check_for("Runner::check")
+        self.check_states("Runner::check")
     }
 
-    /// [`Runner::check`] for the operation `op`, which the errors name.
+    /// [`Runner::check`] for the operation `op`, which the error names.
     fn check_for(&self, op: &str) -> Result<()> {
-        if let Some(message) = &self.config_error {
-            return Err(Error::invalid("Runner", message.clone()));
-        }
         self.check_states(op)
     }
 
@@ -259,36 +157,6 @@ impl<M: Model> Runner<M> {
     /// states.
     pub fn components(&self) -> &Components {
         &self.components
-    }
-
-    /// Sets the module the default `pred_step` runs (the high-level API: no step to write).
-    pub fn module(mut self, module: impl Module + 'static) -> Runner<M> {
-        self.components.module = Some(Arc::new(module));
-        self
-    }
-
-    /// Sets the optimizer of the default `train_step`.
-    pub fn optimizer(mut self, optimizer: impl Optimizer + 'static) -> Runner<M> {
-        self.components.optimizer = Some(Arc::new(optimizer));
-        self
-    }
-
-    /// Whether the first training step tunes glibc's malloc for the whole process so that freed
-    /// arrays are kept for the next step ([`retain_freed_memory`]): on by default, because
-    /// without it each step faults its arrays' pages in again (`bench_mlp`'s epochs take 2.2x
-    /// as long at batch 64, 2.0x at batch 256). Pass `false` when the host process must keep its own malloc
-    /// settings; the call is a no-op where the environment already tunes malloc
-    /// (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`) and off glibc.
-    pub fn retain_freed_memory(mut self, enabled: bool) -> Runner<M> {
-        self.tune_malloc = enabled;
-        self
-    }
-
-    /// Sets the seed every random choice derives from (initialization, shuffling, dropout).
-    pub fn seed(mut self, seed: u64) -> Runner<M> {
-        self.seed = seed;
-        self.states = self.states.with_rng(RngKey::new(seed));
-        self
     }
 
     /// The model.

@@ -22,17 +22,18 @@ impl<M: Model> Runner<M> {
     /// # use elegy_core::losses::SparseCategoricalCrossentropy;
     /// # use elegy_core::module::layers::Mlp;
     /// # use elegy_core::optimizers::Adam;
-    /// # fn build_runner() -> Runner<Defaults> {
+    /// # fn build_runner() -> elegy_core::Result<Runner<Defaults>> {
     /// #     Runner::for_module(Mlp::new(&[8, 3]))
     /// #         .loss(SparseCategoricalCrossentropy::from_logits())
     /// #         .optimizer(Adam::default())
+    /// #         .build()
     /// # }
     /// # let (x, y) = (Tensor::zeros(&[6, 4]), Tensor::zeros(&[6]));
-    /// # let mut runner = build_runner();
+    /// # let mut runner = build_runner()?;
     /// runner.fit(x.clone(), y.clone(), FitOptions { epochs: 2, ..Default::default() })?;
     /// runner.save("run/ckpt")?;
     /// // ... later, in another process:
-    /// let mut runner = build_runner(); // as before
+    /// let mut runner = build_runner()?; // as before
     /// runner.load("run/ckpt")?;
     /// let initial_epoch = runner.next_epoch();
     /// runner.fit(x, y, FitOptions { epochs: 4, initial_epoch, ..Default::default() })?;

@@ -1,0 +1,205 @@
+//! [`RunnerBuilder`]: what a runner is made of, checked once by its one fallible step,
+//! [`RunnerBuilder::build`].
+
+use std::sync::Arc;
+
+use super::Runner;
+use crate::error::{Error, Result};
+use crate::losses::Loss;
+use crate::metrics::Metric;
+use crate::model::Model;
+use crate::module::Module;
+use crate::optimizers::Optimizer;
+use crate::step::{Components, LossEntry, MetricEntry, loss_log_name};
+
+/// The parts of a [`Runner`] while it is being put together: `Runner::new(model)` (or
+/// `Runner::for_module`), then the losses, metrics, optimizer, module and seed, then
+/// [`RunnerBuilder::build`].
+///
+/// ```
+/// use elegy_core::losses::SparseCategoricalCrossentropy;
+/// use elegy_core::metrics::SparseCategoricalAccuracy;
+/// use elegy_core::module::layers::Mlp;
+/// use elegy_core::optimizers::Adam;
+/// use elegy_core::Runner;
+/// let runner = Runner::for_module(Mlp::new(&[16, 3]))
+///     .loss(SparseCategoricalCrossentropy::from_logits())
+///     .metric(SparseCategoricalAccuracy)
+///     .optimizer(Adam::new(1e-2))
+///     .seed(42)
+///     .build()?;
+/// // Two logs of one name would overwrite each other: `build` says so.
+/// let clash = Runner::for_module(Mlp::new(&[3]))
+///     .metric(SparseCategoricalAccuracy)
+///     .metric(SparseCategoricalAccuracy)
+///     .build();
+/// assert!(clash.is_err());
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub struct RunnerBuilder<M> {
+    model: M,
+    components: Components,
+    seed: u64,
+    tune_malloc: bool,
+    /// The first mistake among the calls so far, which `build` returns.
+    mistake: Option<String>,
+}
+
+impl<M: Model> RunnerBuilder<M> {
+    pub(super) fn new(model: M) -> RunnerBuilder<M> {
+        RunnerBuilder {
+            model,
+            components: Components::default(),
+            seed: 0,
+            tune_malloc: true,
+            mistake: None,
+        }
+    }
+
+    /// The runner, or the first mistake in what it was given: two losses or metrics logged
+    /// under one name (they would overwrite each other), or a loss weight that is not finite.
+    pub fn build(self) -> Result<Runner<M>> {
+        if let Some(message) = self.mistake {
+            return Err(Error::invalid("Runner", message));
+        }
+        Ok(Runner::built(
+            self.model,
+            self.components,
+            self.seed,
+            self.tune_malloc,
+        ))
+    }
+
+    /// Adds a loss with weight 1, logged as `<name>_loss`.
+    pub fn loss(self, loss: impl Loss + 'static) -> RunnerBuilder<M> {
+        self.weighted_loss(loss, 1.0)
+    }
+
+    /// Adds a loss whose value is multiplied by `weight`. Its log is the weighted value, the part
+    /// it adds to the total `loss` (as in Elegy, where the weight belongs to the loss; Keras logs
+    /// each output's loss before weighting).
+    pub fn weighted_loss(self, loss: impl Loss + 'static, weight: f32) -> RunnerBuilder<M> {
+        let log_name = loss_log_name(&loss.name());
+        self.push_loss(Arc::new(loss), weight, log_name, None)
+    }
+
+    /// Adds a loss in the named group `key`, logged as `key/<name>_loss`.
+    pub fn named_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> RunnerBuilder<M> {
+        let log_name = format!("{key}/{}", loss_log_name(&loss.name()));
+        self.push_loss(Arc::new(loss), weight, log_name, None)
+    }
+
+    /// Adds a loss of the model's output `key` (a map's key, or a tuple's position `"0"`,
+    /// `"1"`...) against the same part of the targets, logged as `key/<name>_loss`.
+    pub fn output_loss(
+        self,
+        key: &str,
+        loss: impl Loss + 'static,
+        weight: f32,
+    ) -> RunnerBuilder<M> {
+        let log_name = format!("{key}/{}", loss_log_name(&loss.name()));
+        self.push_loss(Arc::new(loss), weight, log_name, Some(key.to_string()))
+    }
+
+    /// Adds a metric, logged under its name.
+    pub fn metric(self, metric: impl Metric + 'static) -> RunnerBuilder<M> {
+        let log_name = metric.name();
+        self.push_metric(Arc::new(metric), log_name, None)
+    }
+
+    /// Adds a metric in the named group `key`, logged as `key/<name>`.
+    pub fn named_metric(self, key: &str, metric: impl Metric + 'static) -> RunnerBuilder<M> {
+        let log_name = format!("{key}/{}", metric.name());
+        self.push_metric(Arc::new(metric), log_name, None)
+    }
+
+    /// Adds a metric of the model's output `key` against the same part of the targets, logged
+    /// as `key/<name>`.
+    pub fn output_metric(self, key: &str, metric: impl Metric + 'static) -> RunnerBuilder<M> {
+        let log_name = format!("{key}/{}", metric.name());
+        self.push_metric(Arc::new(metric), log_name, Some(key.to_string()))
+    }
+
+    /// Sets the module the default `pred_step` runs (the high-level API: no step to write).
+    pub fn module(mut self, module: impl Module + 'static) -> RunnerBuilder<M> {
+        self.components.module = Some(Arc::new(module));
+        self
+    }
+
+    /// Sets the optimizer of the default `train_step`.
+    pub fn optimizer(mut self, optimizer: impl Optimizer + 'static) -> RunnerBuilder<M> {
+        self.components.optimizer = Some(Arc::new(optimizer));
+        self
+    }
+
+    /// Sets the seed every random choice derives from (initialization, shuffling, dropout).
+    pub fn seed(mut self, seed: u64) -> RunnerBuilder<M> {
+        self.seed = seed;
+        self
+    }
+
+    /// Whether the first training step tunes glibc's malloc for the whole process so that freed
+    /// arrays are kept for the next step ([`super::retain_freed_memory`]): on by default,
+    /// because without it each step faults its arrays' pages in again (`bench_mlp`'s epochs
+    /// take 2.2x as long at batch 64, 2.0x at batch 256). Pass `false` when the host process
+    /// must keep its own malloc settings; the call is a no-op where the environment already
+    /// tunes malloc (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `GLIBC_TUNABLES`) and
+    /// off glibc.
+    pub fn retain_freed_memory(mut self, enabled: bool) -> RunnerBuilder<M> {
+        self.tune_malloc = enabled;
+        self
+    }
+
+    fn push_loss(
+        mut self,
+        loss: Arc<dyn Loss>,
+        weight: f32,
+        log_name: String,
+        output: Option<String>,
+    ) -> RunnerBuilder<M> {
+        self.reject_taken_name("loss", &log_name);
+        if !weight.is_finite() {
+            self.note_mistake(format!(
+                "the loss logged as `{log_name}` has weight {weight}; a loss weight must be finite"
+            ));
+        }
+        self.components.losses.push(LossEntry {
+            loss,
+            weight,
+            log_name,
+            output,
+        });
+        self
+    }
+
+    fn push_metric(
+        mut self,
+        metric: Arc<dyn Metric>,
+        log_name: String,
+        output: Option<String>,
+    ) -> RunnerBuilder<M> {
+        self.reject_taken_name("metric", &log_name);
+        self.components.metrics.push(MetricEntry {
+            metric,
+            log_name,
+            output,
+        });
+        self
+    }
+
+    /// Two logs of one name would overwrite each other.
+    fn reject_taken_name(&mut self, what: &str, log_name: &str) {
+        if self.components.log_names().any(|n| n == log_name) {
+            self.note_mistake(format!(
+                "the {what} logged as `{log_name}` takes a name another loss or metric already \
+                 has; give one of them a group with named_loss / named_metric, or rename a \
+                 metric with Metric::named"
+            ));
+        }
+    }
+
+    /// Keeps the first mistake, for `build`.
+    fn note_mistake(&mut self, message: String) {
+        self.mistake.get_or_insert(message);
+    }
+}
