@@ -103,11 +103,24 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
                 // Located at the user's type too: rustc points at the argument whose type
                 // decided the failing bound.
                 let local = private_at(input, ty.span());
-                // The target type comes from the binding and the source from the argument, so a
-                // type that cannot receive the input is reported as `Type: StepArg<Source>`,
-                // at the user's type (the span), with `StepArg`'s note on the accepted types.
-                let convert = quote_spanned! {ty.span()=>
-                    ::elegy::step::StepArg::from_step_input
+                // The target type comes from the binding and the source from the argument, each
+                // input through a function bound by a trait of its own, so a type that cannot
+                // receive the input is reported at the user's type (the span) naming the input,
+                // with only the types it accepts listed.
+                let function = syn::Ident::new(
+                    match *input {
+                        "sample_weight" | "class_weight" => "weight",
+                        "initializing" | "training" => "flag",
+                        other => other,
+                    },
+                    ty.span(),
+                );
+                // The user's type as the function's type argument: a type the input cannot
+                // become fails the bound right there, at the user's own tokens.
+                let convert = if *input == WHOLE_CONTEXT {
+                    quote_spanned! {ty.span()=> ::elegy::step::input::#function::<_, #ty> }
+                } else {
+                    quote_spanned! {ty.span()=> ::elegy::step::input::#function::<#ty> }
                 };
                 // The whole context, after its fields: those asked for are copies (all but
                 // `states`, which cannot be asked for beside it).
@@ -231,10 +244,10 @@ mod tests {
             fn pred_step(&self, __elegy_ctx: ::elegy::step::PredContext<'_>) -> Result<PredStep> {
                 ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::PredContext { x: __elegy_x, states: __elegy_states, .. } = __elegy_ctx;
-                let x: &Tensor = ::elegy::step::StepArg::from_step_input(
+                let x: &Tensor = ::elegy::step::input::x::<&Tensor>(
                     __elegy_x, "x", "pred_step"
                 )?;
-                let mut states: States = ::elegy::step::StepArg::from_step_input(
+                let mut states: States = ::elegy::step::input::states::<States>(
                     __elegy_states, "states", "pred_step"
                 )?;
                 run(x, states)
@@ -256,10 +269,10 @@ mod tests {
                 let ::elegy::step::StepContext {
                     training: __elegy_training, y_true: __elegy_y_true, ..
                 } = __elegy_ctx;
-                let _training: bool = ::elegy::step::StepArg::from_step_input(
+                let _training: bool = ::elegy::step::input::flag::<bool>(
                     __elegy_training, "training", "train_step"
                 )?;
-                let y_true: Option<&Data> = ::elegy::step::StepArg::from_step_input(
+                let y_true: Option<&Data> = ::elegy::step::input::y_true::<Option<&Data> >(
                     __elegy_y_true, "y_true", "train_step"
                 )?;
                 todo!()
@@ -301,7 +314,7 @@ mod tests {
                 ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::InitContext { x: __elegy_x, .. } = __elegy_ctx;
                 #[allow(unused)]
-                let x: &Data = ::elegy::step::StepArg::from_step_input(
+                let x: &Data = ::elegy::step::input::x::<&Data>(
                     __elegy_x, "x", "init_step"
                 )?;
                 return todo!();
@@ -322,7 +335,7 @@ mod tests {
                     ::core::unreachable!()
                 }
                 let ::elegy::step::PredContext { x: __elegy_x, .. } = __elegy_ctx;
-                let x: &Tensor = ::elegy::step::StepArg::from_step_input(
+                let x: &Tensor = ::elegy::step::input::x::<&Tensor>(
                     __elegy_x, "x", "pred_step"
                 )?;
                 let stats: States = __elegy_unavailable();
@@ -382,7 +395,7 @@ mod tests {
             fn summary_step(&self, __elegy_ctx: ::elegy::step::SummaryContext<'_>) -> Result<Vec<SummaryRow>> {
                 ::elegy::model::is_a_model::<Self>();
                 let ::elegy::step::SummaryContext { x: __elegy_x, .. } = __elegy_ctx;
-                let x: &Data = ::elegy::step::StepArg::from_step_input(__elegy_x, "x", "summary_step")?;
+                let x: &Data = ::elegy::step::input::x::<&Data>(__elegy_x, "x", "summary_step")?;
                 rows(x)
             }
             ::core::compile_error! { "input `x` is requested twice" }

@@ -15,7 +15,8 @@ use proc_macro::TokenStream;
 /// The trait's steps each take one context struct (`elegy::step::PredContext`, ...). Under
 /// `#[step]` a method instead lists the inputs it uses, in any order, and the macro rewrites it
 /// into the trait's signature, converting each input into the parameter's type with
-/// `elegy::step::StepArg`:
+/// `elegy::step::StepArg`, through a function of that input (`elegy::step::input::x`, ...)
+/// whose bound accepts only that input's types:
 ///
 /// ```ignore
 /// use elegy::prelude::*;
@@ -34,9 +35,9 @@ use proc_macro::TokenStream;
 ///
 /// ```ignore
 /// fn pred_step(&self, ctx: elegy::step::PredContext<'_>) -> Result<PredStep> {
-///     let x: &Tensor = StepArg::from_step_input(ctx.x, "x", "pred_step")?;
-///     let mut states: States = StepArg::from_step_input(ctx.states, "states", "pred_step")?;
-///     let _training: bool = StepArg::from_step_input(ctx.training, "training", "pred_step")?;
+///     let x: &Tensor = input::x::<&Tensor>(ctx.x, "x", "pred_step")?;
+///     let mut states: States = input::states::<States>(ctx.states, "states", "pred_step")?;
+///     let _training: bool = input::flag::<bool>(ctx.training, "training", "pred_step")?;
 ///     // the body as written
 /// }
 /// ```

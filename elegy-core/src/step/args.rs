@@ -1,8 +1,9 @@
 //! [`StepArg`]: how a step input becomes the type a user's step parameter asks for.
 //!
 //! `#[step]` turns `fn pred_step(&self, x: &Tensor, states: States)` into a method that takes the
-//! step's context and converts each named input with `StepArg`, spanned at the user's type, so a
-//! parameter of a type that cannot receive that input is a compile error pointing at it.
+//! step's context and converts each named input with `StepArg`, through the function of that
+//! input in `step::input` with the user's type as its type argument, so a parameter of a type
+//! that cannot receive that input is a compile error at it, naming the input.
 
 use crate::data::Data;
 use crate::error::{Error, Result};

@@ -4,6 +4,8 @@
 mod args;
 mod components;
 mod context;
+#[doc(hidden)]
+pub mod input;
 mod logs;
 mod outputs;
 mod states;
