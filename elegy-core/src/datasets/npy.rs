@@ -39,14 +39,7 @@ use crate::tensor::Tensor;
 /// ```
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
     let path = path.as_ref();
-    let file = open(path)?;
-    let len = file
-        .metadata()
-        .map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        })?
-        .len();
+    let (file, len) = open(path)?;
     parse_npy(&mut BufReader::new(file), len, true)
         .map(Tensor::new)
         .map_err(|e| format_error(path, format!("cannot be read as .npy: {e}")))
@@ -67,14 +60,7 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
 /// ```
 pub fn read_npz(path: impl AsRef<Path>) -> Result<BTreeMap<String, Tensor>> {
     let path = path.as_ref();
-    let file = open(path)?;
-    let len = file
-        .metadata()
-        .map_err(|source| Error::Io {
-            path: path.into(),
-            source,
-        })?
-        .len();
+    let (file, len) = open(path)?;
     let mut file = BufReader::new(file);
     let members = archive::members(&mut file, len)
         .map_err(|e| format_error(path, format!("cannot be read as .npz: {e}")))?;
@@ -471,11 +457,15 @@ fn parse_header(bytes: &[u8], major: u8) -> std::result::Result<Header, String> 
     })
 }
 
-fn open(path: &Path) -> Result<File> {
-    File::open(path).map_err(|source| Error::Io {
+/// The file at `path` and its size in bytes, which bounds everything read from it.
+fn open(path: &Path) -> Result<(File, u64)> {
+    let io = |source| Error::Io {
         path: path.into(),
         source,
-    })
+    };
+    let file = File::open(path).map_err(io)?;
+    let len = file.metadata().map_err(io)?.len();
+    Ok((file, len))
 }
 
 fn create(path: &Path) -> Result<File> {
