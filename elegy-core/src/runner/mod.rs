@@ -133,16 +133,11 @@ impl<M: Model> Runner<M> {
     /// failed without handing them back, or panicked, until `load`, `restore`, `set_states` or
     /// `reset` gives it states again. Every method that runs the model checks this first.
     pub fn check(&self) -> Result<()> {
-        self.check_states("Runner::check")
+        self.check_for("Runner::check")
     }
 
     /// [`Runner::check`] for the operation `op`, which the error names.
     fn check_for(&self, op: &str) -> Result<()> {
-        self.check_states(op)
-    }
-
-    /// An error naming `op` while the runner has lost its states.
-    fn check_states(&self, op: &str) -> Result<()> {
         match self.lost_at {
             Some(step) => Err(Error::StatesLost {
                 op: op.to_string(),
@@ -216,8 +211,8 @@ impl<M: Model> Runner<M> {
     /// states and gets what they miss that it can make without a step: the optimizer's state for
     /// the parameters, and the metrics' initial state.
     pub fn init(&mut self, x: impl Into<Data>, y: Option<Data>, batch_size: usize) -> Result<()> {
+        self.check_for("init")?;
         if self.initialized {
-            self.check_for("init")?;
             return self.complete_states();
         }
         let x = x.into();
@@ -228,6 +223,8 @@ impl<M: Model> Runner<M> {
         self.init_on_batch(&xb, yb.as_ref(), None, None)
     }
 
+    /// `init_step` on one batch, unless initialized. Callers have checked the runner
+    /// (`check_for`) under their own name.
     pub(crate) fn init_on_batch(
         &mut self,
         x: &Data,
@@ -235,7 +232,6 @@ impl<M: Model> Runner<M> {
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<()> {
-        self.check_for("init")?;
         if self.initialized {
             return Ok(());
         }
