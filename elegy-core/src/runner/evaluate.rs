@@ -81,9 +81,10 @@ impl<M: Model> Runner<M> {
         let (x, y) = (x.into(), y.into());
         let n = checked_len(&x, Some(&y), "test_on_batch")?;
         self.check_for("test_on_batch")?;
-        self.init_on_batch(&x, Some(&y), None, None)?;
+        // Checked before anything runs on it, initialization included.
         check_finite(&x, "test_on_batch: x", 0)?;
         check_finite(&y, "test_on_batch: y", 0)?;
+        self.init_on_batch(&x, Some(&y), None, None)?;
         let mut arrays = Arrays::new(x, Some(y), None, n);
         let position = LoopPosition::outside_fit(Some(1));
         let (fresh, mut accumulator) = match self.on_batch_logs.take() {
