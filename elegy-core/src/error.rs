@@ -75,7 +75,7 @@ pub enum Error {
     /// and refuses every call until it gets one again (`load`, `restore`, `set_states` or
     /// `reset`).
     #[error(
-        "{op}: training step {step} failed, and the states it was given are gone with it; the          runner refuses every call until it has states again (`load` a checkpoint, `restore`,          `set_states`, or `reset` then `init`){}",
+        "{op}: training step {step} failed, and the states it was given are gone with it; the runner refuses every call until it has states again (`load` a checkpoint, `restore`, `set_states`, or `reset` then `init`){}",
         cause_suffix(source.as_deref())
     )]
     StatesLost {
