@@ -77,10 +77,10 @@ pub mod prelude {
     pub use elegy_core::module::{Module, Sequential};
     pub use elegy_core::optimizers::{Adam, AdamW, Schedule, Sgd};
     pub use elegy_core::{
-        Activation, Conv2dOptions, Data, Defaults, Error, EvaluateOptions, FanMode, FitOptions,
-        GradStep, History, Initializer, Logs, Model, Padding, Pool2dOptions, PredStep,
-        PredictOptions, Result, RngKey, Runner, States, SummaryRow, Tensor, TensorMap, TestStep,
-        TrainStep, datasets, grad, value_and_grad,
+        Activation, Batch, Conv2dOptions, Data, Defaults, Error, EvaluateOptions, FanMode,
+        FitOptions, GradStep, History, Initializer, Logs, Model, NoTargets, Padding, Pool2dOptions,
+        PredStep, PredictOptions, Result, RngKey, Runner, States, SummaryRow, Tensor, TensorMap,
+        TestStep, TrainStep, datasets, grad, value_and_grad,
     };
     pub use elegy_macros::step;
 }

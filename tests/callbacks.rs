@@ -203,7 +203,7 @@ fn progress_writes_one_keras_style_line_per_epoch_when_not_on_a_terminal() {
         Scripted::new(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).with_val(&[0.0, 0.0, 0.5, 0.0, 0.0, 0.25]);
     let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
-        validation_data: Some((samples(1).into(), samples(1).into())),
+        validation_data: Some((samples(1), samples(1)).into()),
         ..options(2, vec![Box::new(Progress::to_writer(out.clone()))])
     };
     runner.fit(samples(3), samples(3), options).unwrap();
@@ -387,7 +387,7 @@ fn early_stopping_skips_epochs_without_validation() {
     let model = Scripted::new(&[1.0; 6]).with_val(&val);
     let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
-        validation_data: Some((samples(1).into(), samples(1).into())),
+        validation_data: Some((samples(1), samples(1)).into()),
         validation_freq: 2,
         ..options(6, vec![Box::new(EarlyStopping::default().patience(1))])
     };
@@ -494,7 +494,7 @@ fn csv_logger_adds_a_column_for_a_log_first_seen_later() {
     let model = Scripted::new(&[1.0, 2.0]).with_val(&[0.0, 0.5]);
     let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
-        validation_data: Some((samples(1).into(), samples(1).into())),
+        validation_data: Some((samples(1), samples(1)).into()),
         validation_freq: 2,
         ..options(2, vec![Box::new(CsvLogger::new(&path))])
     };
@@ -667,7 +667,7 @@ fn lambda_callback_hooks_fire_at_every_point_of_the_loop() {
     let model = Scripted::new(&[1.0; 4]).with_val(&[1.0; 4]);
     let mut runner = Runner::new(model).build().unwrap();
     let options = FitOptions {
-        validation_data: Some((samples(1).into(), samples(1).into())),
+        validation_data: Some((samples(1), samples(1)).into()),
         ..options(2, vec![Box::new(hooks)])
     };
     runner.fit(samples(2), samples(2), options).unwrap();

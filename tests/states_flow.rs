@@ -82,7 +82,7 @@ fn fit_and_its_validation_keep_the_states_their_steps_return() {
         epochs: 2,
         batch_size: 2,
         verbose: 0,
-        validation_data: Some((Tensor::ones(&[2, 2]).into(), Tensor::ones(&[2, 1]).into())),
+        validation_data: Some((Tensor::ones(&[2, 2]), Tensor::ones(&[2, 1])).into()),
         ..Default::default()
     };
     r.fit(Tensor::ones(&[4, 2]), Tensor::ones(&[4, 1]), options)

@@ -274,6 +274,7 @@ fn init_step_receives_the_first_batch_and_the_states() -> Result<()> {
         class_weight: None,
         states: States::new(0),
         components: Components::none(),
+        training: true,
     })?;
     assert_eq!(states.net_params.require("w")?.shape(), [3, 2]);
     Ok(())

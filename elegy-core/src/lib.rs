@@ -29,7 +29,7 @@ pub mod tensor;
 pub mod testing;
 
 pub use autodiff::{grad, value_and_grad};
-pub use data::{Batch, Data, Dataset, Loader};
+pub use data::{Batch, Data, Dataset, IntoTargets, Loader, NoTargets};
 pub use error::{Error, Result};
 pub use exec::{num_threads, set_num_threads, with_num_threads};
 pub use model::{Defaults, Model};

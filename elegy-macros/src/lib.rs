@@ -48,7 +48,7 @@ use proc_macro::TokenStream;
 ///
 /// | step | context | inputs |
 /// | --- | --- | --- |
-/// | `init_step` | `InitContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `ctx` |
+/// | `init_step` | `InitContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `training`, `ctx` |
 /// | `pred_step` | `PredContext` | `x`, `states`, `components`, `initializing`, `training`, `ctx` |
 /// | `test_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training`, `ctx` |
 /// | `grad_step` | `StepContext` | `x`, `y_true`, `sample_weight`, `class_weight`, `states`, `components`, `initializing`, `training`, `ctx` |

@@ -45,6 +45,7 @@ pub(crate) const STEPS: &[StepKind] = &[
             "class_weight",
             "states",
             "components",
+            "training",
             WHOLE_CONTEXT,
         ],
     },
@@ -165,7 +166,8 @@ mod tests {
                         "sample_weight",
                         "class_weight",
                         "states",
-                        "components"
+                        "components",
+                        "training"
                     ][..]
                 ),
                 (
@@ -195,7 +197,13 @@ mod tests {
         );
         assert_eq!(
             steps_offering("training"),
-            ["pred_step", "test_step", "grad_step", "train_step"]
+            [
+                "init_step",
+                "pred_step",
+                "test_step",
+                "grad_step",
+                "train_step"
+            ]
         );
         assert!(steps_offering("stats").is_empty());
     }

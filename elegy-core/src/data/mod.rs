@@ -7,6 +7,7 @@ mod check;
 mod dataset;
 mod gather;
 mod loader;
+mod targets;
 // Named for the type it holds, as the other files here are.
 #[allow(clippy::module_inception)]
 mod data;
@@ -18,3 +19,4 @@ pub use data::Data;
 pub use dataset::{Batches, Dataset};
 pub(crate) use gather::PendingRows;
 pub use loader::Loader;
+pub use targets::{IntoTargets, NoTargets};

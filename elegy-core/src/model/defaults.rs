@@ -24,10 +24,16 @@ use crate::step::{
 use crate::tensor::TensorMap;
 
 /// Runs `train_step` once with `initializing = true`, which creates parameters, metric state and
-/// optimizer state without updating anything. Without targets there is nothing to train, so
-/// `pred_step` alone creates the parameters.
+/// optimizer state without updating anything.
+///
+/// The rule without targets: when the states are made to train on (`ctx.training`: `fit` and
+/// `train_on_batch` without labels) `train_step` runs all the same, with `y_true = None`, so a
+/// model trained without labels gets everything its steps make, and a step, loss or metric that
+/// needs targets fails here, before any batch trains. Otherwise (`init(x, None)`, `evaluate`
+/// or `test_on_batch` without targets) `pred_step` alone creates the parameters; the optimizer
+/// and metric states follow when first needed.
 pub fn init_step<M: Model + ?Sized>(model: &M, ctx: InitContext<'_>) -> Result<States> {
-    if ctx.y_true.is_none() {
+    if ctx.y_true.is_none() && !ctx.training {
         let pred = model.pred_step(PredContext {
             x: ctx.x,
             states: ctx.states,

@@ -5,8 +5,8 @@ use crate::data::{Data, select_weights};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// Inputs, targets and their sample weights.
-pub(super) type Samples = (Data, Data, Option<Tensor>);
+/// Inputs, targets (when there are any) and their sample weights.
+pub(super) type Samples = (Data, Option<Data>, Option<Tensor>);
 
 pub(super) fn check_batch_size(op: &'static str, batch_size: usize) -> Result<()> {
     if batch_size == 0 {
@@ -71,13 +71,15 @@ pub(super) fn check_weights(
 }
 
 /// The training part and, when `validation_split` is above 0, the validation part of `fit`'s
-/// samples, each with its sample weights. As Keras, the validation part is taken from the end,
+/// samples, each with its targets (when there are any: a model trained without labels splits
+/// its inputs alone) and its sample weights. Inputs of any structure (a tuple, a named map) are
+/// split part by part. As Keras, the validation part is taken from the end,
 /// before shuffling; it has `ceil(n * validation_split)` samples, computed exactly with the
 /// decimal the fraction is written as (0.2 of 100 is 20; 0.25 of 10 is 3, leaving 7 to train
 /// on, as Keras' `floor(n * (1 - validation_split))`).
 pub(super) fn split_for_validation(
     x: Data,
-    y: Data,
+    y: Option<Data>,
     sample_weight: Option<Tensor>,
     validation_split: f32,
 ) -> Result<(Samples, Option<Samples>)> {
@@ -96,9 +98,10 @@ pub(super) fn split_for_validation(
     let (head, tail): (Vec<usize>, Vec<usize>) = ((0..split).collect(), (split..n).collect());
     let weights = select_weights(sample_weight.as_ref(), &head);
     let validation_weights = select_weights(sample_weight.as_ref(), &tail);
-    let validation = (x.select(&tail)?, y.select(&tail)?, validation_weights);
+    let select_y = |rows: &[usize]| y.as_ref().map(|y| y.select(rows)).transpose();
+    let validation = (x.select(&tail)?, select_y(&tail)?, validation_weights);
     Ok((
-        (x.select(&head)?, y.select(&head)?, weights),
+        (x.select(&head)?, select_y(&head)?, weights),
         Some(validation),
     ))
 }

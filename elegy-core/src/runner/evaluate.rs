@@ -10,7 +10,7 @@ use super::hooks::LoopPosition;
 use super::{EvaluateOptions, Runner, checked_len, without_states};
 use crate::callbacks::progress::format_logs;
 use crate::callbacks::{Callback, LogValues};
-use crate::data::{Arrays, Batches, Data, Dataset, check_finite};
+use crate::data::{Arrays, Batches, Data, Dataset, IntoTargets, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::step::StepContext;
@@ -18,21 +18,24 @@ use crate::step::StepContext;
 impl<M: Model> Runner<M> {
     /// The logs of `test_step` over `x` and `y` (sample-weighted means and final metric values),
     /// starting from fresh metric state. The states each step returns are the runner's
-    /// afterwards (metric state included).
+    /// afterwards (metric state included). `y` may be [`NoTargets`](crate::NoTargets) for a
+    /// model whose steps and losses do not need them (see [`Runner::fit`]).
     pub fn evaluate(
         &mut self,
         x: impl Into<Data>,
-        y: impl Into<Data>,
+        y: impl IntoTargets,
         mut options: EvaluateOptions,
     ) -> Result<BTreeMap<String, f32>> {
-        let (x, y) = (x.into(), y.into());
+        let (x, y) = (x.into(), y.into_targets());
         check_batch_size("evaluate", options.batch_size)?;
-        let n = checked_len(&x, Some(&y), "evaluate")?;
+        let n = checked_len(&x, y.as_ref(), "evaluate")?;
         check_sample_weight("evaluate", options.sample_weight.as_ref(), n)?;
         self.require_initialized("evaluate")?;
         check_finite(&x, "evaluate: x", 0)?;
-        check_finite(&y, "evaluate: y", 0)?;
-        let mut arrays = Arrays::new(x, Some(y), options.sample_weight, options.batch_size);
+        if let Some(y) = &y {
+            check_finite(y, "evaluate: y", 0)?;
+        }
+        let mut arrays = Arrays::new(x, y, options.sample_weight, options.batch_size);
         let position = LoopPosition::outside_fit(arrays.batches_per_epoch());
         let batches = arrays.batches(0)?;
         let logs =
@@ -43,8 +46,8 @@ impl<M: Model> Runner<M> {
         Ok(logs)
     }
 
-    /// The logs of `test_step` over the batches of `dataset` (which must hold targets), from
-    /// fresh metric state. Initializes the model from the first batch if needed.
+    /// The logs of `test_step` over the batches of `dataset`, from fresh metric state. Batches
+    /// without targets are given to the steps as they are (see [`Runner::fit`]). Initializes the model from the first batch if needed.
     pub fn evaluate_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<BTreeMap<String, f32>> {
         self.check_for("evaluate_dataset")?;
         if !self.initialized {
@@ -57,6 +60,7 @@ impl<M: Model> Runner<M> {
                 first.y.as_ref(),
                 first.sample_weight.as_ref(),
                 None,
+                false,
             )?;
         }
         let prefetch = dataset.prefetch();
@@ -76,16 +80,18 @@ impl<M: Model> Runner<M> {
     pub fn test_on_batch(
         &mut self,
         x: impl Into<Data>,
-        y: impl Into<Data>,
+        y: impl IntoTargets,
     ) -> Result<BTreeMap<String, f32>> {
-        let (x, y) = (x.into(), y.into());
-        let n = checked_len(&x, Some(&y), "test_on_batch")?;
+        let (x, y) = (x.into(), y.into_targets());
+        let n = checked_len(&x, y.as_ref(), "test_on_batch")?;
         self.check_for("test_on_batch")?;
         // Checked before anything runs on it, initialization included.
         check_finite(&x, "test_on_batch: x", 0)?;
-        check_finite(&y, "test_on_batch: y", 0)?;
-        self.init_on_batch(&x, Some(&y), None, None)?;
-        let mut arrays = Arrays::new(x, Some(y), None, n);
+        if let Some(y) = &y {
+            check_finite(y, "test_on_batch: y", 0)?;
+        }
+        self.init_on_batch(&x, y.as_ref(), None, None, false)?;
+        let mut arrays = Arrays::new(x, y, None, n);
         let position = LoopPosition::outside_fit(Some(1));
         let (fresh, mut accumulator) = match self.on_batch_logs.take() {
             Some(accumulator) => (false, accumulator),
@@ -160,10 +166,6 @@ impl<M: Model> Runner<M> {
                 cb.on_test_batch_begin(batch, ctx)
             })?;
             let n = b.num_samples()?;
-            let y = b
-                .y
-                .as_ref()
-                .ok_or_else(|| Error::Data(format!("evaluate: batch {batch} has no targets")))?;
             seen += n;
             // A copy sharing every tensor: a step that fails or panics leaves the runner's.
             let states = self.states.clone().with_rng(self.eval_key(batch as u64));
@@ -171,7 +173,7 @@ impl<M: Model> Runner<M> {
                 .model
                 .test_step(StepContext {
                     x: &b.x,
-                    y_true: Some(y),
+                    y_true: b.y.as_ref(),
                     sample_weight: b.sample_weight.as_ref(),
                     class_weight: None,
                     states,

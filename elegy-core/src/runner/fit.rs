@@ -13,7 +13,7 @@ use super::hooks::LoopPosition;
 use super::{FitOptions, History, Runner, checked_len};
 use crate::callbacks::Progress;
 use crate::callbacks::{Callback, LogValues};
-use crate::data::{Arrays, Batches, Data, Dataset, check_finite};
+use crate::data::{Arrays, Batch, Batches, Data, Dataset, IntoTargets, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::optimizers;
@@ -23,21 +23,29 @@ use crate::tensor::Tensor;
 impl<M: Model> Runner<M> {
     /// Trains on `x` and `y` for `options.epochs` epochs and returns the logs of each (also
     /// appended to [`Runner::history`]). Initializes the model from the first batch if needed.
+    ///
+    /// `y` may be [`NoTargets`](crate::NoTargets), for a model trained without labels (an
+    /// autoencoder whose loss reads `x`, a GAN with its own `train_step`): a step's `y_true:
+    /// Option<..>` is then `None`, and a step, loss or metric that needs targets fails on the
+    /// first batch, before any update, with [`Error::MissingInput`] naming the input and who
+    /// needed it. `validation_split` then holds out inputs alone.
     pub fn fit(
         &mut self,
         x: impl Into<Data>,
-        y: impl Into<Data>,
+        y: impl IntoTargets,
         mut options: FitOptions,
     ) -> Result<History> {
         self.check_for("fit")?;
-        let (x, y) = (x.into(), y.into());
+        let (x, y) = (x.into(), y.into_targets());
         check_batch_size("fit", options.batch_size)?;
         check_validation_split("fit", options.validation_split)?;
-        let n = checked_len(&x, Some(&y), "fit")?;
+        let n = checked_len(&x, y.as_ref(), "fit")?;
         let sample_weight = options.sample_weight.take();
         check_sample_weight("fit", sample_weight.as_ref(), n)?;
         check_finite(&x, "fit: x", 0)?;
-        check_finite(&y, "fit: y", 0)?;
+        if let Some(y) = &y {
+            check_finite(y, "fit: y", 0)?;
+        }
         let given = options.validation_data.take();
         let ((x, y, sample_weight), validation) = match given {
             Some(given) => ((x, y, sample_weight), validation_arrays(given, &options)?),
@@ -45,11 +53,11 @@ impl<M: Model> Runner<M> {
                 let (train, validation) =
                     split_for_validation(x, y, sample_weight, options.validation_split)?;
                 let batch_size = options.batch_size;
-                let validation = validation.map(|(x, y, w)| Arrays::new(x, Some(y), w, batch_size));
+                let validation = validation.map(|(x, y, w)| Arrays::new(x, y, w, batch_size));
                 (train, validation)
             }
         };
-        let mut arrays = Arrays::new(x, Some(y), sample_weight, options.batch_size);
+        let mut arrays = Arrays::new(x, y, sample_weight, options.batch_size);
         if let Some(steps) = options.steps_per_epoch {
             arrays = arrays.with_steps_per_epoch(steps);
         }
@@ -125,14 +133,12 @@ impl<M: Model> Runner<M> {
                 let first = batches
                     .next()
                     .ok_or_else(|| Error::Data("fit: the data or dataset is empty".into()))??;
-                let y = first.y.as_ref().ok_or_else(|| {
-                    Error::Data("fit: the first batch has no targets; fit needs x and y".into())
-                })?;
                 self.init_on_batch(
                     &first.x,
-                    Some(y),
+                    first.y.as_ref(),
                     first.sample_weight.as_ref(),
                     run.class_weight.as_ref(),
+                    true,
                 )?;
                 batches = Box::new(std::iter::once(Ok(first)).chain(batches));
             }
@@ -169,13 +175,13 @@ impl<M: Model> Runner<M> {
     pub fn train_on_batch(
         &mut self,
         x: impl Into<Data>,
-        y: impl Into<Data>,
+        y: impl IntoTargets,
     ) -> Result<BTreeMap<String, f32>> {
-        let (x, y) = (x.into(), y.into());
-        checked_len(&x, Some(&y), "train_on_batch")?;
+        let (x, y) = (x.into(), y.into_targets());
+        checked_len(&x, y.as_ref(), "train_on_batch")?;
         self.check_for("train_on_batch")?;
-        self.init_on_batch(&x, Some(&y), None, None)?;
-        let logs = self.train_batch("train_on_batch", &x, &y, None, None)?;
+        self.init_on_batch(&x, y.as_ref(), None, None, true)?;
+        let logs = self.train_batch("train_on_batch", &x, y.as_ref(), None, None)?;
         Ok(logs.values())
     }
 
@@ -188,7 +194,7 @@ impl<M: Model> Runner<M> {
         &mut self,
         op: &'static str,
         x: &Data,
-        y: &Data,
+        y: Option<&Data>,
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
     ) -> Result<Logs> {
@@ -209,7 +215,7 @@ impl<M: Model> Runner<M> {
         self.initialized = false;
         let out = self.model.train_step(StepContext {
             x,
-            y_true: Some(y),
+            y_true: y,
             sample_weight,
             class_weight,
             states,
@@ -250,11 +256,20 @@ impl<M: Model> Runner<M> {
 }
 
 /// `validation_data` as the arrays `fit` validates on, checked.
-fn validation_arrays((x, y): (Data, Data), options: &FitOptions) -> Result<Option<Arrays>> {
-    checked_len(&x, Some(&y), "fit (validation_data)")?;
+fn validation_arrays(given: Batch, options: &FitOptions) -> Result<Option<Arrays>> {
+    let Batch {
+        x,
+        y,
+        sample_weight,
+    } = given;
+    let n = checked_len(&x, y.as_ref(), "fit (validation_data)")?;
+    check_sample_weight("fit (validation_data)", sample_weight.as_ref(), n)?;
     check_finite(&x, "fit: validation x", 0)?;
-    check_finite(&y, "fit: validation y", 0)?;
-    Ok(Some(Arrays::new(x, Some(y), None, options.batch_size)))
+    if let Some(y) = &y {
+        check_finite(y, "fit: validation y", 0)?;
+    }
+    let arrays = Arrays::new(x, y, sample_weight, options.batch_size);
+    Ok(Some(arrays))
 }
 
 /// The batches of `dataset` for `epoch`, each checked for non-finite values when `check`.
@@ -343,16 +358,12 @@ impl FitRun {
             let n = b.num_samples()?;
             seen += n;
             batches_run += 1;
-            let y = b.y.as_ref().ok_or_else(|| {
-                Error::Data(format!(
-                    "fit: batch {batch} has no targets; fit needs x and y"
-                ))
-            })?;
             runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
                 cb.on_train_batch_begin(batch, ctx)
             })?;
             let weights = b.sample_weight.as_ref();
-            let logs = runner.train_batch("fit", &b.x, y, weights, self.class_weight.as_ref())?;
+            let class_weight = self.class_weight.as_ref();
+            let logs = runner.train_batch("fit", &b.x, b.y.as_ref(), weights, class_weight)?;
             accumulator.add(&logs, n);
             let running = accumulator.values();
             runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {

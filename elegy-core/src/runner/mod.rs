@@ -220,17 +220,18 @@ impl<M: Model> Runner<M> {
         let first: Vec<usize> = (0..n.min(batch_size.max(1))).collect();
         let xb = x.select(&first)?;
         let yb = y.as_ref().map(|y| y.select(&first)).transpose()?;
-        self.init_on_batch(&xb, yb.as_ref(), None, None)
+        self.init_on_batch(&xb, yb.as_ref(), None, None, false)
     }
 
-    /// `init_step` on one batch, unless initialized. Callers have checked the runner
-    /// (`check_for`) under their own name.
+    /// `init_step` on one batch, unless initialized; `training` when the states are made to
+    /// train on. Callers have checked the runner (`check_for`) under their own name.
     pub(crate) fn init_on_batch(
         &mut self,
         x: &Data,
         y: Option<&Data>,
         sample_weight: Option<&Tensor>,
         class_weight: Option<&Tensor>,
+        training: bool,
     ) -> Result<()> {
         if self.initialized {
             return Ok(());
@@ -245,10 +246,11 @@ impl<M: Model> Runner<M> {
                 class_weight,
                 states,
                 components: &self.components,
+                training,
             })
             .map_err(without_states)?;
         self.initial_metrics_states = states.metrics_states.clone();
-        self.metrics_made = y.is_some();
+        self.metrics_made = y.is_some() || training;
         self.states = states;
         self.initialized = true;
         Ok(())

@@ -1,7 +1,7 @@
 //! Options of `fit`, `evaluate` and `predict`, in Keras' terms.
 
 use crate::callbacks::Callback;
-use crate::data::Data;
+use crate::data::Batch;
 use crate::tensor::Tensor;
 
 /// Options of [`crate::Runner::fit`]; start from `FitOptions { epochs: 10, ..Default::default() }`.
@@ -18,8 +18,11 @@ pub struct FitOptions {
     /// 0.25 of 10 holds out 3 (leaving Keras' `floor(n * (1 - validation_split))` to train
     /// on). It keeps its samples' `sample_weight`. Ignored when `validation_data` is given.
     pub validation_split: f32,
-    /// Data to validate on after epochs (`x`, `y`); takes precedence over `validation_split`.
-    pub validation_data: Option<(Data, Data)>,
+    /// Data to validate on after epochs, taking precedence over `validation_split`: inputs,
+    /// targets and sample weights as Keras' `(x_val, y_val, val_sample_weight)`, written
+    /// `Some((x_val, y_val).into())`, `Some(Batch::xy(x_val, y_val).with_sample_weight(w))`,
+    /// or `Some(Batch::new(x_val))` for a model trained without targets.
+    pub validation_data: Option<Batch>,
     /// Validate every this many epochs.
     pub validation_freq: usize,
     /// The epoch to start at (to resume a run).

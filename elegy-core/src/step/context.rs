@@ -25,6 +25,10 @@ pub struct InitContext<'a> {
     pub states: States,
     /// The runner's loss, metrics, optimizer and module.
     pub components: &'a Components,
+    /// Whether the states are made to train on (`fit`, `fit_dataset`, `train_on_batch`), so that
+    /// the default `init_step` runs `train_step` to make them even without targets; `false` for
+    /// `init`, `evaluate`, `test_on_batch` and the other calls that initialize.
+    pub training: bool,
 }
 
 /// The inputs of `pred_step`.
