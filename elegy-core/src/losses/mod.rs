@@ -5,11 +5,13 @@
 //! [`MeanAbsolutePercentageError`], [`MeanSquaredLogarithmicError`], [`Huber`]), classification
 //! ([`BinaryCrossentropy`], [`CategoricalCrossentropy`], [`SparseCategoricalCrossentropy`]),
 //! [`CosineSimilarity`], and regularization of the parameters ([`L1Regularization`],
-//! [`L2Regularization`]). Each is named as in Keras (`"mean_squared_error"`), logged with a
+//! [`L2Regularization`]). [`Reconstruction`] turns any of the per-sample losses into one that
+//! compares the predictions with the inputs `x`, for models trained without targets. Each is named as in Keras (`"mean_squared_error"`), logged with a
 //! `_loss` suffix, and computed with differentiable tensor ops.
 
 mod cosine;
 mod crossentropy;
+mod reconstruction;
 mod regression;
 mod regularization;
 mod shapes;
@@ -18,6 +20,7 @@ pub use cosine::CosineSimilarity;
 pub use crossentropy::{
     BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
 };
+pub use reconstruction::Reconstruction;
 pub use regression::{
     Huber, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
     MeanSquaredLogarithmicError,
@@ -31,6 +34,9 @@ use crate::tensor::{Tensor, TensorMap};
 /// What a loss sees of a batch.
 #[derive(Clone, Copy, Debug)]
 pub struct LossInputs<'a> {
+    /// The inputs of the batch, for losses computed from them (an autoencoder's
+    /// [`Reconstruction`]).
+    pub x: &'a Data,
     /// The targets, when given.
     pub y_true: Option<&'a Data>,
     /// The predictions.
@@ -79,7 +85,11 @@ impl<L: SampleLoss> Loss for L {
         let name = SampleLoss::name(self);
         let y_true = inputs.y_true.ok_or_else(|| Error::MissingInput {
             input: "y_true",
-            message: format!("loss `{name}` needs targets; pass y to fit/evaluate"),
+            message: format!(
+                "loss `{name}` compares targets with predictions, but this call has no targets \
+                 (y); pass y to the loop, or compare the predictions with the inputs x through \
+                 `losses::Reconstruction::new(loss)`"
+            ),
         })?;
         let fix = "compare one part with `Runner::output_loss(key, loss, weight)`, once per part";
         reduce(

@@ -22,9 +22,9 @@ use crate::tensor::{Tensor, TensorMap};
 /// let params = TensorMap::new()
 ///     .with("dense/kernel", Tensor::from(vec![1.0f32, -2.0]))
 ///     .with("dense/bias", Tensor::from(vec![5.0f32]));
-/// let y_pred = Tensor::zeros(&[1]).into();
+/// let (x, y_pred) = (Tensor::zeros(&[1]).into(), Tensor::zeros(&[1]).into());
 /// let inputs = LossInputs {
-///     y_true: None, y_pred: &y_pred, sample_weight: None, class_weight: None, params: &params,
+///     x: &x, y_true: None, y_pred: &y_pred, sample_weight: None, class_weight: None, params: &params,
 /// };
 /// // 0.01 * (1 + 4); the bias is not regularized.
 /// let loss = L2Regularization::default().compute(&inputs)?.item()?;

@@ -133,6 +133,7 @@ fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Re
     for entry in &components.losses {
         let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &y_pred)?;
         let inputs = losses::LossInputs {
+            x: ctx.x,
             y_true,
             y_pred,
             sample_weight: ctx.sample_weight,
@@ -172,7 +173,11 @@ fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Re
         let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &y_pred)?;
         let y_true = y_true.ok_or_else(|| Error::MissingInput {
             input: "y_true",
-            message: format!("metric `{name}` needs targets; pass y to fit/evaluate"),
+            message: format!(
+                "metric `{name}` compares targets with predictions, but this call has no \
+                 targets (y); pass y to the loop, or leave the metric out of a runner that \
+                 trains without them"
+            ),
         })?;
         let fix = "measure one part with `Runner::output_metric(key, metric)`, once per part";
         let y_pred = y_pred
