@@ -235,8 +235,18 @@ pub(crate) fn upgrade_scalar_step(state: &mut TensorMap) {
     }
 }
 
-/// The step count kept in optimizer state under [`STEP`] (see [`step_tensor`]).
-pub(crate) fn step_count(state: &TensorMap) -> Result<u64> {
+/// The number of updates counted in optimizer state under [`STEP`] (see [`step_tensor`]): a
+/// custom `train_step` with optimizers of its own reads it to schedule what it does.
+///
+/// ```
+/// use elegy_core::optimizers::{step_count, Optimizer, Sgd};
+/// use elegy_core::{Tensor, TensorMap};
+/// let params = TensorMap::new().with("w", Tensor::zeros(&[2]));
+/// let state = Sgd::new(0.1).init(&params)?;
+/// assert_eq!(step_count(&state)?, 0);
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub fn step_count(state: &TensorMap) -> Result<u64> {
     let parts = state.require(STEP)?.to_vec();
     let exact = |v: f32| v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v < STEP_UNIT as f32;
     match parts[..] {
