@@ -3,13 +3,13 @@
 
 mod convert;
 mod create;
+mod display;
 mod map;
 mod random;
 
 pub use map::TensorMap;
 pub use random::{FanMode, Initializer, RngKey};
 
-use std::fmt;
 use std::sync::Arc;
 
 use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn};
@@ -169,22 +169,6 @@ impl Tensor {
                 ),
             )
         })
-    }
-}
-
-impl fmt::Debug for Tensor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tensor")
-            .field("shape", &self.shape())
-            .field("tracked", &self.is_tracked())
-            .field("value", &self.value)
-            .finish()
-    }
-}
-
-impl fmt::Display for Tensor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.value, f)
     }
 }
 
