@@ -72,6 +72,7 @@ impl Tensor {
 
     /// A new tracked leaf sharing this tensor's values (no copy). Gradients taken with respect to
     /// the result do not flow further back into `self`'s graph.
+    #[doc(alias = "requires_grad")]
     pub fn tracked(&self) -> Tensor {
         Tensor {
             value: self.value.clone(),
@@ -80,6 +81,7 @@ impl Tensor {
     }
 
     /// The same values, cut from the graph: nothing flows back through the result.
+    #[doc(alias = "stop_gradient")]
     pub fn detach(&self) -> Tensor {
         Tensor {
             value: self.value.clone(),
@@ -107,6 +109,7 @@ impl Tensor {
     }
 
     /// The number of elements.
+    #[doc(alias("size", "numel"))]
     pub fn len(&self) -> usize {
         self.value.len()
     }
@@ -132,11 +135,13 @@ impl Tensor {
     }
 
     /// The values as an owned array (a copy).
+    #[doc(alias = "numpy")]
     pub fn to_array(&self) -> ArrayD<f32> {
         self.value.to_owned()
     }
 
     /// The values in logical (row-major) order.
+    #[doc(alias = "tolist")]
     pub fn to_vec(&self) -> Vec<f32> {
         self.value.iter().copied().collect()
     }
