@@ -1,5 +1,5 @@
 //! Trains an MLP on the bundled handwritten digits with early stopping, keeps the best model in a
-//! checkpoint, logs every epoch to a CSV file and draws the training curves as an SVG plot; then
+//! checkpoint, logs every epoch to a CSV file and draws the training curves as SVG and PNG plots; then
 //! loads the checkpoint into a fresh runner and evaluates it.
 //!
 //! ```sh
@@ -64,6 +64,8 @@ fn main() -> Result<()> {
     )?;
     let plot = out.join("training_curves.svg");
     history.plot_svg(&plot)?;
+    let png = out.join("training_curves.png");
+    history.plot_png(&png)?;
 
     // The best epoch's checkpoint, in a runner built the same way.
     let mut restored = runner()?;
@@ -76,9 +78,10 @@ fn main() -> Result<()> {
         test["sparse_categorical_accuracy"]
     );
     println!(
-        "wrote {}, {} and {}",
+        "wrote {}, {}, {} and {}",
         out.join("training.csv").display(),
         plot.display(),
+        png.display(),
         best.display()
     );
     Ok(())

@@ -851,6 +851,111 @@ fn plot_svg_writes_a_curve_per_log_with_its_name() {
     assert_eq!(files.len(), 1);
 }
 
+/// The history of a model with one loss, logged as `loss` and under its own name too.
+fn history_with_a_named_loss() -> History {
+    let mut history = History::default();
+    for epoch in 0..5 {
+        let e = epoch as f32;
+        let logs = [
+            ("loss", 1.0 / (1.0 + e)),
+            ("crossentropy_loss", 1.0 / (1.0 + e)),
+            ("accuracy", 0.5 + 0.1 * e),
+            ("lr", 1e-3),
+            ("val_loss", 1.2 / (1.0 + e)),
+            ("val_crossentropy_loss", 1.2 / (1.0 + e)),
+            ("val_accuracy", 0.45 + 0.1 * e),
+        ];
+        history.record(
+            epoch,
+            &logs.iter().map(|&(k, v)| (k.to_string(), v)).collect(),
+        );
+    }
+    history
+}
+
+/// The `width` and `height` of the SVG's root element.
+fn svg_size(svg: &str) -> (u32, u32) {
+    let root = &svg[..svg.find('>').unwrap()];
+    let attribute = |name: &str| {
+        let start = root.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+        root[start..][..root[start..].find('"').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    (attribute("width"), attribute("height"))
+}
+
+#[test]
+fn plot_svg_draws_one_panel_per_log_with_its_validation_twin_and_the_loss_once() {
+    let history = history_with_a_named_loss();
+    let svg = history.to_svg().unwrap();
+    let texts = svg_texts(&svg);
+    // `crossentropy_loss` repeats `loss` epoch for epoch: no panel of its own.
+    assert_eq!(
+        texts.iter().filter(|t| *t == "epoch").count(),
+        3,
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.contains("crossentropy")),
+        "{texts:?}"
+    );
+    // Three panels side by side: no empty cell.
+    assert_eq!(svg_size(&svg), (3 * 560, 360));
+    // Each panel has its title, and a legend naming its curves.
+    for name in ["loss", "val_loss", "accuracy", "val_accuracy", "lr"] {
+        assert!(
+            texts.iter().any(|t| t == name),
+            "no label {name} in {texts:?}"
+        );
+    }
+}
+
+#[test]
+fn plot_svg_keeps_a_loss_that_differs_from_the_total() {
+    let mut history = history_with_a_named_loss();
+    // A second loss (or a regularizer) makes the total differ from the part.
+    for value in history.logs.get_mut("loss").unwrap() {
+        *value += 0.01;
+    }
+    let svg = history.to_svg().unwrap();
+    let texts = svg_texts(&svg);
+    assert_eq!(
+        texts.iter().filter(|t| *t == "epoch").count(),
+        4,
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t == "val_crossentropy_loss"),
+        "{texts:?}"
+    );
+    // Four panels in two rows of two.
+    assert_eq!(svg_size(&svg), (2 * 560, 2 * 360));
+}
+
+#[test]
+fn plot_png_writes_an_image_of_the_panels_size() {
+    let dir = Scratch::new("plot-png");
+    let path = dir.join("curves.png");
+    history_with_a_named_loss().plot_png(&path).unwrap();
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&path).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+    let frame = reader.next_frame(&mut pixels).unwrap();
+    assert_eq!((frame.width, frame.height), (3 * 560, 360));
+    // Drawn, not blank: the background is white, the curves and text are not.
+    assert!(pixels.chunks(3).any(|p| p != [255, 255, 255]));
+}
+
+#[test]
+fn plot_png_of_an_empty_history_is_an_error() {
+    let err = History::default().to_png().unwrap_err().to_string();
+    assert!(
+        err.contains("History::plot_png") && err.contains("no epochs"),
+        "{err}"
+    );
+}
+
 #[test]
 fn plot_svg_of_an_empty_history_is_an_error() {
     let err = History::default().to_svg().unwrap_err().to_string();

@@ -1,7 +1,16 @@
 //! The one error type of elegy: every way a user's input can be wrong is a variant here.
 
 /// What went wrong, with the operation, the shapes or values involved, and what to do.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the message too, then any causes it does not already end with, as `anyhow`
+/// does, so that `fn main() -> elegy::Result<()>` shows the sentence when `?` returns an error:
+///
+/// ```text
+/// Error: data/x.npy: No such file or directory (os error 2)
+/// ```
+///
+/// `{:#?}` prints the variant and its fields instead, for a test that needs to know which.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Shapes that an operation cannot combine, e.g. a matmul whose inner dimensions differ.
@@ -134,6 +143,109 @@ impl std::error::Error for UnspentStates {
     }
 }
 
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if f.alternate() {
+            return self.fmt_fields(f);
+        }
+        let message = self.to_string();
+        f.write_str(&message)?;
+        // Our messages end with their cause already ("path: No such file ..."): a cause is
+        // listed only when the message does not say it.
+        let mut causes = Vec::new();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !message.contains(&text) {
+                causes.push(text);
+            }
+            next = cause.source();
+        }
+        if causes.is_empty() {
+            return Ok(());
+        }
+        f.write_str("\n\nCaused by:")?;
+        for (i, cause) in causes.iter().enumerate() {
+            let number = if causes.len() > 1 {
+                format!("{i}: ")
+            } else {
+                String::new()
+            };
+            // Lines after a cause's first stay under its first character.
+            let indent = format!("\n    {}", " ".repeat(number.len()));
+            write!(f, "\n    {number}{}", cause.replace('\n', &indent))?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The variant and its fields, as `#[derive(Debug)]` would print them (`{:#?}`).
+    fn fmt_fields(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Shape { op, message } => f
+                .debug_struct("Shape")
+                .field("op", op)
+                .field("message", message)
+                .finish(),
+            Error::InvalidArgument { op, message } => f
+                .debug_struct("InvalidArgument")
+                .field("op", op)
+                .field("message", message)
+                .finish(),
+            Error::BackwardNotSupported { op } => f
+                .debug_struct("BackwardNotSupported")
+                .field("op", op)
+                .finish(),
+            Error::NotFound { what, name, hint } => f
+                .debug_struct("NotFound")
+                .field("what", what)
+                .field("name", name)
+                .field("hint", hint)
+                .finish(),
+            Error::Step(message) => f.debug_tuple("Step").field(message).finish(),
+            Error::MissingComponent {
+                step,
+                component,
+                message,
+            } => f
+                .debug_struct("MissingComponent")
+                .field("step", step)
+                .field("component", component)
+                .field("message", message)
+                .finish(),
+            Error::MissingInput { input, message } => f
+                .debug_struct("MissingInput")
+                .field("input", input)
+                .field("message", message)
+                .finish(),
+            Error::NotInitialized { op, hint } => f
+                .debug_struct("NotInitialized")
+                .field("op", op)
+                .field("hint", hint)
+                .finish(),
+            Error::StatesLost { op, step, source } => f
+                .debug_struct("StatesLost")
+                .field("op", op)
+                .field("step", step)
+                .field("source", source)
+                .finish(),
+            Error::Unspent(unspent) => f.debug_tuple("Unspent").field(unspent).finish(),
+            Error::Data(message) => f.debug_tuple("Data").field(message).finish(),
+            Error::Io { path, source } => f
+                .debug_struct("Io")
+                .field("path", path)
+                .field("source", source)
+                .finish(),
+            Error::Format { path, message } => f
+                .debug_struct("Format")
+                .field("path", path)
+                .field("message", message)
+                .finish(),
+        }
+    }
+}
+
 /// `": <cause>"` when there is one.
 fn cause_suffix(source: Option<&Error>) -> String {
     source.map_or_else(String::new, |e| format!(": {e}"))
@@ -208,5 +320,113 @@ impl Error {
             component,
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    /// A cause of a foreign error, with a cause of its own when `inner` is given.
+    #[derive(Debug)]
+    struct Cause {
+        text: &'static str,
+        inner: Option<Box<Cause>>,
+    }
+
+    impl std::fmt::Display for Cause {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.text)
+        }
+    }
+
+    impl std::error::Error for Cause {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.inner.as_deref().map(|c| c as _)
+        }
+    }
+
+    fn cause(text: &'static str, inner: Option<Cause>) -> Cause {
+        Cause {
+            text,
+            inner: inner.map(Box::new),
+        }
+    }
+
+    /// An I/O error around `outer`: its message is `outer`'s, its source is `outer`'s source.
+    fn io_error(outer: Cause) -> Error {
+        Error::Io {
+            path: "runs/best/weights.safetensors".into(),
+            source: std::io::Error::other(outer),
+        }
+    }
+
+    #[test]
+    fn debug_prints_the_message_as_display_does() {
+        let error = Error::Format {
+            path: "runs/best/manifest.json".into(),
+            message: "the manifest names no tensors; save the runner again".into(),
+        };
+        assert_eq!(
+            format!("{error:?}"),
+            "runs/best/manifest.json: the manifest names no tensors; save the runner again"
+        );
+    }
+
+    #[test]
+    fn debug_lists_a_cause_the_message_does_not_say() {
+        let error = io_error(cause(
+            "disk quota exceeded",
+            Some(cause("quota of user 1000", None)),
+        ));
+        assert_eq!(
+            format!("{error:?}"),
+            "runs/best/weights.safetensors: disk quota exceeded\n\
+             \n\
+             Caused by:\n    \
+             quota of user 1000"
+        );
+    }
+
+    #[test]
+    fn debug_numbers_several_causes_and_indents_their_lines() {
+        let deepest = cause("sector 7\nunreadable", None);
+        let error = io_error(cause(
+            "write failed",
+            Some(cause("device error", Some(deepest))),
+        ));
+        assert_eq!(
+            format!("{error:?}"),
+            "runs/best/weights.safetensors: write failed\n\
+             \n\
+             Caused by:\n    \
+             0: device error\n    \
+             1: sector 7\n       \
+             unreadable"
+        );
+    }
+
+    #[test]
+    fn debug_does_not_repeat_a_cause_the_message_ends_with() {
+        let error = Error::StatesLost {
+            op: "fit".into(),
+            step: 3,
+            source: Some(Box::new(Error::Step("a batch this model refuses".into()))),
+        };
+        let debug = format!("{error:?}");
+        assert_eq!(debug, error.to_string());
+        assert!(debug.ends_with(": a batch this model refuses"), "{debug}");
+    }
+
+    #[test]
+    fn alternate_debug_names_the_variant_and_its_fields() {
+        let error = Error::shape("matmul", "shapes [2, 3] and [4, 5] do not align (3 != 4)");
+        assert_eq!(
+            format!("{error:#?}"),
+            "Shape {\n    \
+             op: \"matmul\",\n    \
+             message: \"shapes [2, 3] and [4, 5] do not align (3 != 4)\",\n\
+             }"
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! The core of elegy: tensors with reverse-mode autodiff over `ndarray`, the [`Model`] trait and
 //! its default steps, and the [`Runner`] with `fit` / `evaluate` / `predict`.
 //!
-//! Most users depend on the facade crate `elegy`, which re-exports everything here.
+//! Most users depend on the facade crate `elegy`, which re-exports everything here. Coming
+//! from NumPy or Keras? [`coming_from`] lists their names and ours.
 
 #![warn(missing_docs)]
 
@@ -13,6 +14,7 @@ unsafe extern "C" {}
 mod autodiff;
 pub mod callbacks;
 pub mod checkpoint;
+pub mod coming_from;
 pub mod data;
 pub mod datasets;
 pub mod error;

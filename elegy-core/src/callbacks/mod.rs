@@ -41,6 +41,7 @@ mod early_stopping;
 mod lambda;
 mod learning_rate;
 mod learning_rate_scheduler;
+mod live_line;
 mod model_checkpoint;
 mod monitor;
 pub(crate) mod progress;

@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::live_line::{LiveStatus, live_line};
 use super::{Callback, CallbackContext, LogValues};
 use crate::error::Result;
 
@@ -22,8 +23,10 @@ use crate::error::Result;
 /// ```
 ///
 /// where `938/938` counts the batches run of the epoch's batches (fewer when training stopped
-/// mid-epoch) and the time includes validation. On a terminal a live bar with the elapsed time,
-/// an ETA and the running logs is drawn while the epoch runs.
+/// mid-epoch) and the time includes validation. On a terminal a live line is drawn while the
+/// epoch runs: the counters, a bar, the ETA, the running logs and the elapsed time, as many of
+/// them as fit the terminal's width, in that order of preference (the finished epoch's line is
+/// written whole).
 ///
 /// Failing to write the display (a closed pipe) never stops training: output errors are ignored.
 pub struct Progress {
@@ -31,6 +34,8 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     started: Instant,
     batches: usize,
+    /// The epoch being shown live, the number of epochs, and the batches per epoch.
+    epoch: (usize, usize, usize),
 }
 
 enum Output {
@@ -73,6 +78,7 @@ impl Progress {
             bar: None,
             started: Instant::now(),
             batches: 0,
+            epoch: (0, 0, 0),
         }
     }
 
@@ -110,22 +116,16 @@ impl Callback for Progress {
         self.started = Instant::now();
         self.batches = 0;
         if let Output::Stdout { live: true } = self.output {
-            // A stream's length is not known (0): count batches without a bar or an ETA.
-            let (length, template) = match ctx.steps_per_epoch {
-                0 => (None, "{prefix} {pos}/unknown - {elapsed} - {msg}"),
-                steps => (
-                    Some(steps as u64),
-                    "{prefix} [{bar:30}] {pos}/{len} - {elapsed} - ETA {eta} - {msg}",
-                ),
-            };
+            // The line is composed here to fit the terminal (see `live_line`); the bar only
+            // draws it, at a limited rate, and keeps the count and the ETA.
+            let length = (ctx.steps_per_epoch > 0).then_some(ctx.steps_per_epoch as u64);
             let bar = ProgressBar::with_draw_target(length, ProgressDrawTarget::stdout());
-            // The templates are fixed, so they always parse; the fallback is only for form's sake.
-            let style = ProgressStyle::with_template(template)
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
+            // The template is fixed, so it always parses; the fallback is only for form's sake.
+            let style = ProgressStyle::with_template("{msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
-            bar.set_prefix(format!("Epoch {}/{}", epoch + 1, ctx.epochs));
             self.bar = Some(bar);
+            self.epoch = (epoch, ctx.epochs, ctx.steps_per_epoch);
         }
         Ok(())
     }
@@ -139,7 +139,17 @@ impl Callback for Progress {
         self.batches = batch + 1;
         if let Some(bar) = &self.bar {
             bar.set_position(self.batches as u64);
-            bar.set_message(format_logs(logs));
+            let (epoch, epochs, steps) = self.epoch;
+            let status = LiveStatus {
+                epoch,
+                epochs,
+                batches: self.batches,
+                steps,
+                elapsed: bar.elapsed(),
+                eta: (steps > 0).then(|| bar.eta()),
+                logs,
+            };
+            bar.set_message(live_line(&status, terminal_width()));
         }
         Ok(())
     }
@@ -180,19 +190,38 @@ impl Callback for Progress {
 
 /// `loss: 0.2103 - accuracy: 0.9412 - val_loss: ...`: the loss first, validation logs last.
 pub(crate) fn format_logs(logs: &BTreeMap<String, f32>) -> String {
+    ordered_logs(logs)
+        .into_iter()
+        .map(|(name, value)| format_log(name, value))
+        .collect::<Vec<_>>()
+        .join(" - ")
+}
+
+/// The logs in the order the progress lines show them: the loss, the other training logs by
+/// name, `val_loss`, the other validation logs by name.
+pub(crate) fn ordered_logs(logs: &BTreeMap<String, f32>) -> Vec<(&str, f32)> {
     let rank = |k: &str| match k {
         "loss" => 0,
         k if k.starts_with("val_") && k != "val_loss" => 3,
         "val_loss" => 2,
         _ => 1,
     };
-    let mut names: Vec<&String> = logs.keys().collect();
-    names.sort_by_key(|k| (rank(k), k.as_str()));
-    names
-        .iter()
-        .map(|k| format!("{k}: {:.4}", logs[*k]))
-        .collect::<Vec<_>>()
-        .join(" - ")
+    let mut ordered: Vec<(&str, f32)> = logs.iter().map(|(k, &v)| (k.as_str(), v)).collect();
+    ordered.sort_by_key(|&(k, _)| (rank(k), k));
+    ordered
+}
+
+/// `loss: 0.2103`.
+pub(crate) fn format_log(name: &str, value: f32) -> String {
+    format!("{name}: {value:.4}")
+}
+
+/// The width of the terminal on standard output, read at every update so that a resized
+/// window is followed; 80 columns when it cannot be read.
+fn terminal_width() -> usize {
+    console::Term::stdout()
+        .size_checked()
+        .map_or(80, |(_rows, columns)| usize::from(columns))
 }
 
 /// Keras' one line per epoch.

@@ -17,7 +17,10 @@ use crate::tensor::Tensor;
 /// assert_eq!(x.num_samples()?, 4);
 /// # Ok::<(), elegy_core::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `predict` returns a `Data`: for a model with one output, [`Data::into_tensor`] (or
+/// `Tensor::try_from`) takes the tensor out, and printing it prints the tensor.
+#[derive(Clone, PartialEq)]
 pub enum Data {
     /// One tensor.
     Tensor(Tensor),
@@ -34,6 +37,26 @@ impl Data {
             Data::Tensor(t) => Ok(t),
             other => Err(Error::Data(format!(
                 "{what} is {}, not a single tensor",
+                other.describe()
+            ))),
+        }
+    }
+
+    /// The single tensor this data is, such as `predict`'s output for a model with one output;
+    /// an error for a tuple or a map (take their parts with [`Data::part`], or `match`).
+    ///
+    /// ```
+    /// use elegy_core::{Data, Tensor};
+    /// let predictions = Data::from(Tensor::zeros(&[4, 3]));
+    /// assert_eq!(predictions.into_tensor()?.shape(), &[4, 3]);
+    /// # Ok::<(), elegy_core::Error>(())
+    /// ```
+    pub fn into_tensor(self) -> Result<Tensor> {
+        match self {
+            Data::Tensor(t) => Ok(t),
+            other => Err(Error::Data(format!(
+                "into_tensor: the data is {}, not a single tensor; take one part with \
+                 `.part(key)`, or `match` on `Data::Tuple` / `Data::Map`",
                 other.describe()
             ))),
         }
@@ -358,6 +381,15 @@ fn select_rows(t: &Tensor, indices: &[usize]) -> Tensor {
         return Tensor::new(rows);
     }
     Tensor::new(view.select(ndarray::Axis(0), indices))
+}
+
+impl TryFrom<Data> for Tensor {
+    type Error = Error;
+
+    /// [`Data::into_tensor`].
+    fn try_from(data: Data) -> Result<Tensor> {
+        data.into_tensor()
+    }
 }
 
 impl From<Tensor> for Data {

@@ -5,6 +5,7 @@ mod arrays;
 mod batch;
 mod check;
 mod dataset;
+mod display;
 mod gather;
 mod loader;
 mod targets;

@@ -68,21 +68,25 @@ macro_rules! binary_op {
 
 binary_op!(
     /// `self + other`, broadcasting.
+    #[doc(alias = "plus")]
     add, AddRule, "add",
     forward: |x, y| x + y, da: |g, _, _| g, db: |g, _, _| g
 );
 binary_op!(
     /// `self - other`, broadcasting.
+    #[doc(alias("subtract", "minus"))]
     sub, SubRule, "sub",
     forward: |x, y| x - y, da: |g, _, _| g, db: |g, _, _| -g
 );
 binary_op!(
     /// `self * other` element by element, broadcasting.
+    #[doc(alias = "multiply")]
     mul, MulRule, "mul",
     forward: |x, y| x * y, da: |g, _, y| g * y, db: |g, x, _| g * x
 );
 binary_op!(
     /// `self / other` element by element, broadcasting.
+    #[doc(alias("divide", "true_divide"))]
     div, DivRule, "div",
     forward: |x, y| x / y, da: |g, _, y| g / y, db: |g, x, y| -g * x / (y * y)
 );

@@ -162,6 +162,7 @@ impl Tensor {
     /// assert_eq!(x.index_select(0, &[2, 0, 2])?.to_vec(), vec![4.0, 5.0, 0.0, 1.0, 4.0, 5.0]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "take")]
     pub fn index_select(&self, axis: isize, indices: &[usize]) -> Result<Tensor> {
         let axis = normalize_axis("index_select", axis, self.ndim())?;
         let size = self.shape()[axis];
@@ -195,6 +196,7 @@ impl Tensor {
     /// assert_eq!(embedded.to_vec(), vec![2.0, 2.0, 0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "embedding_lookup")]
     pub fn take(&self, indices: &Tensor) -> Result<Tensor> {
         let Some(&rows) = self.shape().first() else {
             return Err(Error::shape(
@@ -240,6 +242,7 @@ impl Tensor {
     /// assert_eq!(picked.to_vec(), vec![-0.1, -0.4]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "take_along_axis")]
     pub fn gather(&self, axis: isize, index: &Tensor) -> Result<Tensor> {
         let axis = normalize_axis("gather", axis, self.ndim())?;
         if index.ndim() != self.ndim() {
@@ -313,6 +316,7 @@ impl Tensor {
     /// assert_eq!(clipped.to_vec(), vec![-2.0, 0.5, 1.0]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias("where", "select"))]
     pub fn where_cond(mask: &Tensor, on_true: &Tensor, on_false: &Tensor) -> Result<Tensor> {
         let shape = broadcast_shapes("where_cond", mask.shape(), on_true.shape())
             .and_then(|s| broadcast_shapes("where_cond", &s, on_false.shape()))
@@ -352,6 +356,7 @@ impl Tensor {
     /// assert_eq!(onehot.to_vec(), vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias("to_categorical", "eye"))]
     pub fn one_hot(labels: &Tensor, num_classes: usize) -> Result<Tensor> {
         let flat = labels.to_indices("one_hot")?;
         if let Some((i, label)) = first_out_of_range(&flat, num_classes) {
@@ -419,22 +424,27 @@ macro_rules! comparison {
 
 comparison!(
     /// 1 where `self > other`, else 0 (NaN compares false).
+    #[doc(alias = "greater")]
     gt, |x, y| x > y
 );
 comparison!(
     /// 1 where `self >= other`, else 0 (NaN compares false).
+    #[doc(alias = "greater_equal")]
     ge, |x, y| x >= y
 );
 comparison!(
     /// 1 where `self < other`, else 0 (NaN compares false).
+    #[doc(alias = "less")]
     lt, |x, y| x < y
 );
 comparison!(
     /// 1 where `self <= other`, else 0 (NaN compares false).
+    #[doc(alias = "less_equal")]
     le, |x, y| x <= y
 );
 comparison!(
     /// 1 where `self == other`, else 0 (NaN compares false). Unlike `==` on tensors, which
     /// compares whole tensors to one `bool`.
+    #[doc(alias = "equal")]
     eq, |x, y| x == y
 );

@@ -93,6 +93,7 @@ impl Tensor {
     /// let err = x.matmul(&w).unwrap_err().to_string();
     /// assert!(err.starts_with("matmul: shapes [64, 784] and [128, 10] do not align (784 != 128)"));
     /// ```
+    #[doc(alias("dot", "mm"))]
     pub fn matmul(&self, other: &Tensor) -> Result<Tensor> {
         let (a, b) = (self.shape(), other.shape());
         if a.len() < 2 || b.len() < 2 {

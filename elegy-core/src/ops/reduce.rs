@@ -144,26 +144,31 @@ impl Tensor {
     }
 
     /// The sum over `axes` (all when empty).
+    #[doc(alias = "reduce_sum")]
     pub fn sum(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
         self.reduce(Reduction::Sum, axes, keepdims)
     }
 
     /// The mean over `axes` (all when empty).
+    #[doc(alias("average", "reduce_mean", "mean_axis"))]
     pub fn mean(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
         self.reduce(Reduction::Mean, axes, keepdims)
     }
 
     /// The largest value over `axes` (all when empty); ties share the gradient.
+    #[doc(alias("amax", "reduce_max"))]
     pub fn max(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
         self.reduce(Reduction::Max, axes, keepdims)
     }
 
     /// The smallest value over `axes` (all when empty); ties share the gradient.
+    #[doc(alias("amin", "reduce_min"))]
     pub fn min(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
         self.reduce(Reduction::Min, axes, keepdims)
     }
 
     /// The population variance (divided by n, as numpy's default) over `axes` (all when empty).
+    #[doc(alias("variance", "reduce_variance"))]
     pub fn var(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
         self.reduce(Reduction::Var, axes, keepdims)
     }

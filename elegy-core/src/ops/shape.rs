@@ -157,6 +157,7 @@ impl Tensor {
     /// assert_eq!(x.reshape(&[4, -1])?.shape(), &[4, 64]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "view")]
     pub fn reshape(&self, shape: &[isize]) -> Result<Tensor> {
         let shape = infer_shape(self.shape(), shape)?;
         if shape == self.shape() {
@@ -177,6 +178,7 @@ impl Tensor {
     /// assert_eq!(images.permute(&[0, 3, 1, 2])?.shape(), &[8, 3, 28, 28]); // NCHW
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "transpose")]
     pub fn permute(&self, axes: &[usize]) -> Result<Tensor> {
         let ndim = self.ndim();
         let inverse = inverse_permutation(axes, ndim).ok_or_else(|| {
@@ -204,6 +206,7 @@ impl Tensor {
     /// assert_eq!(x.transpose()?.to_vec(), vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "T")]
     pub fn transpose(&self) -> Result<Tensor> {
         let ndim = self.ndim();
         if ndim < 2 {
@@ -238,6 +241,7 @@ impl Tensor {
     /// assert_eq!(bias.broadcast_to(&[2, 2])?.to_vec(), vec![1.0, 2.0, 1.0, 2.0]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "expand")]
     pub fn broadcast_to(&self, shape: &[usize]) -> Result<Tensor> {
         if shape == self.shape() {
             return Ok(self.clone());
@@ -288,6 +292,7 @@ impl Tensor {
     /// assert_eq!(x.slice(-1, 1, 3)?.to_vec(), vec![1.0, 2.0, 4.0, 5.0]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias = "narrow")]
     pub fn slice(&self, axis: isize, start: usize, end: usize) -> Result<Tensor> {
         let axis = normalize_axis("slice", axis, self.ndim())?;
         let size = self.shape()[axis];
@@ -321,6 +326,7 @@ impl Tensor {
     /// assert_eq!(Tensor::concat(&[a, b], 1)?.shape(), &[2, 4]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias("concatenate", "cat"))]
     pub fn concat(tensors: &[Tensor], axis: isize) -> Result<Tensor> {
         let first = tensors.first().ok_or_else(|| {
             Error::invalid(
@@ -412,6 +418,7 @@ impl Tensor {
     /// assert_eq!(x.unsqueeze(-1)?.shape(), &[2, 3, 1]);
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    #[doc(alias("expand_dims", "newaxis"))]
     pub fn unsqueeze(&self, axis: isize) -> Result<Tensor> {
         let axis = normalize_axis("unsqueeze", axis, self.ndim() + 1)?;
         let value = row_major(self.array().clone().insert_axis(Axis(axis)));

@@ -160,6 +160,7 @@ impl Tensor {
     }
 
     /// `ln(sum(e^x))` over `axes` (all when empty), without overflow.
+    #[doc(alias = "reduce_logsumexp")]
     pub fn logsumexp(&self, axes: &[isize], keepdims: bool) -> Result<Tensor> {
         let axes = normalize_axes("logsumexp", axes, self.ndim())?;
         let mut kept = self.to_array();

@@ -67,6 +67,7 @@ impl Tensor {
     }
 
     /// `-self`.
+    #[doc(alias = "negative")]
     pub fn neg(&self) -> Tensor {
         self.elementwise("neg", |x| -x, |_, _| -1.0)
     }
@@ -102,6 +103,7 @@ impl Tensor {
     }
 
     /// `self` raised to the scalar power `p`.
+    #[doc(alias("pow", "power"))]
     pub fn powf(&self, p: f32) -> Tensor {
         self.elementwise(
             "powf",
@@ -116,6 +118,7 @@ impl Tensor {
     }
 
     /// `1 / self`.
+    #[doc(alias = "reciprocal")]
     pub fn recip(&self) -> Tensor {
         self.elementwise("recip", |x| 1.0 / x, |_, y| -y * y)
     }
@@ -141,6 +144,7 @@ impl Tensor {
     }
 
     /// The absolute value (gradient 0 at 0).
+    #[doc(alias = "absolute")]
     pub fn abs(&self) -> Tensor {
         self.elementwise("abs", f32::abs, |x, _| {
             if x > 0.0 {
@@ -204,6 +208,7 @@ impl Tensor {
     }
 
     /// `1 / (1 + e^-self)`, stable for large negative inputs.
+    #[doc(alias = "expit")]
     pub fn sigmoid(&self) -> Tensor {
         self.elementwise("sigmoid", sigmoid, |_, y| sigmoid_slope(y))
     }
@@ -232,6 +237,7 @@ impl Tensor {
     }
 
     /// Each element limited to `[min, max]`; the gradient is 0 where a bound applies.
+    #[doc(alias = "clip")]
     pub fn clamp(&self, min: f32, max: f32) -> Result<Tensor> {
         if min > max || min.is_nan() || max.is_nan() {
             return Err(Error::invalid(

@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 
 impl Tensor {
     /// A tensor of `shape` from values in row-major order.
+    #[doc(alias("array", "asarray", "tensor"))]
     pub fn from_vec(values: Vec<f32>, shape: &[usize]) -> Result<Tensor> {
         let expected = crate::ops::checked_len("from_vec", shape)?;
         if values.len() != expected {

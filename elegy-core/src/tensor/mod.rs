@@ -3,13 +3,13 @@
 
 mod convert;
 mod create;
+mod display;
 mod map;
 mod random;
 
 pub use map::TensorMap;
 pub use random::{FanMode, Initializer, RngKey};
 
-use std::fmt;
 use std::sync::Arc;
 
 use ndarray::{ArcArray, ArrayD, ArrayViewD, IxDyn};
@@ -72,6 +72,7 @@ impl Tensor {
 
     /// A new tracked leaf sharing this tensor's values (no copy). Gradients taken with respect to
     /// the result do not flow further back into `self`'s graph.
+    #[doc(alias = "requires_grad")]
     pub fn tracked(&self) -> Tensor {
         Tensor {
             value: self.value.clone(),
@@ -80,6 +81,7 @@ impl Tensor {
     }
 
     /// The same values, cut from the graph: nothing flows back through the result.
+    #[doc(alias = "stop_gradient")]
     pub fn detach(&self) -> Tensor {
         Tensor {
             value: self.value.clone(),
@@ -107,6 +109,7 @@ impl Tensor {
     }
 
     /// The number of elements.
+    #[doc(alias("size", "numel"))]
     pub fn len(&self) -> usize {
         self.value.len()
     }
@@ -132,11 +135,13 @@ impl Tensor {
     }
 
     /// The values as an owned array (a copy).
+    #[doc(alias = "numpy")]
     pub fn to_array(&self) -> ArrayD<f32> {
         self.value.to_owned()
     }
 
     /// The values in logical (row-major) order.
+    #[doc(alias = "tolist")]
     pub fn to_vec(&self) -> Vec<f32> {
         self.value.iter().copied().collect()
     }
@@ -169,22 +174,6 @@ impl Tensor {
                 ),
             )
         })
-    }
-}
-
-impl fmt::Debug for Tensor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tensor")
-            .field("shape", &self.shape())
-            .field("tracked", &self.is_tracked())
-            .field("value", &self.value)
-            .finish()
-    }
-}
-
-impl fmt::Display for Tensor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.value, f)
     }
 }
 
