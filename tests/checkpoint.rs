@@ -192,6 +192,43 @@ fn training_four_epochs_equals_two_then_two_more_after_loading() {
     assert_same_run(&straight, &resumed);
 }
 
+#[test]
+fn every_new_optimizer_resumes_from_a_checkpoint_as_if_never_stopped() {
+    use elegy::optimizers::{Adafactor, Adamax, Lion, Nadam, Optimizer};
+    fn with_optimizer(opt: impl Optimizer + 'static) -> Runner<Linear> {
+        Runner::new(Linear { classes: 10 })
+            .loss(SparseCategoricalCrossentropy::from_logits())
+            .optimizer(opt)
+            .seed(13)
+            .build()
+            .unwrap()
+    }
+    let makers: [fn() -> Runner<Linear>; 4] = [
+        || with_optimizer(Nadam::new(1e-2)),
+        || with_optimizer(Adamax::new(1e-2)),
+        || with_optimizer(Lion::new(1e-3)),
+        || with_optimizer(Adafactor::new(1e-2)),
+    ];
+    let (x, y) = digits(100);
+    for make in makers {
+        let mut straight = make();
+        straight.fit(x.clone(), y.clone(), options(0, 2)).unwrap();
+
+        let mut first = make();
+        first.fit(x.clone(), y.clone(), options(0, 1)).unwrap();
+        let dir = temp_dir();
+        first.save(dir.path()).unwrap();
+        let mut resumed = make();
+        resumed.load(dir.path()).unwrap();
+        assert_eq!(
+            bits(&resumed.states().optimizer_states),
+            bits(&first.states().optimizer_states)
+        );
+        resumed.fit(x.clone(), y.clone(), options(1, 2)).unwrap();
+        assert_same_run(&straight, &resumed);
+    }
+}
+
 /// Set by [`resuming_in_a_fresh_process_is_bit_identical_to_training_straight_through`].
 const RESUME_DIR: &str = "ELEGY_TEST_RESUME_DIR";
 

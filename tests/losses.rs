@@ -1,11 +1,17 @@
-//! The losses: values against hand-worked arithmetic or the published formulas, weighting by
-//! `sample_weight` and `class_weight`, edge cases, gradients and errors.
+//! The losses: values against hand-worked arithmetic, the published formulas or Keras 3's own
+//! numbers (`tests/reference/keras_losses.py` made them; the test reads the committed JSON),
+//! weighting by `sample_weight` and `class_weight`, the reductions, edge cases, gradients and
+//! errors.
+
+mod common;
 
 use elegy::data::Data;
 use elegy::losses::{
-    BinaryCrossentropy, CategoricalCrossentropy, CosineSimilarity, Huber, L1Regularization,
-    L2Regularization, Loss, LossInputs, MeanAbsoluteError, MeanAbsolutePercentageError,
-    MeanSquaredError, MeanSquaredLogarithmicError, SampleLoss, SparseCategoricalCrossentropy,
+    BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
+    CategoricalFocalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, Huber, KLDivergence,
+    L1Regularization, L2Regularization, LogCosh, Loss, LossInputs, MeanAbsoluteError,
+    MeanAbsolutePercentageError, MeanSquaredError, MeanSquaredLogarithmicError, Poisson, Reduction,
+    SampleLoss, SparseCategoricalCrossentropy, SquaredHinge,
 };
 use elegy::testing::{GradCheck, check_gradients};
 use elegy::{Result, RngKey, Tensor, TensorMap};
@@ -832,7 +838,7 @@ fn a_loss_without_targets_says_to_pass_them() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("mean_squared_error") && err.contains("needs targets"),
+        err.contains("mean_squared_error") && err.contains("no targets"),
         "{err}"
     );
 }
@@ -1049,6 +1055,380 @@ fn negative_regularization_coefficient_is_an_error() {
         .to_string();
     assert!(
         err.contains("l1_regularization") && err.contains("-0.1"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keras 3's values, under each reduction
+
+/// Keras 3.15 (JAX backend, float32): each case's inputs and its loss under
+/// `sum_over_batch_size`, `sum` and `none`.
+const KERAS: &str = include_str!("reference/keras_losses.json");
+
+/// Relative tolerance against Keras' values, with an absolute floor for values near 0: both
+/// sides compute in `f32`, in different orders.
+const KERAS_RELATIVE: f64 = 1e-6;
+const KERAS_ABSOLUTE: f64 = 1e-6;
+
+/// Our loss for each of Keras' cases, configured as the generating script configures it.
+fn keras_case_loss(case: &str) -> Box<dyn Fn(Reduction) -> Box<dyn Loss>> {
+    fn boxed<L: SampleLoss + Copy + 'static>(loss: L) -> Box<dyn Fn(Reduction) -> Box<dyn Loss>> {
+        Box::new(move |r| Box::new(loss.with_reduction(r)))
+    }
+    let sparse_logits_ignoring = SparseCategoricalCrossentropy {
+        from_logits: true,
+        ignore_class: Some(-1),
+    };
+    match case {
+        "kl_divergence" => boxed(KLDivergence),
+        "poisson" => boxed(Poisson),
+        "log_cosh" => boxed(LogCosh),
+        "hinge_binary_labels" | "hinge_signed_labels" => boxed(Hinge),
+        "squared_hinge_binary_labels" => boxed(SquaredHinge),
+        "categorical_hinge" => boxed(CategoricalHinge),
+        "binary_focal_defaults" => boxed(BinaryFocalCrossentropy::default()),
+        "binary_focal_logits" => boxed(BinaryFocalCrossentropy {
+            from_logits: true,
+            gamma: 1.5,
+            ..Default::default()
+        }),
+        "binary_focal_balanced_smoothed" => boxed(BinaryFocalCrossentropy {
+            apply_class_balancing: true,
+            alpha: 0.3,
+            label_smoothing: 0.1,
+            ..Default::default()
+        }),
+        "categorical_focal_defaults" => boxed(CategoricalFocalCrossentropy::default()),
+        "categorical_focal_logits_smoothed" => boxed(CategoricalFocalCrossentropy {
+            from_logits: true,
+            alpha: 0.5,
+            gamma: 1.0,
+            label_smoothing: 0.2,
+            ..Default::default()
+        }),
+        "sparse_ignore_minus_one_sequences" | "sparse_ignore_per_position_weights" => {
+            boxed(sparse_logits_ignoring)
+        }
+        "sparse_ignore_a_class_index" => boxed(SparseCategoricalCrossentropy {
+            ignore_class: Some(2),
+            ..Default::default()
+        }),
+        "sparse_ignore_everything" => boxed(SparseCategoricalCrossentropy {
+            ignore_class: Some(1),
+            ..Default::default()
+        }),
+        "sparse_sequences_per_position_weights" => {
+            boxed(SparseCategoricalCrossentropy::from_logits())
+        }
+        "mean_squared_error" => boxed(MeanSquaredError),
+        other => panic!("no loss for Keras case {other}"),
+    }
+}
+
+fn json_tensor(values: &serde_json::Value, shape: &serde_json::Value) -> Tensor {
+    let values: Vec<f32> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    let shape: Vec<usize> = shape
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    t(&values, &shape)
+}
+
+#[track_caller]
+fn assert_keras_close(case: &str, what: &str, actual: &[f32], expected: &[f64]) {
+    assert_eq!(actual.len(), expected.len(), "{case} {what}");
+    for (a, e) in actual.iter().zip(expected) {
+        let err = (*a as f64 - e).abs();
+        assert!(
+            err <= KERAS_ABSOLUTE.max(KERAS_RELATIVE * e.abs()),
+            "{case} {what}: {actual:?} != Keras' {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn every_new_loss_and_reduction_matches_keras() {
+    let keras: serde_json::Value = serde_json::from_str(KERAS).unwrap();
+    let cases = keras["cases"].as_object().unwrap();
+    assert_eq!(cases.len(), 18);
+    for (case, c) in cases {
+        let y_true = json_tensor(&c["y_true"], &c["y_true_shape"]);
+        let y_pred = json_tensor(&c["y_pred"], &c["y_pred_shape"]);
+        // Keras needs [n, 1] per-sample weights beside an ignore mask; ours are [n].
+        let sample_weight = (!c["sample_weight"].is_null()).then(|| {
+            let w = json_tensor(&c["sample_weight"], &c["sample_weight_shape"]);
+            if w.len() == y_true.shape()[0] {
+                w.reshape(&[-1]).unwrap()
+            } else {
+                w
+            }
+        });
+        let make = keras_case_loss(case);
+        let (yt, yp) = (Data::from(&y_true), Data::from(&y_pred));
+        let params = TensorMap::new();
+        let inputs = LossInputs {
+            x: &yp,
+            y_true: Some(&yt),
+            y_pred: &yp,
+            sample_weight: sample_weight.as_ref(),
+            class_weight: None,
+            params: &params,
+        };
+        for (reduction, key) in [
+            (Reduction::SumOverBatchSize, "sum_over_batch_size"),
+            (Reduction::Sum, "sum"),
+        ] {
+            let value = make(reduction).compute(&inputs).unwrap().item().unwrap();
+            let expected = c[key].as_f64().unwrap();
+            assert_keras_close(case, key, &[value], &[expected]);
+        }
+        let none = make(Reduction::None).compute(&inputs).unwrap();
+        let shape: Vec<usize> = c["none_shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        assert_eq!(none.shape(), shape.as_slice(), "{case}");
+        let expected: Vec<f64> = c["none"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_keras_close(case, "none", &none.to_vec(), &expected);
+    }
+}
+
+#[test]
+fn the_new_losses_are_named_as_in_keras() {
+    let names: Vec<String> = [
+        &KLDivergence as &dyn Loss,
+        &Poisson,
+        &LogCosh,
+        &Hinge,
+        &SquaredHinge,
+        &CategoricalHinge,
+        &BinaryFocalCrossentropy::default(),
+        &CategoricalFocalCrossentropy::default(),
+    ]
+    .iter()
+    .map(|l| l.name())
+    .collect();
+    assert_eq!(
+        names,
+        [
+            "kl_divergence",
+            "poisson",
+            "log_cosh",
+            "hinge",
+            "squared_hinge",
+            "categorical_hinge",
+            "binary_focal_crossentropy",
+            "categorical_focal_crossentropy",
+        ]
+    );
+}
+
+#[test]
+fn the_new_losses_match_finite_differences() {
+    let y = randn(&[3, 4], 70);
+    let p = y.add(&uniform(&[3, 4], 0.1, 0.8, 71)).unwrap();
+    assert_grads(&LogCosh, &y, p);
+    let probabilities = |seed| uniform(&[3, 4], 0.1, 1.0, seed).softmax(-1).unwrap();
+    assert_grads(&KLDivergence, &probabilities(72), probabilities(73));
+    let counts = uniform(&[3, 4], 0.0, 4.0, 74);
+    assert_grads(&Poisson, &counts, uniform(&[3, 4], 0.5, 3.0, 75));
+    // Binary targets and scores kept away from the margin's kink at y * p = 1.
+    let signs = t(&[1., 0., 0., 1., 1., 1., 0., 0., 1., 0., 1., 0.], &[3, 4]);
+    let scores = t(
+        &[
+            0.3, -0.2, 0.5, 1.6, -0.7, 0.1, -1.4, 0.4, 0.2, 0.6, -0.5, -1.3,
+        ],
+        &[3, 4],
+    );
+    assert_grads(&Hinge, &signs, scores.clone());
+    assert_grads(&SquaredHinge, &signs, scores.clone());
+    assert_grads(&CategoricalHinge, &one_hot(&[1, 3, 0], 4), scores);
+    let binary = uniform(&[3, 2], 0.0, 1.0, 76)
+        .mul_scalar(2.0)
+        .sub_scalar(0.5)
+        .relu();
+    let binary = Tensor::new(binary.view().mapv(|v| (v > 0.5) as u8 as f32));
+    assert_grads(
+        &BinaryFocalCrossentropy::default(),
+        &binary,
+        uniform(&[3, 2], 0.05, 0.95, 77),
+    );
+    assert_grads(
+        &BinaryFocalCrossentropy {
+            from_logits: true,
+            apply_class_balancing: true,
+            label_smoothing: 0.1,
+            ..Default::default()
+        },
+        &binary,
+        randn(&[3, 2], 78),
+    );
+    assert_grads(
+        &CategoricalFocalCrossentropy::default(),
+        &one_hot(&[2, 0, 1], 3),
+        uniform(&[3, 3], 0.2, 1.0, 79),
+    );
+    assert_grads(
+        &CategoricalFocalCrossentropy {
+            from_logits: true,
+            label_smoothing: 0.1,
+            ..Default::default()
+        },
+        &one_hot(&[2, 0, 1], 3),
+        randn(&[3, 3], 80),
+    );
+}
+
+/// Labels [[0, -1, 2], [-1, 1, 1]] (two positions ignored) against logits [2, 3, 3].
+fn padded_sequences() -> (Tensor, Tensor) {
+    (
+        t(&[0.0, -1.0, 2.0, -1.0, 1.0, 1.0], &[2, 3]),
+        randn(&[2, 3, 3], 90),
+    )
+}
+
+#[test]
+fn ignore_class_positions_get_no_gradient_and_the_others_match_finite_differences() {
+    let (labels, logits) = padded_sequences();
+    let loss = SparseCategoricalCrossentropy {
+        from_logits: true,
+        ignore_class: Some(-1),
+    };
+    check_gradients(
+        |p| elegy::losses::reduce(&loss, &labels, &p[0], None, None),
+        std::slice::from_ref(&logits),
+        &GradCheck::default(),
+    )
+    .unwrap()
+    .assert_ok();
+    let tracked = logits.tracked();
+    let value = elegy::losses::reduce(&loss, &labels, &tracked, None, None).unwrap();
+    let grads = elegy::grad(&value, &TensorMap::new().with("z", tracked))
+        .unwrap()
+        .require("z")
+        .unwrap()
+        .to_vec();
+    // Positions (0, 1) and (1, 0) are ignored: their three logits each get 0.
+    for position in [1, 3] {
+        assert_eq!(&grads[position * 3..position * 3 + 3], &[0.0; 3]);
+    }
+}
+
+#[test]
+fn ignore_class_divides_by_the_positions_that_count_and_per_sample_by_each_samples_own() {
+    let (labels, logits) = padded_sequences();
+    let loss = SparseCategoricalCrossentropy {
+        from_logits: true,
+        ignore_class: Some(-1),
+    };
+    let values = loss.with_reduction(Reduction::None);
+    let inputs_values = loss.values(&labels, &logits).unwrap().to_vec();
+    assert_eq!(inputs_values[1], 0.0);
+    assert_eq!(inputs_values[3], 0.0);
+    let total: f32 = inputs_values.iter().sum();
+    assert_close(loss_of(&loss, &labels, &logits), (total / 4.0) as f64, 1e-6);
+    let per_sample = loss.per_sample(&labels, &logits).unwrap().to_vec();
+    let expected = [
+        (inputs_values[0] + inputs_values[2]) / 2.0,
+        (inputs_values[4] + inputs_values[5]) / 2.0,
+    ];
+    assert_all_close(&per_sample, &expected.map(|v| v as f64), 1e-6);
+    assert_eq!(values.reduction(), Reduction::None);
+}
+
+#[test]
+fn ignore_class_still_rejects_a_label_that_is_neither_ignored_nor_a_class() {
+    let loss = SparseCategoricalCrossentropy {
+        from_logits: false,
+        ignore_class: Some(-1),
+    };
+    let err = loss
+        .per_sample(&Tensor::from(vec![-1.0f32, 5.0]), &Tensor::ones(&[2, 3]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("label 5") && err.contains("3 classes"),
+        "{err}"
+    );
+    let err = loss
+        .per_sample(&Tensor::from(vec![-2.0f32, 1.0]), &Tensor::ones(&[2, 3]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("-2"), "{err}");
+}
+
+#[test]
+fn reductions_of_a_loss_without_a_mask_are_keras_sum_over_batch_size_sum_and_none() {
+    // MSE per sample: 0.5, 0.5 (weighted 0.7, 0.3): sum 0.5, over batch size 0.25, none
+    // [0.35, 0.15].
+    let y = t(&[0.0, 1.0, 0.0, 0.0], &[2, 2]);
+    let p = t(&[1.0, 1.0, 1.0, 0.0], &[2, 2]);
+    let w = Tensor::from(vec![0.7f32, 0.3]);
+    let with = |r| loss_with(&MeanSquaredError.with_reduction(r), &y, &p, Some(&w), None);
+    assert_close(with(Reduction::SumOverBatchSize).unwrap(), 0.25, 1e-7);
+    assert_close(with(Reduction::Sum).unwrap(), 0.5, 1e-7);
+    let none = MeanSquaredError.with_reduction(Reduction::None);
+    let (yt, yp) = (Data::from(&y), Data::from(&p));
+    let params = TensorMap::new();
+    let value = none
+        .compute(&LossInputs {
+            x: &yp,
+            y_true: Some(&yt),
+            y_pred: &yp,
+            sample_weight: Some(&w),
+            class_weight: None,
+            params: &params,
+        })
+        .unwrap();
+    assert_all_close(&value.to_vec(), &[0.35, 0.15], 1e-7);
+    assert_eq!(Reduction::default(), Reduction::SumOverBatchSize);
+    assert_eq!(Reduction::None.keras_name(), "none");
+}
+
+#[test]
+fn a_sample_weight_of_neither_samples_nor_positions_names_both_shapes() {
+    let loss = SparseCategoricalCrossentropy::from_logits();
+    let labels = t(&[0.0, 1.0, 2.0, 0.0, 1.0, 2.0], &[2, 3]);
+    let w = Tensor::ones(&[3]);
+    let err = loss_with(&loss, &labels, &randn(&[2, 3, 3], 91), Some(&w), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[3]") && err.contains("[2, 3]"), "{err}");
+}
+
+#[test]
+fn a_runner_whose_loss_keeps_one_value_per_sample_says_which_reduction_to_use() {
+    let mut runner = elegy::Runner::new(common::Linear { classes: 3 })
+        .loss(SparseCategoricalCrossentropy::from_logits().with_reduction(Reduction::None))
+        .build()
+        .unwrap();
+    let x = randn(&[4, 5], 92);
+    let y = Tensor::from(vec![0u8, 1, 2, 1]);
+    let options = elegy::FitOptions {
+        epochs: 1,
+        verbose: 0,
+        ..Default::default()
+    };
+    let err = runner.fit(x, y, options).unwrap_err().to_string();
+    assert!(
+        err.contains("sparse_categorical_crossentropy")
+            && err.contains("4 values")
+            && err.contains("Reduction::SumOverBatchSize"),
         "{err}"
     );
 }

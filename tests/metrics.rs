@@ -771,3 +771,105 @@ fn auc_with_fewer_than_two_thresholds_is_an_error() {
     let err = error(&auc, &v(&[1.0]), &v(&[0.5]), None);
     assert_eq!(err, "auc: num_thresholds must be at least 2 (got 1)");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Losses as metrics, against Keras 3
+
+/// Keras 3.15 (JAX backend, float32): each metric's result after each of two batches
+/// (`tests/reference/keras_metrics.py` made them).
+const KERAS: &str = include_str!("reference/keras_metrics.json");
+
+fn keras_loss_metric(case: &str) -> Box<dyn Metric> {
+    use elegy::losses;
+    use elegy::metrics::{Hinge, KLDivergence, LogCoshError, LossMetric, Poisson};
+    match case {
+        "kl_divergence" => Box::new(KLDivergence),
+        "poisson" => Box::new(Poisson),
+        "logcosh" => Box::new(LogCoshError),
+        "hinge" => Box::new(Hinge),
+        "binary_crossentropy" => Box::new(LossMetric::new(losses::BinaryCrossentropy::default())),
+        "sparse_categorical_crossentropy_per_position" => Box::new(LossMetric::new(
+            losses::SparseCategoricalCrossentropy::from_logits(),
+        )),
+        other => panic!("no metric for Keras case {other}"),
+    }
+}
+
+fn json_tensor(values: &serde_json::Value, shape: &serde_json::Value) -> Tensor {
+    let values: Vec<f32> = values
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap() as f32)
+        .collect();
+    let shape: Vec<usize> = shape
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    t(&values, &shape)
+}
+
+#[test]
+fn losses_streamed_as_metrics_match_keras_batch_after_batch() {
+    // Relative 1e-6 (absolute floor 1e-6): both sides sum in a different order, Keras in f32.
+    let keras: serde_json::Value = serde_json::from_str(KERAS).unwrap();
+    let cases = keras["cases"].as_object().unwrap();
+    assert_eq!(cases.len(), 6);
+    for (case, c) in cases {
+        let metric = keras_loss_metric(case);
+        assert_eq!(metric.name(), c["name"].as_str().unwrap());
+        let mut state = metric.init();
+        for (i, b) in c["batches"].as_array().unwrap().iter().enumerate() {
+            let y_true = json_tensor(&b["y_true"], &b["y_true_shape"]);
+            let y_pred = json_tensor(&b["y_pred"], &b["y_pred_shape"]);
+            let w = (!b["sample_weight"].is_null())
+                .then(|| json_tensor(&b["sample_weight"], &b["sample_weight_shape"]));
+            state = metric.update(&state, &y_true, &y_pred, w.as_ref()).unwrap();
+            let got = metric.result(&state).unwrap() as f64;
+            let want = b["result"].as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-6f64.max(1e-6 * want.abs()),
+                "{case} after batch {}: {got} != Keras' {want}",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn a_loss_metric_leaves_ignored_positions_out_of_its_mean() {
+    use elegy::losses::{SampleLoss, SparseCategoricalCrossentropy};
+    use elegy::metrics::LossMetric;
+    let loss = SparseCategoricalCrossentropy {
+        from_logits: true,
+        ignore_class: Some(-1),
+    };
+    let labels = t(&[0.0, -1.0, 2.0, 1.0], &[2, 2]);
+    let logits = t(
+        &[1.0, 0.0, -1.0, 0.5, 0.5, 0.5, 0.0, 2.0, 1.0, -1.0, 1.0, 0.0],
+        &[2, 2, 3],
+    );
+    let v = loss.values(&labels, &logits).unwrap().to_vec();
+    // Sample 0 has one position that counts, sample 1 two: (v0 / 2 + (v2 + v3) / 2) / (1/2 + 1).
+    let expected = (v[0] / 2.0 + (v[2] + v[3]) / 2.0) / 1.5;
+    let got = once(&LossMetric::new(loss), &labels, &logits, None);
+    assert_close(got, expected as f64);
+}
+
+#[test]
+fn a_loss_metric_rejects_weights_of_neither_samples_nor_positions() {
+    use elegy::losses::MeanSquaredError;
+    use elegy::metrics::LossMetric;
+    let err = error(
+        &LossMetric::new(MeanSquaredError),
+        &Tensor::zeros(&[2, 3]),
+        &Tensor::zeros(&[2, 3]),
+        Some(&v(&[1.0, 1.0, 1.0])),
+    );
+    assert!(
+        err.contains("[3]") && err.contains("mean_squared_error"),
+        "{err}"
+    );
+}

@@ -2,10 +2,12 @@
 //!
 //! Each optimizer runs three updates on the same small problem; the expected parameters are
 //! computed here in f64, straight from the paper's or Keras' update rule, element by element.
+//! Nadam, Adamax, Lion and Adafactor follow Keras 3's own trajectories for ten updates instead
+//! (`tests/reference/keras_optimizers.py` made them; the test reads the committed numbers).
 
 use elegy::optimizers::{
-    Adagrad, Adam, AdamW, Optimizer, RmsProp, Schedule, Sgd, Transformed, chain,
-    clip_by_global_norm, scale_by_adam, scale_by_learning_rate,
+    Adafactor, Adagrad, Adam, AdamW, Adamax, Lion, Nadam, Optimizer, RmsProp, Schedule, Sgd,
+    Transformed, chain, clip_by_global_norm, scale_by_adam, scale_by_learning_rate,
 };
 use elegy::{Tensor, TensorMap};
 
@@ -262,6 +264,204 @@ fn a_chain_wrapped_in_transformed_is_the_optimizer_it_spells() {
         0.1,
     );
     assert_eq!(three_updates(&spelled), three_updates(&adam));
+}
+
+// ---- Keras 3's trajectories ------------------------------------------------------------------
+
+/// Keras 3.15 (JAX backend, float32): the starting parameters `b` [3], `w` [2, 3] and
+/// `k` [2, 2, 3], ten gradients, and each case's parameters after every update.
+const KERAS: &str = include_str!("reference/keras_optimizers.json");
+
+/// How far from Keras' parameters ours may be after each of the ten updates (absolute; the
+/// parameters are of order 1, and move by up to 0.5 over the ten updates).
+const KERAS_TOLERANCE: f64 = 1e-5;
+
+/// A map of the named tensors in `json` (`{"b": [...], ...}`), shaped as Keras' `shapes`.
+fn keras_params(json: &serde_json::Value, shapes: &serde_json::Value) -> TensorMap {
+    let mut map = TensorMap::new();
+    for (name, shape) in shapes.as_object().unwrap() {
+        let shape: Vec<usize> = shape
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect();
+        let values: Vec<f32> = json[name]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap() as f32)
+            .collect();
+        map.insert(name.as_str(), Tensor::from_vec(values, &shape).unwrap());
+    }
+    map
+}
+
+/// Runs `opt` along Keras' gradients and compares every update with Keras' case `case`.
+#[track_caller]
+fn assert_follows_keras(opt: &dyn Optimizer, case: &str) {
+    let keras: serde_json::Value = serde_json::from_str(KERAS).unwrap();
+    let shapes = &keras["shapes"];
+    let mut params = keras_params(&keras["initial"], shapes);
+    let mut state = opt.init(&params).unwrap();
+    let expected = keras["cases"][case].as_array().expect("a case of the file");
+    let grads = keras["grads"].as_array().unwrap();
+    assert_eq!(expected.len(), 10);
+    for (step, (g, want)) in grads.iter().zip(expected).enumerate() {
+        let g = keras_params(g, shapes);
+        (params, state) = opt.update(params, &g, state).unwrap();
+        let want = keras_params(want, shapes);
+        for (name, p) in params.iter() {
+            let (got, want) = (p.to_vec(), want.require(name).unwrap().to_vec());
+            for (a, e) in got.iter().zip(&want) {
+                let err = (*a as f64 - *e as f64).abs();
+                assert!(
+                    err <= KERAS_TOLERANCE,
+                    "{case}, update {}, `{name}`: {got:?} != Keras' {want:?} (error {err:e})",
+                    step + 1
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn nadam_follows_keras() {
+    assert_follows_keras(&Nadam::new(0.05), "nadam_defaults");
+    let tuned = Nadam {
+        beta_1: 0.8,
+        beta_2: 0.9,
+        epsilon: 1e-2,
+        weight_decay: 0.05,
+        ..Nadam::new(0.05)
+    };
+    assert_follows_keras(&tuned, "nadam_tuned");
+    let clipped = Nadam {
+        clip_global_norm: Some(0.5),
+        ..Nadam::new(0.05)
+    };
+    assert_follows_keras(&clipped, "nadam_global_clipnorm");
+}
+
+#[test]
+fn adamax_follows_keras() {
+    assert_follows_keras(&Adamax::new(0.05), "adamax_defaults");
+    let tuned = Adamax {
+        beta_1: 0.8,
+        beta_2: 0.9,
+        epsilon: 1e-2,
+        weight_decay: 0.05,
+        ..Adamax::new(0.05)
+    };
+    assert_follows_keras(&tuned, "adamax_tuned");
+}
+
+#[test]
+fn lion_follows_keras() {
+    assert_follows_keras(&Lion::new(0.01), "lion_defaults");
+    let tuned = Lion {
+        beta_1: 0.8,
+        beta_2: 0.95,
+        weight_decay: 0.1,
+        clip_value: Some(0.3),
+        ..Lion::new(0.01)
+    };
+    assert_follows_keras(&tuned, "lion_tuned");
+}
+
+#[test]
+fn adafactor_follows_keras() {
+    // lr 0.5: min(lr, 1 / sqrt(t)) is the rate for t <= 4 and 1 / sqrt(t) after.
+    assert_follows_keras(&Adafactor::new(0.5), "adafactor_defaults");
+    let tuned = Adafactor {
+        beta_2_decay: -0.5,
+        epsilon_1: 1e-20,
+        epsilon_2: 0.1,
+        clip_threshold: 0.5,
+        ..Adafactor::new(0.05)
+    };
+    assert_follows_keras(&tuned, "adafactor_tuned");
+}
+
+#[test]
+fn lion_leaves_an_element_whose_momentum_and_gradient_are_zero_where_it_is() {
+    let lion = Lion::new(0.1);
+    let params = params_w(&P0);
+    let state = lion.init(&params).unwrap();
+    let (params, _) = lion
+        .update(params, &params_w(&[0.0, 0.5, -0.5]), state)
+        .unwrap();
+    assert_close(&params.require("w").unwrap().to_vec(), &[1.0, -2.1, 0.6]);
+}
+
+#[test]
+fn the_new_optimizers_keep_the_state_their_docs_name() {
+    let names_of = |opt: &dyn Optimizer| -> Vec<String> {
+        let state = opt.init(&two_params()).unwrap();
+        state.names().map(String::from).collect()
+    };
+    let rest = ["learning_rate", "step"];
+    let with =
+        |own: &[&str]| -> Vec<String> { own.iter().chain(&rest).map(|s| s.to_string()).collect() };
+    assert_eq!(
+        names_of(&Nadam::default()),
+        with(&[
+            "0/m/dense/bias",
+            "0/m/dense/kernel",
+            "0/v/dense/bias",
+            "0/v/dense/kernel"
+        ])
+    );
+    assert_eq!(
+        names_of(&Adamax::default()),
+        with(&[
+            "0/m/dense/bias",
+            "0/m/dense/kernel",
+            "0/u/dense/bias",
+            "0/u/dense/kernel"
+        ])
+    );
+    assert_eq!(
+        names_of(&Lion::default()),
+        with(&["0/m/dense/bias", "0/m/dense/kernel"])
+    );
+    // The kernel [2, 2] keeps row and column means, the bias its whole second moment.
+    let adafactor = Adafactor::default().init(&two_params()).unwrap();
+    assert_eq!(
+        names(&adafactor),
+        [
+            "0/c/dense/kernel",
+            "0/r/dense/kernel",
+            "0/v/dense/bias",
+            "learning_rate",
+            "step"
+        ]
+    );
+    assert_eq!(adafactor.require("0/r/dense/kernel").unwrap().shape(), [2]);
+    let three_axes = TensorMap::new().with("k", Tensor::zeros(&[4, 2, 3]));
+    let state = Adafactor::default().init(&three_axes).unwrap();
+    assert_eq!(state.require("0/r/k").unwrap().shape(), [4, 2]);
+    assert_eq!(state.require("0/c/k").unwrap().shape(), [4, 3]);
+}
+
+#[test]
+fn the_new_optimizers_reject_state_that_is_not_theirs() {
+    let optimizers: [&dyn Optimizer; 4] = [
+        &Nadam::default(),
+        &Adamax::default(),
+        &Lion::default(),
+        &Adafactor::default(),
+    ];
+    for opt in optimizers {
+        let params = params_w(&P0);
+        let mut state = opt.init(&params).unwrap();
+        state.insert("0/stray/w", Tensor::zeros(&[3]));
+        let err = error_of(opt.update(params, &params_w(&GRADS[0]), state));
+        assert!(
+            err.contains("0/stray/w") || err.contains("stray/w"),
+            "{err}"
+        );
+    }
 }
 
 // ---- Weight decay ---------------------------------------------------------------------------
@@ -792,6 +992,41 @@ fn bad_optimizer_hyperparameters_are_errors() {
                 ..Adam::default()
             }),
             "clip_global_norm",
+        ),
+        (
+            Box::new(Nadam {
+                epsilon: 0.0,
+                ..Nadam::default()
+            }),
+            "epsilon",
+        ),
+        (
+            Box::new(Adamax {
+                beta_2: 1.0,
+                ..Adamax::default()
+            }),
+            "beta_2",
+        ),
+        (
+            Box::new(Lion {
+                beta_1: -0.1,
+                ..Lion::default()
+            }),
+            "beta_1",
+        ),
+        (
+            Box::new(Adafactor {
+                beta_2_decay: 0.8,
+                ..Adafactor::default()
+            }),
+            "beta_2_decay",
+        ),
+        (
+            Box::new(Adafactor {
+                clip_threshold: 0.0,
+                ..Adafactor::default()
+            }),
+            "clip_threshold",
         ),
     ];
     for (opt, name) in bad {

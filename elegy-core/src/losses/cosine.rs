@@ -33,7 +33,7 @@ impl SampleLoss for CosineSimilarity {
         "cosine_similarity".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let axis = feature_axis("cosine_similarity", y_pred, self.axis)? as isize;
         let y_true = match_shapes("cosine_similarity", y_true, y_pred)?;
         let normalize = |x: &Tensor| -> Result<Tensor> {
@@ -47,6 +47,10 @@ impl SampleLoss for CosineSimilarity {
         let similarity = normalize(&y_true)?
             .mul(&normalize(y_pred)?)?
             .sum(&[axis], false)?;
-        mean_per_sample(&similarity.neg())
+        Ok(similarity.neg())
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 }

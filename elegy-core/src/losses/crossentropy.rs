@@ -5,7 +5,9 @@
 //! unnormalized scores, and the loss is computed from them directly (softplus, log-softmax),
 //! which is exact for logits of any size.
 
-use super::shapes::{EPSILON, check_label_smoothing, feature_axis, match_shapes, mean_per_sample};
+use super::shapes::{
+    EPSILON, check_label_smoothing, feature_axis, match_shapes, mean_last_axis, mean_per_sample,
+};
 use super::{SampleLoss, class_indices};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -44,7 +46,7 @@ impl SampleLoss for BinaryCrossentropy {
         "binary_crossentropy".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         const NAME: &str = "binary_crossentropy";
         check_label_smoothing(NAME, self.label_smoothing)?;
         let mut y = match_shapes(NAME, y_true, y_pred)?;
@@ -60,7 +62,11 @@ impl SampleLoss for BinaryCrossentropy {
             let negative = y.rsub_scalar(1.0).mul(&p.rsub_scalar(1.0).log())?;
             positive.add(&negative)?.neg()
         };
-        mean_per_sample(&per_element)
+        mean_last_axis(&per_element)
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 
     fn classes(&self, y_true: &Tensor) -> Result<Tensor> {
@@ -120,7 +126,7 @@ impl SampleLoss for CategoricalCrossentropy {
         "categorical_crossentropy".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         const NAME: &str = "categorical_crossentropy";
         check_label_smoothing(NAME, self.label_smoothing)?;
         let axis = feature_axis(NAME, y_pred, self.axis)?;
@@ -150,27 +156,58 @@ impl SampleLoss for CategoricalCrossentropy {
             y_true.clone()
         };
         let log_q = log_probabilities(y_pred, axis as isize, self.from_logits)?;
-        let per_row = y.mul(&log_q)?.sum(&[axis as isize], false)?.neg();
-        mean_per_sample(&per_row)
+        Ok(y.mul(&log_q)?.sum(&[axis as isize], false)?.neg())
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 }
 
 /// Cross-entropy of integer class labels against predicted class scores.
 ///
 /// `y_pred` is `[n, ..., classes]`; `y_true` holds class indices of shape `[n, ...]` (or with a
-/// trailing axis of 1: `[n, 1]` labels for `[n, classes]` predictions). The loss of a sample is
-/// `-ln(q[label])`, with `q` as in [`CategoricalCrossentropy`]: log-softmax of logits, or
-/// probabilities normalized and clipped to `[1e-7, 1 - 1e-7]` as Keras does.
+/// trailing axis of 1: `[n, 1]` labels for `[n, classes]` predictions). The loss at each label
+/// is `-ln(q[label])`, with `q` as in [`CategoricalCrossentropy`]: log-softmax of logits, or
+/// probabilities normalized and clipped to `[1e-7, 1 - 1e-7]` as Keras does. Its
+/// [`values`](SampleLoss::values) have the labels' shape (`[n]`, or `[n, steps]` for sequences).
+///
+/// A label that is not a class index (negative, fractional, or not below the number of
+/// classes) is an error naming the label and its sample, never a silent 0 or a clamp; only
+/// `ignore_class` may hold another value.
+///
+/// With `ignore_class`, as in Keras 3, the positions whose label equals it contribute nothing
+/// (their values are 0 and carry no gradient) and are left out of the count that
+/// [`Reduction::SumOverBatchSize`](super::Reduction::SumOverBatchSize) divides by: the loss is
+/// `sum(w * loss) / (number of positions not ignored)`, 0 when every position is ignored, and
+/// sample weights do not change that count. A sample's [`per_sample`](SampleLoss::per_sample)
+/// value is the mean over its positions not ignored (0 when it has none).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SparseCategoricalCrossentropy {
     /// Whether predictions are logits rather than probabilities (default false, as Keras).
     pub from_logits: bool,
+    /// A label value whose positions are ignored (default none), such as `-1` for padding or
+    /// the index of a "void" class; any integer, a class index or not.
+    pub ignore_class: Option<i64>,
 }
 
 impl SparseCategoricalCrossentropy {
     /// For predictions that are logits.
     pub fn from_logits() -> SparseCategoricalCrossentropy {
-        SparseCategoricalCrossentropy { from_logits: true }
+        SparseCategoricalCrossentropy {
+            from_logits: true,
+            ignore_class: None,
+        }
+    }
+
+    /// 1 where the label counts, 0 where it is `ignore_class`, in the labels' shape.
+    fn valid(&self, y_true: &Tensor) -> Option<Tensor> {
+        let ignored = self.ignore_class? as f64;
+        Some(Tensor::new(
+            y_true
+                .view()
+                .mapv(|label| (label as f64 != ignored) as u8 as f32),
+        ))
     }
 }
 
@@ -179,7 +216,7 @@ impl SampleLoss for SparseCategoricalCrossentropy {
         "sparse_categorical_crossentropy".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         const NAME: &str = "sparse_categorical_crossentropy";
         let axis = feature_axis(NAME, y_pred, -1)?;
         let classes = check_classes(NAME, y_pred, axis)?;
@@ -197,15 +234,56 @@ impl SampleLoss for SparseCategoricalCrossentropy {
                 ),
             ));
         }
-        if self.from_logits {
-            let labels = y_true.to_indices(NAME)?;
-            return mean_per_sample(&y_pred.sparse_softmax_cross_entropy(&labels)?);
+        let label_dims: Vec<isize> = label_shape.iter().map(|&d| d as isize).collect();
+        // Ignored labels become class 0 for the computation, and their values 0 after it.
+        let valid = self.valid(y_true);
+        let labels = match &valid {
+            Some(v) => y_true
+                .detach()
+                .reshape(&label_dims)?
+                .mul(&v.reshape(&label_dims)?)?,
+            None => y_true.detach(),
+        };
+        let values = if self.from_logits {
+            let indices = labels.to_indices(NAME)?;
+            y_pred
+                .sparse_softmax_cross_entropy(&indices)?
+                .reshape(&label_dims)?
+        } else {
+            let shape: Vec<isize> = y_pred.shape().iter().map(|&d| d as isize).collect();
+            let one_hot = Tensor::one_hot_rows(&labels, classes)?.reshape(&shape)?;
+            let log_q = log_probabilities(y_pred, -1, false)?;
+            one_hot.mul(&log_q)?.sum(&[-1], false)?.neg()
+        };
+        match valid {
+            Some(v) => values.mul(&v.reshape(&label_dims)?),
+            None => Ok(values),
         }
-        let shape: Vec<isize> = y_pred.shape().iter().map(|&d| d as isize).collect();
-        let labels = Tensor::one_hot_rows(y_true, classes)?.reshape(&shape)?;
-        let log_q = log_probabilities(y_pred, -1, false)?;
-        let per_row = labels.mul(&log_q)?.sum(&[-1], false)?.neg();
-        mean_per_sample(&per_row)
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let values = self.values(y_true, y_pred)?;
+        let Some(valid) = self.valid(y_true) else {
+            return mean_per_sample(&values);
+        };
+        if values.ndim() <= 1 {
+            return Ok(values);
+        }
+        let axes: Vec<isize> = (1..values.ndim() as isize).collect();
+        let valid = valid.reshape(
+            &values
+                .shape()
+                .iter()
+                .map(|&d| d as isize)
+                .collect::<Vec<_>>(),
+        )?;
+        let counts = valid.sum(&axes, false)?.clamp(1.0, f32::INFINITY)?;
+        values.sum(&axes, false)?.div(&counts)
+    }
+
+    fn mask(&self, y_true: &Tensor, values_shape: &[usize]) -> Result<Option<Tensor>> {
+        let shape: Vec<isize> = values_shape.iter().map(|&d| d as isize).collect();
+        self.valid(y_true).map(|v| v.reshape(&shape)).transpose()
     }
 
     fn classes(&self, y_true: &Tensor) -> Result<Tensor> {
@@ -223,7 +301,7 @@ impl SampleLoss for SparseCategoricalCrossentropy {
 }
 
 /// The number of classes along `axis`, rejecting a single class (the loss would always be 0).
-fn check_classes(loss: &'static str, y_pred: &Tensor, axis: usize) -> Result<usize> {
+pub(super) fn check_classes(loss: &'static str, y_pred: &Tensor, axis: usize) -> Result<usize> {
     let classes = y_pred.shape()[axis];
     if classes < 2 {
         return Err(Error::shape(
@@ -239,7 +317,7 @@ fn check_classes(loss: &'static str, y_pred: &Tensor, axis: usize) -> Result<usi
 }
 
 /// `ln(q)` along `axis`: log-softmax of logits, or Keras' normalized and clipped probabilities.
-fn log_probabilities(y_pred: &Tensor, axis: isize, from_logits: bool) -> Result<Tensor> {
+pub(super) fn log_probabilities(y_pred: &Tensor, axis: isize, from_logits: bool) -> Result<Tensor> {
     if from_logits {
         return y_pred.log_softmax(axis);
     }

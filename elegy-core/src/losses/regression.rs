@@ -1,11 +1,12 @@
-//! Regression losses: squared, absolute, percentage, logarithmic and Huber errors.
+//! Regression losses: squared, absolute, percentage, logarithmic, Huber and log-cosh errors.
 //!
 //! Each compares targets and predictions of the same shape `[samples, ...]` element by element
-//! and averages over every axis but the first (Keras averages the last axis), giving one value
-//! per sample. Targets `[n]` against predictions `[n, 1]` (or the reverse) are accepted.
+//! and averages the last axis, as Keras does (the loss's [`values`](super::SampleLoss::values));
+//! the mean over the axes left gives one value per sample. Targets `[n]` against predictions
+//! `[n, 1]` (or the reverse) are accepted.
 
 use super::SampleLoss;
-use super::shapes::{EPSILON, match_shapes, mean_per_sample};
+use super::shapes::{EPSILON, match_shapes, mean_last_axis, mean_per_sample};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -27,9 +28,13 @@ impl SampleLoss for MeanSquaredError {
         "mean_squared_error".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let y_true = match_shapes("mean_squared_error", y_true, y_pred)?;
-        mean_per_sample(&y_pred.sub(&y_true)?.square())
+        mean_last_axis(&y_pred.sub(&y_true)?.square())
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 }
 
@@ -42,9 +47,13 @@ impl SampleLoss for MeanAbsoluteError {
         "mean_absolute_error".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let y_true = match_shapes("mean_absolute_error", y_true, y_pred)?;
-        mean_per_sample(&y_pred.sub(&y_true)?.abs())
+        mean_last_axis(&y_pred.sub(&y_true)?.abs())
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 }
 
@@ -60,11 +69,15 @@ impl SampleLoss for MeanAbsolutePercentageError {
         "mean_absolute_percentage_error".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let y_true = match_shapes("mean_absolute_percentage_error", y_true, y_pred)?;
         let scale = y_true.abs().clamp(EPSILON, f32::INFINITY)?;
         let ratio = y_pred.sub(&y_true)?.abs().div(&scale)?;
-        Ok(mean_per_sample(&ratio)?.mul_scalar(100.0))
+        Ok(mean_last_axis(&ratio)?.mul_scalar(100.0))
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 }
 
@@ -81,12 +94,16 @@ impl SampleLoss for MeanSquaredLogarithmicError {
         "mean_squared_logarithmic_error".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let y_true = match_shapes("mean_squared_logarithmic_error", y_true, y_pred)?;
         let log1p_floor =
             |t: &Tensor| -> Result<Tensor> { Ok(t.clamp(EPSILON, f32::INFINITY)?.log1p()) };
         let diff = log1p_floor(y_pred)?.sub(&log1p_floor(&y_true)?)?;
-        mean_per_sample(&diff.square())
+        mean_last_axis(&diff.square())
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 }
 
@@ -112,7 +129,7 @@ impl SampleLoss for Huber {
         "huber".into()
     }
 
-    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
         let delta = self.delta;
         if !(delta > 0.0 && delta.is_finite()) {
             return Err(Error::invalid(
@@ -130,6 +147,38 @@ impl SampleLoss for Huber {
             .square()
             .mul_scalar(0.5)
             .add(&linear.mul_scalar(delta))?;
-        mean_per_sample(&per_element)
+        mean_last_axis(&per_element)
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
+    }
+}
+
+/// The logarithm of the hyperbolic cosine of the error, as Keras' `LogCosh`:
+/// `mean(ln(cosh(e)))` over the last axis with `e = y_pred - y_true`.
+///
+/// About `e^2 / 2` for small errors and `|e| - ln 2` for large ones: like the squared error, but
+/// an occasional wild prediction weighs linearly. Computed as `e + softplus(-2e) - ln 2`, which
+/// does not overflow where `cosh(e)` would (`|e|` above about 89 in `f32`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LogCosh;
+
+impl SampleLoss for LogCosh {
+    fn name(&self) -> String {
+        "log_cosh".into()
+    }
+
+    fn values(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        let y_true = match_shapes("log_cosh", y_true, y_pred)?;
+        let e = y_pred.sub(&y_true)?;
+        let log_cosh = e
+            .add(&e.mul_scalar(-2.0).softplus())?
+            .sub_scalar(std::f32::consts::LN_2);
+        mean_last_axis(&log_cosh)
+    }
+
+    fn per_sample(&self, y_true: &Tensor, y_pred: &Tensor) -> Result<Tensor> {
+        mean_per_sample(&self.values(y_true, y_pred)?)
     }
 }

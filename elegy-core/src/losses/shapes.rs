@@ -85,6 +85,23 @@ pub(crate) fn mean_per_sample(values: &Tensor) -> Result<Tensor> {
     values.mean(&axes, false)
 }
 
+/// Keras' unreduced values: the mean over the last axis (the features) of per-element values
+/// `[n, ..., features]`, giving `[n, ...]`; values `[n]` are one per sample already.
+pub(crate) fn mean_last_axis(values: &Tensor) -> Result<Tensor> {
+    if values.ndim() <= 1 {
+        return Ok(values.clone());
+    }
+    values.mean(&[-1], false)
+}
+
+/// Like [`mean_last_axis`], summing the last axis instead (a distribution's terms).
+pub(crate) fn sum_last_axis(values: &Tensor) -> Result<Tensor> {
+    if values.ndim() <= 1 {
+        return Ok(values.clone());
+    }
+    values.sum(&[-1], false)
+}
+
 /// An error unless `label_smoothing` lies in `[0, 1]`.
 pub(crate) fn check_label_smoothing(loss: &'static str, label_smoothing: f32) -> Result<()> {
     if !(0.0..=1.0).contains(&label_smoothing) {

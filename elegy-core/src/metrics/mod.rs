@@ -28,10 +28,20 @@
 //! | [`Recall`] | `recall` | `TP / (TP + FN)` |
 //! | [`F1Score`] | `f1_score` | `2 TP / (2 TP + FP + FN)` |
 //! | [`Auc`] | `auc` | area under the ROC curve |
+//! | [`LossMetric`] | the loss's name | weighted mean of any loss's values |
+//! | [`KLDivergence`] | `kl_divergence` | mean `sum(t ln(t / p))` |
+//! | [`Poisson`] | `poisson` | mean `p - t ln(p)` |
+//! | [`LogCoshError`] | `logcosh` | mean `ln(cosh(p - t))` |
+//! | [`Hinge`] | `hinge` | mean `max(1 - t p, 0)` |
+//!
+//! [`LossMetric`] and the metrics after it also take `sample_weight` with one weight per
+//! position (the shape of the loss's values, such as `[n, steps]` for sparse labels of
+//! sequences), as Keras' `MeanMetricWrapper` does; the others take one weight per sample.
 
 mod accuracy;
 mod confusion;
 mod inputs;
+mod loss_metric;
 mod mean;
 mod regression;
 
@@ -40,6 +50,7 @@ pub use accuracy::{
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
 };
 pub use confusion::{Auc, F1Score, Precision, Recall};
+pub use loss_metric::{Hinge, KLDivergence, LogCoshError, LossMetric, Poisson};
 pub use mean::Mean;
 pub use regression::{
     MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, RootMeanSquaredError,

@@ -140,7 +140,22 @@ fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Re
             class_weight: ctx.class_weight,
             params: &states.net_params,
         };
-        let value = entry.loss.compute(&inputs)?.mul_scalar(entry.weight);
+        let value = entry.loss.compute(&inputs)?;
+        if value.len() != 1 {
+            return Err(Error::invalid(
+                "test_step",
+                format!(
+                    "loss `{}` gave {} values (shape {:?}) where training needs one; a loss \
+                     made with `with_reduction(Reduction::None)` keeps one value per sample: give \
+                     the runner the loss with Reduction::SumOverBatchSize (the default) or \
+                     Reduction::Sum, and keep Reduction::None for looking at the values yourself",
+                    entry.loss.name(),
+                    value.len(),
+                    value.shape()
+                ),
+            ));
+        }
+        let value = value.mul_scalar(entry.weight);
         logs.batch(entry.log_name.clone(), value.item()?);
         total = Some(match total {
             None => value,

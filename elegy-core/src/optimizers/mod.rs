@@ -2,8 +2,8 @@
 //! learning rate) lives in `States::optimizer_states`, so it is saved and restored with the model.
 //!
 //! Every optimizer here is a [`chain`] of small [`GradientTransform`]s, in the manner of optax:
-//! clipping, a scaling (Adam's moments, RMSProp's mean square, Adagrad's accumulator), weight
-//! decay, the learning rate, momentum. [`Transformed`] turns any chain into an [`Optimizer`], so
+//! clipping, a scaling (Adam's moments, RMSProp's mean square, Adagrad's accumulator, Nadam's,
+//! Adamax's, Lion's and Adafactor's rules), weight decay, the learning rate, momentum. [`Transformed`] turns any chain into an [`Optimizer`], so
 //! a new optimizer is a new list of links:
 //!
 //! ```
@@ -113,17 +113,25 @@ macro_rules! chained_optimizer {
     };
 }
 
+mod adafactor;
 mod adagrad;
 mod adam;
+mod adamax;
 mod fused;
+mod lion;
+mod nadam;
 mod rmsprop;
 mod schedule;
 mod sgd;
 mod transform;
 mod transformed;
 
+pub use adafactor::{Adafactor, scale_by_adafactor};
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
+pub use adamax::{Adamax, scale_by_adamax};
+pub use lion::{Lion, scale_by_lion};
+pub use nadam::{Nadam, scale_by_nadam};
 pub use rmsprop::RmsProp;
 pub use schedule::Schedule;
 pub use sgd::Sgd;

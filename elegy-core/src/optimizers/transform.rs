@@ -42,7 +42,7 @@ pub trait GradientTransform: Send + Sync + fmt::Debug {
 }
 
 /// Applies `f` to each update in place (the arrays are reused when nothing else shares them).
-fn map_updates(
+pub(super) fn map_updates(
     updates: TensorMap,
     mut f: impl FnMut(&str, &mut ArrayD<f32>) -> Result<()>,
 ) -> Result<TensorMap> {
@@ -59,7 +59,7 @@ fn map_updates(
 /// Checks that `state` holds only the link's own entries, `"{prefix}/{update}"`: anything else
 /// is state from another optimizer, or for parameters that are gone, and would be carried along
 /// silently.
-fn only_own_state(
+pub(super) fn only_own_state(
     op: &'static str,
     state: &TensorMap,
     prefixes: &[&str],
@@ -87,7 +87,7 @@ fn only_own_state(
 }
 
 /// Zeros (or `value`) shaped like each parameter, named `"{prefix}/{name}"`.
-fn filled_like(params: &TensorMap, prefix: &str, value: f32) -> TensorMap {
+pub(super) fn filled_like(params: &TensorMap, prefix: &str, value: f32) -> TensorMap {
     params
         .iter()
         .map(|(name, p)| (format!("{prefix}/{name}"), Tensor::full(p.shape(), value)))
