@@ -44,6 +44,11 @@ use crate::tensor::{RngKey, Tensor, TensorMap};
 ///   error, as the default steps do. A training step that fails without handing them back, or
 ///   panics, leaves the runner without states: every later call, `save` first, is then an
 ///   [`Error::StatesLost`] until `load`, `restore`, `set_states` or `reset`.
+/// - Targets are optional wherever a loop takes them ([`crate::NoTargets`]): the steps then see
+///   `y_true = None`, and a step, loss or metric that needs targets fails before any batch
+///   trains (a runner initialized to train runs `train_step(initializing)`, which asks for
+///   them). Every sample given is trained on, evaluated or predicted exactly once per pass, in
+///   order unless shuffled, with its own weight (`tests/sample_accounting.rs`).
 ///
 /// ```
 /// use elegy_core::losses::SparseCategoricalCrossentropy;
