@@ -1,6 +1,7 @@
 //! The differentiable operations on [`crate::Tensor`], each file one family with its forward
 //! computation and its backward rule side by side.
 
+mod attention;
 mod binary;
 mod broadcast;
 mod conv;

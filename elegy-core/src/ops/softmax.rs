@@ -137,6 +137,62 @@ impl Tensor {
         }))
     }
 
+    /// The softmax along `axis` over the entries `mask` keeps (nonzero), as Keras' `Softmax`
+    /// layer with a mask: masked entries are exactly 0, and a lane with every entry masked is all
+    /// 0 (never NaN). `mask` has the shape of `self` or one that broadcasts to it (an attention
+    /// mask `[batch, 1, queries, keys]` over scores `[batch, heads, queries, keys]`, say); it is
+    /// not differentiated.
+    ///
+    /// ```
+    /// use elegy_core::Tensor;
+    /// let x = Tensor::from_vec(vec![1.0, 1.0, 5.0, 2.0, 3.0, 4.0], &[2, 3])?;
+    /// let mask = Tensor::from_vec(vec![1.0, 1.0, 0.0, 0.0, 0.0, 0.0], &[2, 3])?;
+    /// assert_eq!(x.masked_softmax(-1, &mask)?.to_vec(), vec![0.5, 0.5, 0.0, 0.0, 0.0, 0.0]);
+    /// # Ok::<(), elegy_core::Error>(())
+    /// ```
+    pub fn masked_softmax(&self, axis: isize, mask: &Tensor) -> Result<Tensor> {
+        let axis = normalize_axis("masked_softmax", axis, self.ndim())?;
+        let x = self.view();
+        let mask = mask.view();
+        let mask = mask.broadcast(x.raw_dim()).ok_or_else(|| {
+            crate::error::Error::shape(
+                "masked_softmax",
+                format!(
+                    "the mask of shape {:?} does not broadcast to the values' shape {:?}; give \
+                     it their shape, or 1 on the axes it repeats along",
+                    mask.shape(),
+                    x.shape()
+                ),
+            )
+        })?;
+        let mut value = x.to_owned();
+        for (mut lane, keep) in value
+            .lanes_mut(Axis(axis))
+            .into_iter()
+            .zip(mask.lanes(Axis(axis)))
+        {
+            let shift = stable_shift(
+                lane.iter()
+                    .zip(keep.iter())
+                    .filter(|(_, k)| **k != 0.0)
+                    .map(|(v, _)| v),
+            );
+            let mut sum = 0.0;
+            Zip::from(&mut lane).and(&keep).for_each(|v, &k| {
+                *v = if k != 0.0 { exp(*v - shift) } else { 0.0 };
+                sum += *v;
+            });
+            if sum > 0.0 {
+                lane.mapv_inplace(|v| v / sum);
+            }
+        }
+        // d softmax is y * (g - sum(g * y)): zeros where masked, so the rule is softmax's.
+        Ok(Tensor::from_op(value, &[self], |output| SoftmaxRule {
+            axis,
+            output: output.clone(),
+        }))
+    }
+
     /// `x - logsumexp(x)` along `axis`, without forming the softmax.
     pub fn log_softmax(&self, axis: isize) -> Result<Tensor> {
         let axis = normalize_axis("log_softmax", axis, self.ndim())?;
