@@ -279,7 +279,7 @@ impl Data {
         })
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Data::Tensor(t) => format!("a tensor of shape {:?}", t.shape()),
             Data::Tuple(parts) => format!("a tuple of {} parts", parts.len()),

@@ -30,6 +30,20 @@ impl Tensor {
         mask: Option<&Tensor>,
         causal: bool,
     ) -> Result<Tensor> {
+        Tensor::attention_weights(query, key, value, mask, causal)?.matmul(value)
+    }
+
+    /// The weights of [`Tensor::scaled_dot_product_attention`], `[.., q, k]`, each query's
+    /// summing to 1 over the keys it may attend to (0 where it may attend to none), before they
+    /// multiply `value` (checked against `query` and `key` here): a layer that drops some of
+    /// them out, or returns them, takes them from here.
+    pub fn attention_weights(
+        query: &Tensor,
+        key: &Tensor,
+        value: &Tensor,
+        mask: Option<&Tensor>,
+        causal: bool,
+    ) -> Result<Tensor> {
         let op = "scaled_dot_product_attention";
         let (q, k, v) = (query.shape(), key.shape(), value.shape());
         if q.len() < 2 || k.len() < 2 || v.len() < 2 {
@@ -63,7 +77,7 @@ impl Tensor {
             (None, Some(c)) => Some(c),
             (Some(m), Some(c)) => Some(m.detach().mul(&c)?),
         };
-        let weights = match combined {
+        match combined {
             Some(mask) => scores.masked_softmax(-1, &mask).map_err(|e| {
                 Error::shape(
                     op,
@@ -72,10 +86,9 @@ impl Tensor {
                         scores.shape()
                     ),
                 )
-            })?,
-            None => scores.softmax(-1)?,
-        };
-        weights.matmul(value)
+            }),
+            None => scores.softmax(-1),
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! | normalization | [`BatchNorm`], [`LayerNorm`] |
 //! | regularization | [`Dropout`] |
 //! | lookup | [`Embedding`] |
+//! | attention | [`MultiHeadAttention`] |
 //! | activations | [`Relu`], [`Gelu`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`LeakyRelu`], [`Elu`] |
 //!
 //! Layers are descriptions (sizes, initializers), so one value can be reused, and the same layer
@@ -44,6 +45,7 @@
 //! ```
 
 mod activation;
+mod attention;
 mod conv;
 mod dropout;
 mod embedding;
@@ -54,6 +56,7 @@ mod pool;
 mod shape;
 
 pub use activation::{Elu, Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
+pub use attention::MultiHeadAttention;
 pub use conv::Conv2D;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
@@ -144,6 +147,7 @@ named_builders!(
     BatchNorm,
     LayerNorm,
     Embedding,
+    MultiHeadAttention,
     Relu,
     Gelu,
     Sigmoid,
