@@ -5,10 +5,12 @@
 //! |---|---|
 //! | dense | [`Linear`], [`Mlp`] |
 //! | convolution and pooling | [`Conv2D`], [`MaxPool2D`], [`AvgPool2D`], [`GlobalAveragePooling`], [`Flatten`] |
-//! | normalization | [`BatchNorm`], [`LayerNorm`] |
+//! | normalization | [`BatchNorm`], [`LayerNorm`], [`RmsNorm`] |
+//! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
 //! | lookup | [`Embedding`] |
 //! | attention | [`MultiHeadAttention`] |
+//! | branching | [`Residual`], [`Branches`] (merged by [`Merge`]: add, multiply, average, concatenate), [`Identity`] |
 //! | activations | [`Relu`], [`Gelu`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`LeakyRelu`], [`Elu`] |
 //!
 //! Layers are descriptions (sizes, initializers), so one value can be reused, and the same layer
@@ -50,9 +52,12 @@ mod conv;
 mod dropout;
 mod embedding;
 mod linear;
+mod merge;
 mod mlp;
 mod norm;
 mod pool;
+mod position;
+mod rms_norm;
 mod shape;
 
 pub use activation::{Elu, Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
@@ -61,9 +66,12 @@ pub use conv::Conv2D;
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::Linear;
+pub use merge::{Branches, Identity, Merge, Residual};
 pub use mlp::Mlp;
 pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AvgPool2D, GlobalAveragePooling, MaxPool2D};
+pub use position::{PositionEmbedding, SinusoidalPositionEncoding};
+pub use rms_norm::RmsNorm;
 pub use shape::Flatten;
 
 use super::{Module, ModuleContext};
@@ -148,6 +156,10 @@ named_builders!(
     LayerNorm,
     Embedding,
     MultiHeadAttention,
+    Identity,
+    RmsNorm,
+    PositionEmbedding,
+    SinusoidalPositionEncoding,
     Relu,
     Gelu,
     Sigmoid,
