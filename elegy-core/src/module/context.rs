@@ -84,12 +84,23 @@ impl<'a> ModuleContext<'a> {
     /// The trainable parameter `name` of the current module: created with `init` when
     /// initializing, read from the states otherwise (and checked to have `shape`).
     pub fn param(&mut self, name: &str, shape: &[usize], init: Initializer) -> Result<Tensor> {
+        self.param_from(name, shape, |shape, key| init.init(shape, key))
+    }
+
+    /// [`ModuleContext::param`] for a start no [`Initializer`] describes (an LSTM's bias, with
+    /// ones for its forget gate): `make(shape, key)` creates it when initializing.
+    pub fn param_from(
+        &mut self,
+        name: &str,
+        shape: &[usize],
+        make: impl FnOnce(&[usize], RngKey) -> Result<Tensor>,
+    ) -> Result<Tensor> {
         let full = self.full_name(name);
         if self.initializing {
             if let Some(existing) = self.created_params.get(&full) {
                 return Ok(existing.clone());
             }
-            let value = init.init(shape, self.rng.fold_in(path_hash(&full)))?;
+            let value = make(shape, self.rng.fold_in(path_hash(&full)))?;
             self.created_params.insert(full, value.clone());
             return Ok(value);
         }

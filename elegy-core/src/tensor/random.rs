@@ -176,6 +176,13 @@ pub enum Initializer {
     LecunUniform,
     /// LeCun normal (truncated): variance `1 / fan_in`.
     LecunNormal,
+    /// A random orthogonal matrix times `gain`, as Keras' `Orthogonal` (the default of recurrent
+    /// kernels): the shape is flattened to `[product of all axes but the last, last]`, and its
+    /// rows (or columns, whichever are fewer) are orthonormal.
+    Orthogonal {
+        /// The factor of the orthogonal matrix (Keras' default 1).
+        gain: f32,
+    },
     /// The general form: variance `scale / fan`, uniform or truncated normal.
     VarianceScaling {
         /// Multiplies the variance.
@@ -222,6 +229,9 @@ impl Initializer {
                     "{self:?}: the mean must be finite and the standard deviation finite and not \
                      negative"
                 ))
+            }
+            Orthogonal { gain } if !gain.is_finite() => {
+                bad(format!("Orthogonal gain {gain} must be finite"))
             }
             VarianceScaling { scale, .. } if !(scale.is_finite() && scale > 0.0) => bad(format!(
                 "VarianceScaling scale {scale} must be finite and above 0"
@@ -278,6 +288,51 @@ impl Initializer {
                 mode,
                 uniform,
             } => scaled(scale, mode, uniform),
+            Orthogonal { gain } => Ok(orthogonal(shape, gain, key)),
         }
     }
+}
+
+/// Keras' `Orthogonal`: a normal matrix `[max(rows, cols), min(rows, cols)]` made orthonormal
+/// column by column (Gram-Schmidt, twice for f32's sake, in f64; each column's sign as QR's
+/// with a positive diagonal), transposed when the shape has fewer rows than columns.
+fn orthogonal(shape: &[usize], gain: f32, key: RngKey) -> Tensor {
+    let cols = shape.last().copied().unwrap_or(1);
+    let rows: usize = shape.iter().product::<usize>() / cols.max(1);
+    let (long, short) = (rows.max(cols), rows.min(cols));
+    if long == 0 || short == 0 {
+        return Tensor::zeros(shape);
+    }
+    let normal = Tensor::normal(&[long, short], 0.0, 1.0, key).to_vec();
+    // Columns of the long matrix, each of `long` values.
+    let mut q: Vec<Vec<f64>> = (0..short)
+        .map(|c| (0..long).map(|r| normal[r * short + c] as f64).collect())
+        .collect();
+    for c in 0..short {
+        for _ in 0..2 {
+            for prev in 0..c {
+                let dot: f64 = (0..long).map(|r| q[c][r] * q[prev][r]).sum();
+                for r in 0..long {
+                    q[c][r] -= dot * q[prev][r];
+                }
+            }
+        }
+        let norm = q[c].iter().map(|v| v * v).sum::<f64>().sqrt();
+        // A draw of (near) dependent columns has probability 0; keep it finite all the same.
+        let norm = if norm > 0.0 { norm } else { 1.0 };
+        q[c].iter_mut().for_each(|v| *v /= norm);
+    }
+    let at = |r: usize, c: usize| (q[c][r] * gain as f64) as f32;
+    let values: Vec<f32> = if rows >= cols {
+        (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r, c)))
+            .map(|(r, c)| at(r, c))
+            .collect()
+    } else {
+        (0..rows)
+            .flat_map(|r| (0..cols).map(move |c| (r, c)))
+            .map(|(r, c)| at(c, r))
+            .collect()
+    };
+    Tensor::from_vec(values, shape).expect("rows x cols values")
 }

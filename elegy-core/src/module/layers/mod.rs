@@ -9,6 +9,7 @@
 //! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
 //! | lookup | [`Embedding`] |
+//! | recurrent | [`SimpleRnn`], [`Lstm`], [`Gru`] (options: [`RecurrentOptions`]) |
 //! | attention | [`MultiHeadAttention`] |
 //! | branching | [`Residual`], [`Branches`] (merged by [`Merge`]: add, multiply, average, concatenate), [`Identity`] |
 //! | activations | [`Relu`], [`Gelu`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`LeakyRelu`], [`Elu`] |
@@ -57,6 +58,7 @@ mod mlp;
 mod norm;
 mod pool;
 mod position;
+mod recurrent;
 mod rms_norm;
 mod shape;
 
@@ -71,6 +73,7 @@ pub use mlp::Mlp;
 pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AvgPool2D, GlobalAveragePooling, MaxPool2D};
 pub use position::{PositionEmbedding, SinusoidalPositionEncoding};
+pub use recurrent::{Gru, Lstm, RecurrentOptions, SimpleRnn};
 pub use rms_norm::RmsNorm;
 pub use shape::Flatten;
 
@@ -158,6 +161,9 @@ named_builders!(
     MultiHeadAttention,
     Identity,
     RmsNorm,
+    SimpleRnn,
+    Lstm,
+    Gru,
     PositionEmbedding,
     SinusoidalPositionEncoding,
     Relu,
