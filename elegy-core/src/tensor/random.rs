@@ -309,12 +309,12 @@ fn orthogonal(shape: &[usize], gain: f32, key: RngKey) -> Tensor {
         .map(|c| (0..long).map(|r| normal[r * short + c] as f64).collect())
         .collect();
     for c in 0..short {
+        let (done, rest) = q.split_at_mut(c);
+        let column = &mut rest[0];
         for _ in 0..2 {
-            for prev in 0..c {
-                let dot: f64 = (0..long).map(|r| q[c][r] * q[prev][r]).sum();
-                for r in 0..long {
-                    q[c][r] -= dot * q[prev][r];
-                }
+            for prev in done.iter() {
+                let dot: f64 = column.iter().zip(prev).map(|(a, b)| a * b).sum();
+                column.iter_mut().zip(prev).for_each(|(v, p)| *v -= dot * p);
             }
         }
         let norm = q[c].iter().map(|v| v * v).sum::<f64>().sqrt();
