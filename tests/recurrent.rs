@@ -2,7 +2,7 @@
 //! keras_recurrent.py: sequences, states, backwards, masks, initial states), gradients against
 //! finite differences, Keras' initial values, and training on the digits read row by row.
 
-use elegy::module::layers::{Gru, Linear, Lstm, SimpleRnn};
+use elegy::module::layers::{Bidirectional, Gru, Linear, Lstm, SimpleRnn};
 use elegy::module::{Module, ModuleContext, Sequential};
 use elegy::testing::{GradCheck, check_gradients};
 use elegy::{Data, Initializer, RngKey, Tensor, TensorMap};
@@ -216,4 +216,42 @@ fn bad_inputs_are_errors_naming_the_layer_and_the_shapes() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("return_state"), "{err}");
+}
+
+#[test]
+fn bidirectional_concatenates_both_directions_in_time_order() {
+    let layer = Bidirectional::new(Lstm::new(3).return_sequences());
+    let x = randn(&[2, 4, 2], 5);
+    let (y, params) = run(&layer, &x.clone().into(), None).unwrap();
+    let y = y.as_tensor("y").unwrap().clone();
+    assert_eq!(y.shape(), [2, 4, 6]);
+    let direction = |name: &str| -> TensorMap {
+        params
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix(&format!("bidirectional/{name}/"))
+                    .map(|field| (format!("lstm/{field}"), v.clone()))
+            })
+            .collect()
+    };
+    let forward = Lstm::new(3).return_sequences();
+    let (f, _) = run(&forward, &x.clone().into(), Some(&direction("forward"))).unwrap();
+    let (b, _) = run(
+        &forward.go_backwards(),
+        &x.into(),
+        Some(&direction("backward")),
+    )
+    .unwrap();
+    let (f, b) = (f.as_tensor("f").unwrap(), b.as_tensor("b").unwrap());
+    for t in 0..4 {
+        let at = |z: &Tensor, t: usize, from: usize, to: usize| {
+            z.slice(1, t, t + 1)
+                .unwrap()
+                .slice(2, from, to)
+                .unwrap()
+                .to_vec()
+        };
+        assert_eq!(at(&y, t, 0, 3), at(f, t, 0, 3));
+        assert_eq!(at(&y, t, 3, 6), at(b, 3 - t, 0, 3), "step {t}");
+    }
 }

@@ -9,7 +9,7 @@
 //! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
 //! | lookup | [`Embedding`] |
-//! | recurrent | [`SimpleRnn`], [`Lstm`], [`Gru`] (options: [`RecurrentOptions`]) |
+//! | recurrent | [`SimpleRnn`], [`Lstm`], [`Gru`], [`Bidirectional`] (options: [`RecurrentOptions`]) |
 //! | attention | [`MultiHeadAttention`] |
 //! | branching | [`Residual`], [`Branches`] (merged by [`Merge`]: add, multiply, average, concatenate), [`Identity`] |
 //! | activations | [`Relu`], [`Gelu`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`LeakyRelu`], [`Elu`] |
@@ -73,7 +73,7 @@ pub use mlp::Mlp;
 pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AvgPool2D, GlobalAveragePooling, MaxPool2D};
 pub use position::{PositionEmbedding, SinusoidalPositionEncoding};
-pub use recurrent::{Gru, Lstm, RecurrentOptions, SimpleRnn};
+pub use recurrent::{Bidirectional, Gru, Lstm, RecurrentOptions, Reversible, SimpleRnn};
 pub use rms_norm::RmsNorm;
 pub use shape::Flatten;
 

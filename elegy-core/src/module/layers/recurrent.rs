@@ -412,3 +412,101 @@ fn run(
     }
     Ok(out)
 }
+
+/// A recurrent layer that can make its mirror image (the same layer running the other way), for
+/// [`Bidirectional`].
+pub trait Reversible: Module + Sized {
+    /// This layer with `go_backwards` flipped.
+    fn reversed(&self) -> Self;
+
+    /// Whether it outputs a sequence (then the backward layer's is put back in time order).
+    fn returns_sequences(&self) -> bool;
+}
+
+macro_rules! reversible {
+    ($($layer:ident),*) => {
+        $(
+            impl Reversible for $layer {
+                fn reversed(&self) -> $layer {
+                    let mut layer = *self;
+                    layer.options.go_backwards = !layer.options.go_backwards;
+                    layer
+                }
+
+                fn returns_sequences(&self) -> bool {
+                    self.options.return_sequences
+                }
+            }
+        )*
+    };
+}
+
+reversible!(SimpleRnn, Lstm, Gru);
+
+/// A recurrent layer run both ways over the sequence, its two outputs concatenated on the last
+/// axis, as Keras' `Bidirectional` with its default `merge_mode="concat"`: the backward layer is
+/// a copy with `go_backwards` flipped, under the name `backward` (the given one under `forward`),
+/// and its sequence output is put back in time order first, so position `t` holds both
+/// directions' state at `t`. `return_state` is not supported inside (an error).
+///
+/// ```
+/// use elegy_core::module::layers::{Bidirectional, Gru};
+/// use elegy_core::module::ModuleContext;
+/// use elegy_core::{RngKey, Tensor, TensorMap};
+/// let empty = TensorMap::new();
+/// let mut ctx = ModuleContext::new(&empty, &empty, true, false, RngKey::new(0));
+/// let both = Bidirectional::new(Gru::new(16).return_sequences());
+/// assert_eq!(ctx.call(&both, &Tensor::ones(&[2, 5, 3]))?.shape(), &[2, 5, 32]);
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Bidirectional<L> {
+    forward: L,
+    backward: L,
+}
+
+impl<L: Reversible> Bidirectional<L> {
+    /// `layer` and its mirror image.
+    pub fn new(layer: L) -> Bidirectional<L> {
+        Bidirectional {
+            backward: layer.reversed(),
+            forward: layer,
+        }
+    }
+}
+
+impl<L: Reversible + 'static> Module for Bidirectional<L> {
+    fn kind(&self) -> &'static str {
+        "Bidirectional"
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
+        let forward = ctx.call(&super::Named::new("forward", Passthrough(&self.forward)), x)?;
+        let mut backward = ctx.call(
+            &super::Named::new("backward", Passthrough(&self.backward)),
+            x,
+        )?;
+        if self.backward.returns_sequences() {
+            let time = backward.shape()[1];
+            let steps = (0..time)
+                .rev()
+                .map(|t| backward.slice(1, t, t + 1))
+                .collect::<Result<Vec<_>>>()?;
+            backward = Tensor::concat(&steps, 1)?;
+        }
+        Tensor::concat(&[forward, backward], -1)
+    }
+}
+
+/// A borrowed module, so that [`Bidirectional`] can name its two directions.
+struct Passthrough<'m, M>(&'m M);
+
+impl<M: Module> Module for Passthrough<'_, M> {
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+
+    fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
+        self.0.forward(x, ctx)
+    }
+}
