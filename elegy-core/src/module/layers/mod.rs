@@ -4,7 +4,7 @@
 //! | family | layers |
 //! |---|---|
 //! | dense | [`Linear`], [`Mlp`] |
-//! | convolution and pooling | [`Conv2D`], [`MaxPool2D`], [`AvgPool2D`], [`GlobalAveragePooling`], [`Flatten`] |
+//! | convolution and pooling | [`Conv1D`] (causal, dilated), [`Conv2D`], [`MaxPool2D`], [`AvgPool2D`], [`GlobalAveragePooling`], [`Flatten`] |
 //! | normalization | [`BatchNorm`], [`LayerNorm`], [`RmsNorm`] |
 //! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
@@ -50,6 +50,7 @@
 mod activation;
 mod attention;
 mod conv;
+mod conv1d;
 mod dropout;
 mod embedding;
 mod linear;
@@ -65,6 +66,7 @@ mod shape;
 pub use activation::{Elu, Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use attention::MultiHeadAttention;
 pub use conv::Conv2D;
+pub use conv1d::{Conv1D, Padding1d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use linear::Linear;
@@ -150,6 +152,7 @@ named_builders!(
     Linear,
     Mlp,
     Conv2D,
+    Conv1D,
     MaxPool2D,
     AvgPool2D,
     GlobalAveragePooling,
