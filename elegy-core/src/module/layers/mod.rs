@@ -8,6 +8,7 @@
 //! | normalization | [`BatchNorm`], [`LayerNorm`], [`RmsNorm`] |
 //! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
+//! | reshaping | [`Flatten`], [`Reshape`], [`Permute`], [`RepeatVector`], [`ZeroPadding2D`], [`Cropping2D`], [`UpSampling2D`] |
 //! | lookup | [`Embedding`] |
 //! | recurrent | [`SimpleRnn`], [`Lstm`], [`Gru`], [`Bidirectional`] (options: [`RecurrentOptions`]) |
 //! | attention | [`MultiHeadAttention`] |
@@ -60,6 +61,7 @@ mod norm;
 mod pool;
 mod position;
 mod recurrent;
+mod reshaping;
 mod rms_norm;
 mod shape;
 
@@ -76,6 +78,7 @@ pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{AvgPool2D, GlobalAveragePooling, MaxPool2D};
 pub use position::{PositionEmbedding, SinusoidalPositionEncoding};
 pub use recurrent::{Bidirectional, Gru, Lstm, RecurrentOptions, Reversible, SimpleRnn};
+pub use reshaping::{Cropping2D, Permute, RepeatVector, Reshape, UpSampling2D, ZeroPadding2D};
 pub use rms_norm::RmsNorm;
 pub use shape::Flatten;
 
@@ -157,6 +160,12 @@ named_builders!(
     AvgPool2D,
     GlobalAveragePooling,
     Flatten,
+    Reshape,
+    Permute,
+    RepeatVector,
+    ZeroPadding2D,
+    Cropping2D,
+    UpSampling2D,
     Dropout,
     BatchNorm,
     LayerNorm,
