@@ -224,3 +224,33 @@ fn a_decoder_only_block_learns_to_predict_the_previous_token() {
     // ln 6 = 1.79 for a guess; copying the previous token is learnable exactly.
     assert!(loss[39] < 0.5, "{loss:?}");
 }
+
+#[test]
+fn group_norm_normalizes_each_group_of_channels_over_the_sample() {
+    use elegy::module::layers::GroupNorm;
+    let x = randn(&[2, 3, 4], 30); // [batch, positions, channels], 2 groups of 2 channels
+    let layer = GroupNorm::new(2).epsilon(0.0);
+    let params = init(&layer, &x);
+    let y = apply(&layer, &x, &params).unwrap().to_vec();
+    let xs = x.to_vec();
+    for b in 0..2 {
+        for group in 0..2 {
+            let at = |p: usize, c: usize| b * 12 + p * 4 + group * 2 + c;
+            let values: Vec<f32> = (0..3)
+                .flat_map(|p| (0..2).map(move |c| (p, c)))
+                .map(|(p, c)| xs[at(p, c)])
+                .collect();
+            let mean = values.iter().sum::<f32>() / 6.0;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 6.0;
+            for p in 0..3 {
+                for c in 0..2 {
+                    let want = (xs[at(p, c)] - mean) / var.sqrt();
+                    assert!((y[at(p, c)] - want).abs() < 1e-5);
+                }
+            }
+        }
+    }
+    assert_layer_grads(&GroupNorm::new(2), randn(&[2, 2, 4], 31));
+    let err = init_error(&GroupNorm::new(3), &x);
+    assert!(err.contains("4 channels into 3 groups"), "{err}");
+}

@@ -5,7 +5,7 @@
 //! |---|---|
 //! | dense | [`Linear`], [`Mlp`] |
 //! | convolution and pooling | [`Conv1D`] (causal, dilated), [`Conv2D`], [`MaxPool2D`], [`AvgPool2D`], [`GlobalAveragePooling`], [`Flatten`] |
-//! | normalization | [`BatchNorm`], [`LayerNorm`], [`RmsNorm`] |
+//! | normalization | [`BatchNorm`], [`LayerNorm`], [`RmsNorm`], [`GroupNorm`] |
 //! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
 //! | reshaping | [`Flatten`], [`Reshape`], [`Permute`], [`RepeatVector`], [`ZeroPadding2D`], [`Cropping2D`], [`UpSampling2D`] |
@@ -54,6 +54,7 @@ mod conv;
 mod conv1d;
 mod dropout;
 mod embedding;
+mod group_norm;
 mod linear;
 mod merge;
 mod mlp;
@@ -71,6 +72,7 @@ pub use conv::Conv2D;
 pub use conv1d::{Conv1D, Padding1d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
+pub use group_norm::GroupNorm;
 pub use linear::Linear;
 pub use merge::{Branches, Identity, Merge, Residual};
 pub use mlp::Mlp;
@@ -173,6 +175,7 @@ named_builders!(
     MultiHeadAttention,
     Identity,
     RmsNorm,
+    GroupNorm,
     SimpleRnn,
     Lstm,
     Gru,
