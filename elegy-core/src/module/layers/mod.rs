@@ -4,7 +4,7 @@
 //! | family | layers |
 //! |---|---|
 //! | dense | [`Linear`], [`Mlp`] |
-//! | convolution and pooling | [`Conv1D`] (causal, dilated), [`Conv2D`], [`MaxPool2D`], [`AvgPool2D`], [`GlobalAveragePooling`], [`Flatten`] |
+//! | convolution and pooling | [`Conv1D`] (causal, dilated), [`Conv2D`], [`Conv2DTranspose`], [`DepthwiseConv2D`], [`SeparableConv2D`], [`MaxPool2D`], [`AvgPool2D`], [`GlobalAveragePooling`], [`Flatten`] |
 //! | normalization | [`BatchNorm`], [`LayerNorm`], [`RmsNorm`], [`GroupNorm`] |
 //! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
@@ -52,6 +52,7 @@ mod activation;
 mod attention;
 mod conv;
 mod conv1d;
+mod conv_variants;
 mod dropout;
 mod embedding;
 mod group_norm;
@@ -69,6 +70,7 @@ mod shape;
 pub use activation::{Elu, Gelu, LeakyRelu, Relu, Sigmoid, Softmax, Tanh};
 pub use attention::MultiHeadAttention;
 pub use conv::Conv2D;
+pub use conv_variants::{Conv2DTranspose, DepthwiseConv2D, SeparableConv2D};
 pub use conv1d::{Conv1D, Padding1d};
 pub use dropout::Dropout;
 pub use embedding::Embedding;
@@ -158,6 +160,9 @@ named_builders!(
     Mlp,
     Conv2D,
     Conv1D,
+    Conv2DTranspose,
+    DepthwiseConv2D,
+    SeparableConv2D,
     MaxPool2D,
     AvgPool2D,
     GlobalAveragePooling,
