@@ -103,8 +103,12 @@ fn short_type_name<M: ?Sized>() -> &'static str {
     &full[start..]
 }
 
-/// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`, each logged as
-/// `<name>_loss`) and metrics (streamed through `metrics_states`).
+/// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`) and metrics
+/// (streamed through `metrics_states`).
+///
+/// The loss is logged once, as in Keras: a runner with one loss logs it as `loss` alone; with
+/// several (two outputs' losses, or a loss and a regularization), `loss` is their weighted sum and
+/// each part is logged too, as `<name>_loss` (its weighted value).
 pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TestStep> {
     let components = ctx.components;
     if components.losses.is_empty() {
@@ -130,6 +134,8 @@ fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Re
     let components = ctx.components;
     let mut logs = Logs::new();
     let mut total = None;
+    // One loss is the total itself: logging it under its own name too would repeat `loss`.
+    let log_parts = components.losses.len() > 1;
     for entry in &components.losses {
         let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &y_pred)?;
         let inputs = losses::LossInputs {
@@ -156,7 +162,9 @@ fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Re
             ));
         }
         let value = value.mul_scalar(entry.weight);
-        logs.batch(entry.log_name.clone(), value.item()?);
+        if log_parts {
+            logs.batch(entry.log_name.clone(), value.item()?);
+        }
         total = Some(match total {
             None => value,
             Some(t) => value.add(&t)?,
