@@ -7,6 +7,7 @@ use super::accumulate::LogAccumulator;
 use super::checks::{check_batch_size, check_sample_weight};
 use super::drive::{drive, finite};
 use super::hooks::LoopPosition;
+use super::unreported::LoggingStep;
 use super::{EvaluateOptions, Runner, checked_len, without_states};
 use crate::callbacks::progress::format_logs;
 use crate::callbacks::{Callback, LogValues};
@@ -194,6 +195,7 @@ impl<M: Model> Runner<M> {
             return Err(Error::Data("evaluate: there were no batches".into()));
         }
         let logs = accumulator.values();
+        self.warn_of_unreported_metrics(LoggingStep::Test, &logs);
         self.with_callbacks(callbacks, position, stop, |cb, ctx| {
             cb.on_test_end(ctx, &logs)
         })

@@ -10,6 +10,7 @@ use super::checks::{
 };
 use super::drive::{drive, finite};
 use super::hooks::LoopPosition;
+use super::unreported::LoggingStep;
 use super::{FitOptions, History, Runner, checked_len};
 use crate::callbacks::Progress;
 use crate::callbacks::{Callback, LogValues};
@@ -389,6 +390,7 @@ impl FitRun {
             )));
         }
         let mut logs = accumulator.values();
+        runner.warn_of_unreported_metrics(LoggingStep::Train, &logs);
         let validate = (epoch + 1 - self.initial_epoch).is_multiple_of(self.validation_freq);
         if let (Some(validation), true) = (&mut self.validation, validate) {
             let batches = validation.batches(0)?;
