@@ -322,8 +322,10 @@ fn bad_input_to_the_loops_is_an_error_not_a_panic() {
         .fit(x.clone(), labels, quiet(1))
         .unwrap_err()
         .to_string();
+    // Every label is 7: the first of the shuffled first batch is named, by its index in x.
+    assert!(err.contains("label 7 of sample "), "{err}");
     assert!(
-        err.contains("label 7 of sample 0 is not below the 3 classes"),
+        err.contains(" of x (fit, epoch 0, batch 0) is not below the 3 classes"),
         "{err}"
     );
 

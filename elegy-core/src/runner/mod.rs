@@ -12,6 +12,7 @@ mod history_plot;
 mod hooks;
 mod memory;
 mod options;
+mod origin;
 mod persist;
 mod predict;
 mod summary;
