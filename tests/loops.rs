@@ -49,11 +49,8 @@ fn fit_trains_a_linear_classifier_on_digits() {
     assert!(logs["sparse_categorical_accuracy"] > 0.95, "{logs:?}");
     assert_eq!(
         history.logs.keys().collect::<Vec<_>>(),
-        vec![
-            "loss",
-            "sparse_categorical_accuracy",
-            "sparse_categorical_crossentropy_loss"
-        ]
+        vec!["loss", "sparse_categorical_accuracy"],
+        "the one loss is logged once, as `loss`"
     );
 }
 
@@ -325,8 +322,10 @@ fn bad_input_to_the_loops_is_an_error_not_a_panic() {
         .fit(x.clone(), labels, quiet(1))
         .unwrap_err()
         .to_string();
+    // Every label is 7: the first of the shuffled first batch is named, by its index in x.
+    assert!(err.contains("label 7 of sample "), "{err}");
     assert!(
-        err.contains("label 7 of sample 0 is not below the 3 classes"),
+        err.contains(" of x (fit, epoch 0, batch 0) is not below the 3 classes"),
         "{err}"
     );
 
@@ -635,13 +634,15 @@ fn the_learning_rate_is_logged_when_the_optimizer_has_a_schedule() {
 
 #[test]
 fn a_metric_and_a_loss_sharing_a_log_name_is_an_error_before_anything_runs() {
-    use elegy::losses::MeanSquaredError;
+    use elegy::losses::{L2Regularization, MeanSquaredError};
     use elegy::metrics::{MeanSquaredError as MseMetric, Metric};
-    // The loss logs as `mean_squared_error_loss`; a metric renamed to that would overwrite it.
-    let clash = MseMetric.named("mean_squared_error_loss");
+    // Beside a second loss, the loss logs as `mean_squared_error_loss` too; a metric renamed to
+    // that would overwrite it.
+    let clash = || MseMetric.named("mean_squared_error_loss");
     let built = Runner::new(Linear { classes: 10 })
         .loss(MeanSquaredError)
-        .metric(clash)
+        .loss(L2Regularization::default())
+        .metric(clash())
         .optimizer(Sgd::new(0.1))
         .build();
     let Err(err) = built else {
@@ -649,9 +650,21 @@ fn a_metric_and_a_loss_sharing_a_log_name_is_an_error_before_anything_runs() {
     };
     assert!(
         err.to_string()
-            .contains("`mean_squared_error_loss` takes a name"),
+            .contains("are logged as `mean_squared_error_loss`"),
         "{err}"
     );
+    // A runner's one loss is logged as `loss` alone: the name is free.
+    let one_loss = Runner::new(Linear { classes: 10 })
+        .loss(MeanSquaredError)
+        .metric(clash())
+        .build();
+    assert!(one_loss.is_ok());
+    // The total is always `loss`.
+    let named_loss = Runner::new(Linear { classes: 10 })
+        .loss(MeanSquaredError)
+        .metric(MseMetric.named("loss"))
+        .build();
+    assert!(named_loss.is_err());
     // The same metric twice clashes too.
     let twice = Runner::new(Linear { classes: 10 })
         .metric(SparseCategoricalAccuracy)
@@ -676,7 +689,6 @@ fn named_groups_prefix_their_log_names() {
         history.logs.keys().collect::<Vec<_>>(),
         vec![
             "digits/sparse_categorical_accuracy",
-            "digits/sparse_categorical_crossentropy_loss",
             "loss",
             "sparse_categorical_accuracy"
         ]

@@ -137,9 +137,9 @@ fn an_autoencoder_trains_without_targets_on_a_loss_that_reads_x() -> Result<()> 
     );
     assert!(val[14] < val[0], "validation {val:?}");
     assert_eq!(
-        history.get("mean_squared_error_loss").unwrap(),
-        loss,
-        "logged under the wrapped loss's name"
+        history.logs.keys().collect::<Vec<_>>(),
+        ["loss", "val_loss"],
+        "the one loss is logged as `loss` alone"
     );
     let logs = runner.evaluate(x, NoTargets, EvaluateOptions::default())?;
     assert!(logs["loss"].is_finite());

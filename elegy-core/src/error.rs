@@ -29,6 +29,23 @@ pub enum Error {
         /// The value involved and what is accepted instead.
         message: String,
     },
+    /// A value of one sample that an operation cannot use, such as a class label that is no
+    /// class. `sample` counts in what the operation was given (a batch) until a loop names the
+    /// sample of the data itself, there and in `place` (`" of x (fit, epoch 2, batch 38)"`).
+    #[error("{op}: {value} of sample {sample}{place} {problem}")]
+    Sample {
+        /// The operation that rejected the value.
+        op: &'static str,
+        /// The value (`"label 14"`).
+        value: String,
+        /// The sample's index: in the operation's input, or in the data once `place` says so.
+        sample: usize,
+        /// Where the sample is, when a loop has said so (starting with `" of "`), or empty.
+        place: String,
+        /// What is wrong with the value and what is accepted (`"is not below the 10 classes
+        /// the predictions have"`).
+        problem: String,
+    },
     /// Gradients were asked to flow through an operation that has no backward rule.
     #[error(
         "backward: `{op}` has no gradient; detach its input with `.detach()` if no gradient should flow through it"
@@ -193,6 +210,20 @@ impl Error {
                 .field("op", op)
                 .field("message", message)
                 .finish(),
+            Error::Sample {
+                op,
+                value,
+                sample,
+                place,
+                problem,
+            } => f
+                .debug_struct("Sample")
+                .field("op", op)
+                .field("value", value)
+                .field("sample", sample)
+                .field("place", place)
+                .field("problem", problem)
+                .finish(),
             Error::BackwardNotSupported { op } => f
                 .debug_struct("BackwardNotSupported")
                 .field("op", op)
@@ -309,6 +340,64 @@ impl Error {
         }
     }
 
+    /// An [`Error::Sample`] for the value at flat position `flat` of a tensor of `shape`,
+    /// whose samples lie along axis 0.
+    pub(crate) fn sample(
+        op: &'static str,
+        value: impl Into<String>,
+        flat: usize,
+        shape: &[usize],
+        problem: impl Into<String>,
+    ) -> Self {
+        let per_sample = shape.iter().skip(1).product::<usize>().max(1);
+        Error::Sample {
+            op,
+            value: value.into(),
+            sample: flat / per_sample,
+            place: String::new(),
+            problem: problem.into(),
+        }
+    }
+
+    /// This error with the sample it names placed in the data: `place(sample)` gives the index
+    /// of the operation's sample `sample` in the data and the words that say where (starting
+    /// with `" of "`). Errors that name no sample, or name one already placed, stay as they are;
+    /// so do the states handed back with it.
+    pub(crate) fn placing_sample(self, place: impl FnOnce(usize) -> (usize, String)) -> Self {
+        match self {
+            Error::Sample {
+                op,
+                value,
+                sample,
+                place: unplaced,
+                problem,
+            } if unplaced.is_empty() => {
+                let (sample, place) = place(sample);
+                Error::Sample {
+                    op,
+                    value,
+                    sample,
+                    place,
+                    problem,
+                }
+            }
+            Error::Unspent(unspent) => {
+                let UnspentStates { error, states } = *unspent;
+                error.placing_sample(place).with_states(states)
+            }
+            Error::StatesLost {
+                op,
+                step,
+                source: Some(source),
+            } => Error::StatesLost {
+                op,
+                step,
+                source: Some(Box::new(source.placing_sample(place))),
+            },
+            other => other,
+        }
+    }
+
     /// A [`Error::MissingComponent`] of `step`.
     pub(crate) fn missing_component(
         step: &'static str,
@@ -416,6 +505,23 @@ mod tests {
         let debug = format!("{error:?}");
         assert_eq!(debug, error.to_string());
         assert!(debug.ends_with(": a batch this model refuses"), "{debug}");
+    }
+
+    #[test]
+    fn a_sample_error_counts_samples_along_axis_0_and_can_be_placed_once() {
+        // Position 7 of labels [4, 3] (three per sample) is in sample 2.
+        let error = Error::sample("loss", "label 9", 7, &[4, 3], "is no class");
+        assert_eq!(error.to_string(), "loss: label 9 of sample 2 is no class");
+        let placed = error
+            .with_states(crate::step::States::new(1))
+            .placing_sample(|i| (40 + i, " of x (fit, batch 3)".into()));
+        assert_eq!(
+            placed.to_string(),
+            "loss: label 9 of sample 42 of x (fit, batch 3) is no class"
+        );
+        assert!(placed.states().is_some(), "the states stay with the error");
+        let again = placed.placing_sample(|_| (0, " of y".into()));
+        assert!(again.to_string().contains("sample 42 of x"), "{again}");
     }
 
     #[test]

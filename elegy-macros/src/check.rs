@@ -37,6 +37,10 @@ pub(crate) enum Resolution {
     Input(&'static str),
     /// It is in error: bound to a stand-in of its type so the body still type-checks.
     Rejected,
+    /// It names no input but is a likely typo of this one (`stats` for `states`), the name the
+    /// body most likely uses: bound to stand-ins of its type under both names, so that the
+    /// macro's "did you mean" is the only error.
+    Misspelled(&'static str),
     /// It repeats an earlier parameter's name and input: not bound again, so the first binding
     /// stays in use.
     Repeated,
@@ -123,8 +127,9 @@ fn undeclared_ctx(step: &StepFn, kind: &StepKind, errors: &Errors) -> bool {
 /// Whether the method's return type may be the trait's `Result`, or an error at it. Only what is
 /// certainly not (no return type, `()`, a bare step output such as `PredStep`, a `Result` whose
 /// error is a `String`, a reference or a `Box`) is reported: it would fail twice, against the
-/// trait and at the generated conversions (`?`) of the parameters. Anything else (aliases, other
-/// paths to elegy's `Result`) is left to the trait's own check.
+/// trait and at the generated conversions (`?`) of the parameters. Anything else that is not
+/// plainly the trait's type (aliases, `Result<Tensor>`) is checked by the generated code, at the
+/// type, through `elegy::step::returns`.
 fn output(step: &StepFn, kind: &StepKind, errors: &Errors) -> bool {
     fn unwrapped(ty: &Type) -> &Type {
         match ty {
@@ -389,7 +394,10 @@ fn inputs(step: &StepFn, kind: Option<&'static StepKind>, errors: &Errors) -> Ve
         .iter()
         .map(|param| {
             let Some(input) = param_input(param, kind, errors) else {
-                return Resolution::Rejected;
+                return match misspelled_input(param, kind) {
+                    Some(near) => Resolution::Misspelled(near),
+                    None => Resolution::Rejected,
+                };
             };
             let ident = param.binding.as_ref().map(|binding| &binding.ident);
             match seen.entry(input) {
@@ -420,6 +428,17 @@ fn inputs(step: &StepFn, kind: Option<&'static StepKind>, errors: &Errors) -> Ve
             Resolution::Input(input)
         })
         .collect()
+}
+
+/// The input a parameter that names none is a likely typo of: one the step offers, close to
+/// the name, when the name is no input of any step (`stats` for `states`).
+fn misspelled_input(param: &Param, kind: Option<&StepKind>) -> Option<&'static str> {
+    let (binding, kind) = (param.binding.as_ref()?, kind?);
+    let input = binding.input.as_str();
+    if input == "y_pred" || !steps::steps_offering(input).is_empty() {
+        return None;
+    }
+    did_you_mean(input, kind.inputs.iter().copied())
 }
 
 /// Whether `ty` is the step's own context type (`StepContext<'_>`, or a reference to it).
@@ -580,7 +599,7 @@ fn param_input<'p>(param: &'p Param, kind: Option<&StepKind>, errors: &Errors) -
     } else if elsewhere.is_empty() {
         let written = binding.ident.to_string();
         let prefix = &written[..written.len() - input.len()];
-        let hint = did_you_mean(input, kind.inputs.iter().copied())
+        let hint = misspelled_input(param, Some(kind))
             .map(|near| format!(" did you mean `{prefix}{near}`?"))
             .unwrap_or_default();
         errors.error_at(
@@ -653,6 +672,21 @@ mod tests {
             [
                 "unknown input `stats` for `pred_step`; did you mean `states`? \
               expected one of: `x`, `states`, `components`, `initializing`, `training`, `ctx`"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_likely_typo_of_an_input_resolves_to_the_input_meant() {
+        let (plan, _) = check_item(quote!(
+            fn pred_step(&self, stats: T, inputs: T, y_true: T) -> Result<T> {}
+        ));
+        assert_eq!(
+            plan.params,
+            [
+                Resolution::Misspelled("states"),
+                Resolution::Rejected,
+                Resolution::Rejected
             ]
         );
     }

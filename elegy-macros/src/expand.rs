@@ -135,13 +135,44 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
                 }
             }
             (Resolution::Repeated, _) => TokenStream::new(),
+            (Resolution::Misspelled(near), Some(binding)) => {
+                let pat = &param.pat;
+                let mutability = &binding.mutability;
+                // The name the body most likely uses, with the written one's leading `_`.
+                let written = binding.ident.to_string();
+                let prefix = &written[..written.len() - binding.input.len()];
+                let meant = syn::Ident::new(&format!("{prefix}{near}"), binding.ident.span());
+                // A parameter of that name already binds it: the body means that one.
+                let taken = params.iter().any(|other| {
+                    other
+                        .binding
+                        .as_ref()
+                        .is_some_and(|other| other.ident == meant)
+                });
+                let meant = (!taken).then(|| {
+                    quote! {
+                        #[allow(unused_variables, unused_mut)]
+                        let #mutability #meant: #ty = #placeholder();
+                    }
+                });
+                quote! {
+                    #(#attrs)*
+                    #[allow(unused_variables, unused_mut)]
+                    let #pat: #ty = #placeholder();
+                    #meant
+                }
+            }
             _ => {
                 let pat = &param.pat;
                 quote!(#(#attrs)* let #pat: #ty = #placeholder();)
             }
         }
     });
-    let placeholder_fn = (plan.params.contains(&Resolution::Rejected) || plan.undeclared_ctx)
+    let stand_ins = plan
+        .params
+        .iter()
+        .any(|r| matches!(r, Resolution::Rejected | Resolution::Misspelled(_)));
+    let placeholder_fn = (stand_ins || plan.undeclared_ctx)
         .then(|| quote!(fn #placeholder<T>() -> T { ::core::unreachable!() }));
     let ctx_placeholder = plan.undeclared_ctx.then(|| {
         let user_ctx = syn::Ident::new(WHOLE_CONTEXT, Span::call_site());
@@ -162,7 +193,7 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
     };
     let fn_token = &sig.fn_token;
     let ident = &sig.ident;
-    let output = &sig.output;
+    let (output, statements) = checked_output(sig, kind, statements);
     // Type-checks only where `Self` is a `Model`: a step written in a plain `impl YourType`
     // block, which the loops would never call, is an error at its name.
     let is_a_model = quote_spanned! {sig.ident.span()=>
@@ -183,6 +214,76 @@ fn adapter(step: &StepFn, kind: &StepKind, plan: &Plan) -> TokenStream {
     quote! {
         #(#outer_attrs)*
         #vis #defaultness #fn_token #ident(#receiver, #ctx: #context<'_>) #output #body
+    }
+}
+
+/// The method's return type, and the statements that make its value. A return type that is
+/// certainly the trait's (`Result<PredStep>`) is kept as written. Any other (an alias, or a
+/// mistake such as `Result<Tensor>`) is replaced by the trait's, and the statements run in a
+/// closure of the written type whose value passes through the step's check in
+/// `elegy::step::returns`: a wrong type is then one error at it, in the step's terms, and
+/// rustc's comparison with the trait's signature never fails.
+fn checked_output(
+    sig: &syn::Signature,
+    kind: &StepKind,
+    statements: TokenStream,
+) -> (TokenStream, TokenStream) {
+    let syn::ReturnType::Type(arrow, written) = &sig.output else {
+        return (sig.output.to_token_stream(), statements);
+    };
+    let Ok(expected) = syn::parse_str::<syn::Type>(&format!("::elegy::Result<{}>", kind.output))
+    else {
+        return (sig.output.to_token_stream(), statements);
+    };
+    if same_by_names(written, &expected) {
+        return (sig.output.to_token_stream(), statements);
+    }
+    let returned = private("returned");
+    let check = syn::Ident::new(kind.name, written.span());
+    let check = quote_spanned! {written.span()=>
+        ::elegy::step::returns::#check::<#written>(#returned)
+    };
+    let statements = quote! {
+        // Called once, right here: a closure so that the body's `return` and `?` keep their
+        // meaning with the type it was written for.
+        #[allow(clippy::redundant_closure_call)]
+        let #returned = (|| -> #written { #statements })();
+        #check
+    };
+    (quote!(#arrow #expected), statements)
+}
+
+/// Whether two types are paths whose segments end in the same names, with the same type
+/// arguments judged alike (`Result<PredStep>` and `::elegy::Result<::elegy::step::PredStep>`).
+fn same_by_names(a: &syn::Type, b: &syn::Type) -> bool {
+    let last = |ty: &syn::Type| match ty {
+        syn::Type::Path(path) if path.qself.is_none() => path.path.segments.last().cloned(),
+        _ => None,
+    };
+    let (Some(a), Some(b)) = (last(a), last(b)) else {
+        return false;
+    };
+    let args = |segment: &syn::PathSegment| -> Option<Vec<syn::Type>> {
+        match &segment.arguments {
+            syn::PathArguments::None => Some(Vec::new()),
+            syn::PathArguments::AngleBracketed(args) => args
+                .args
+                .iter()
+                .map(|arg| match arg {
+                    syn::GenericArgument::Type(ty) => Some(ty.clone()),
+                    _ => None,
+                })
+                .collect(),
+            syn::PathArguments::Parenthesized(_) => None,
+        }
+    };
+    match (args(&a), args(&b)) {
+        (Some(x), Some(y)) => {
+            a.ident == b.ident
+                && x.len() == y.len()
+                && x.iter().zip(&y).all(|(x, y)| same_by_names(x, y))
+        }
+        _ => false,
     }
 }
 
@@ -324,7 +425,7 @@ mod tests {
     }
 
     #[test]
-    fn a_rejected_parameter_is_bound_to_a_placeholder_beside_the_error() {
+    fn a_misspelled_parameter_is_bound_to_stand_ins_under_both_names_beside_the_error() {
         let expanded = expand(quote! {
             fn pred_step(&self, x: &Tensor, stats: States) -> Result<PredStep> { run(x, stats) }
         });
@@ -338,7 +439,11 @@ mod tests {
                 let x: &Tensor = ::elegy::step::input::x::<&Tensor>(
                     __elegy_x, "x", "pred_step"
                 )?;
+                #[allow(unused_variables, unused_mut)]
                 let stats: States = __elegy_unavailable();
+                // The body may well use the name it meant.
+                #[allow(unused_variables, unused_mut)]
+                let states: States = __elegy_unavailable();
                 run(x, stats)
             }
             ::core::compile_error! {
@@ -346,6 +451,49 @@ mod tests {
             }
         };
         assert_eq!(expanded, normalize(expected));
+    }
+
+    #[test]
+    fn a_parameter_rejected_for_another_reason_gets_one_stand_in() {
+        let expanded = expand(quote! {
+            fn pred_step(&self, y_true: &Tensor) -> Result<PredStep> { run(y_true) }
+        });
+        assert!(
+            expanded.contains("let y_true : & Tensor = __elegy_unavailable"),
+            "{expanded}"
+        );
+        assert_eq!(
+            expanded.matches("= __elegy_unavailable").count(),
+            1,
+            "{expanded}"
+        );
+    }
+
+    #[test]
+    fn a_return_type_not_plainly_the_traits_is_checked_at_it() {
+        let expanded = expand(quote! {
+            fn pred_step(&self, x: &Tensor) -> Result<Tensor> { run(x) }
+        });
+        let expected = quote! {
+            fn pred_step(&self, __elegy_ctx: ::elegy::step::PredContext<'_>)
+                -> ::elegy::Result<::elegy::step::PredStep>
+            {
+                ::elegy::model::is_a_model::<Self>();
+                let ::elegy::step::PredContext { x: __elegy_x, .. } = __elegy_ctx;
+                let x: &Tensor = ::elegy::step::input::x::<&Tensor>(
+                    __elegy_x, "x", "pred_step"
+                )?;
+                #[allow(clippy::redundant_closure_call)]
+                let __elegy_returned = (|| -> Result<Tensor> { run(x) })();
+                ::elegy::step::returns::pred_step::<Result<Tensor> >(__elegy_returned)
+            }
+        };
+        assert_eq!(expanded, normalize(expected));
+        // Spelled as the trait spells it, however qualified: kept as written.
+        let plain = expand(quote! {
+            fn summary_step(&self) -> elegy::Result<std::vec::Vec<SummaryRow>> { Ok(vec![]) }
+        });
+        assert!(!plain.contains("returns"), "{plain}");
     }
 
     #[test]

@@ -83,6 +83,13 @@ use proc_macro::TokenStream;
 /// receiver, qualifiers or generics, a method name that is not a step, a return type that is
 /// not elegy's `Result`, and arguments to the attribute. A parameter type the input cannot become is reported by the compiler at that type.
 ///
+/// One mistake is one error: after a name error the body still compiles against stand-ins (a
+/// likely typo, `stats` for `states`, is bound under both names, since the body most likely
+/// uses the name it meant), and a return type other than the step's (`Result<Tensor>` from
+/// `pred_step`) is reported at that type in the step's terms ("`pred_step` returns
+/// `Result<PredStep>`; build it with `PredStep::new(y_pred, states)`"), the method itself taking
+/// the trait's signature so that rustc does not compare the two as well.
+///
 /// Without `#[step]`, a step method takes its context whole, as the trait declares it.
 #[proc_macro_attribute]
 pub fn step(args: TokenStream, item: TokenStream) -> TokenStream {

@@ -1,6 +1,7 @@
 //! [`Arrays`]: data that sits in memory, as a [`Dataset`], so that the loops have one path for
 //! arrays and streams alike.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use crate::data::{Batch, Batches, Data, Dataset, PendingRows};
@@ -23,6 +24,24 @@ pub(crate) struct Arrays {
     /// The key each pass's shuffle key is folded from (by the pass's number), when shuffling.
     shuffle: Option<RngKey>,
     steps_per_epoch: usize,
+    /// What the samples are part of, for messages (`x`, `validation_data`).
+    source: &'static str,
+    /// The index there of the first sample (validation held out from the end of `x`).
+    first_index: usize,
+}
+
+/// Which samples each batch of [`Arrays`] holds: the one place that decides it, for the batches
+/// and for messages that name a batch's samples.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SampleOrder {
+    n: usize,
+    batch_size: usize,
+    steps_per_epoch: usize,
+    /// The key each pass's shuffle key is folded from, when shuffling.
+    shuffle: Option<RngKey>,
+    /// What the samples are part of, and the index there of the first.
+    source: &'static str,
+    first_index: usize,
 }
 
 impl Arrays {
@@ -41,6 +60,8 @@ impl Arrays {
             batch_size: batch_size.max(1),
             shuffle: None,
             steps_per_epoch: 0,
+            source: "x",
+            first_index: 0,
         };
         arrays.steps_per_epoch = arrays.batches_per_pass();
         arrays
@@ -50,6 +71,26 @@ impl Arrays {
     pub(crate) fn shuffled(mut self, key: RngKey) -> Arrays {
         self.shuffle = Some(key);
         self
+    }
+
+    /// These arrays as the samples from `first_index` on of `source` (the held-out end of `x`,
+    /// or `validation_data`), as messages name them.
+    pub(crate) fn part_of(mut self, source: &'static str, first_index: usize) -> Arrays {
+        self.source = source;
+        self.first_index = first_index;
+        self
+    }
+
+    /// Which samples each batch holds.
+    pub(crate) fn sample_order(&self) -> SampleOrder {
+        SampleOrder {
+            n: self.num_samples(),
+            batch_size: self.batch_size,
+            steps_per_epoch: self.steps_per_epoch,
+            shuffle: self.shuffle,
+            source: self.source,
+            first_index: self.first_index,
+        }
     }
 
     /// These arrays with epochs of `steps` batches instead of one pass.
@@ -70,39 +111,30 @@ impl Arrays {
 
 impl Dataset for Arrays {
     fn batches(&mut self, epoch: usize) -> Result<Batches<'_>> {
-        let n = self.num_samples();
-        let (batch_size, steps) = (self.batch_size, self.steps_per_epoch);
-        let per_pass = self.batches_per_pass();
+        let order = self.sample_order();
+        let steps = self.steps_per_epoch;
         let first = epoch.saturating_mul(steps);
         // Each pass's order when it is first needed: a batch and the next one are at most one
         // pass apart, so two are kept (steps_per_epoch may ask for any number of passes).
-        let shuffle = self.shuffle;
         let mut orders: Vec<(usize, Arc<Vec<usize>>)> = Vec::with_capacity(2);
-        let mut order = move |pass: usize| -> Arc<Vec<usize>> {
+        let mut order_of = move |pass: usize| -> Arc<Vec<usize>> {
             if let Some((_, order)) = orders.iter().find(|(p, _)| *p == pass) {
                 return order.clone();
             }
-            let order = Arc::new(pass_order(n, shuffle.map(|key| key.fold_in(pass as u64))));
+            let made = Arc::new(order.pass_order(pass));
             if orders.len() == 2 {
                 orders.remove(0);
             }
-            orders.push((pass, order.clone()));
-            order
+            orders.push((pass, made.clone()));
+            made
         };
-        let rows = move |b: usize| {
-            let b = first.saturating_add(b);
-            let (pass, within) = (b / per_pass, b % per_pass);
-            (
-                pass,
-                within * batch_size..((within + 1) * batch_size).min(n),
-            )
-        };
+        let rows = move |b: usize| order.rows(first.saturating_add(b));
         let this = &*self;
         // The inputs of the next batch, being gathered while this one trains.
         let mut next: Option<Arc<PendingRows>> = None;
         Ok(Box::new((0..steps).map(move |b| {
             let (pass, range) = rows(b);
-            let pass_order = order(pass);
+            let pass_order = order_of(pass);
             let idx = &pass_order[range];
             let x = match next.take() {
                 Some(pending) => Data::Tensor(pending.finish()),
@@ -110,7 +142,7 @@ impl Dataset for Arrays {
             };
             if b + 1 < steps {
                 let (pass, range) = rows(b + 1);
-                next = PendingRows::start(&this.x, &order(pass)[range]);
+                next = PendingRows::start(&this.x, &order_of(pass)[range]);
             }
             Ok(Batch {
                 x,
@@ -125,15 +157,40 @@ impl Dataset for Arrays {
     }
 }
 
-/// The order of the `n` samples in one pass over them: shuffled by the pass's key, or as they
-/// are.
-fn pass_order(n: usize, key: Option<RngKey>) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..n).collect();
-    if let Some(key) = key {
-        use rand::seq::SliceRandom;
-        order.shuffle(&mut key.rng());
+impl SampleOrder {
+    /// The pass that batch number `b` (counting over all epochs) belongs to, and its rows in
+    /// that pass's order.
+    fn rows(&self, b: usize) -> (usize, Range<usize>) {
+        let per_pass = self.n.div_ceil(self.batch_size).max(1);
+        let (pass, within) = (b / per_pass, b % per_pass);
+        let start = within * self.batch_size;
+        (pass, start..(start + self.batch_size).min(self.n))
     }
-    order
+
+    /// The order of the samples in pass `pass`: shuffled by the pass's key, or as they are.
+    fn pass_order(&self, pass: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.n).collect();
+        if let Some(key) = self.shuffle {
+            use rand::seq::SliceRandom;
+            order.shuffle(&mut key.fold_in(pass as u64).rng());
+        }
+        order
+    }
+
+    /// The index in [`SampleOrder::source`] of sample `i` of batch `batch` of `epoch`.
+    pub(crate) fn index_of(&self, epoch: usize, batch: usize, i: usize) -> Option<usize> {
+        let (pass, range) = self.rows(epoch.saturating_mul(self.steps_per_epoch) + batch);
+        let row = range
+            .start
+            .checked_add(i)
+            .filter(|row| range.contains(row))?;
+        Some(self.first_index + self.pass_order(pass)[row])
+    }
+
+    /// What the samples are part of (`x`, `validation_data`).
+    pub(crate) fn source(&self) -> &'static str {
+        self.source
+    }
 }
 
 /// The weights of the samples at `idx`.

@@ -13,7 +13,7 @@ mod targets;
 #[allow(clippy::module_inception)]
 mod data;
 
-pub(crate) use arrays::{Arrays, select_weights};
+pub(crate) use arrays::{Arrays, SampleOrder, select_weights};
 pub use batch::Batch;
 pub use check::check_finite;
 pub use data::Data;

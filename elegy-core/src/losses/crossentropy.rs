@@ -246,6 +246,8 @@ impl SampleLoss for SparseCategoricalCrossentropy {
         };
         let values = if self.from_logits {
             let indices = labels.to_indices(NAME)?;
+            // Checked here too, so that the error names this loss rather than the op under it.
+            check_labels(NAME, &indices, labels.shape(), classes)?;
             y_pred
                 .sparse_softmax_cross_entropy(&indices)?
                 .reshape(&label_dims)?
@@ -328,19 +330,28 @@ pub(super) fn log_probabilities(y_pred: &Tensor, axis: isize, from_logits: bool)
 impl Tensor {
     /// One-hot rows `[n, classes]` of `n` integer labels, checking each label.
     pub(crate) fn one_hot_rows(labels: &Tensor, classes: usize) -> Result<Tensor> {
-        let indices = labels.to_indices("sparse_categorical_crossentropy")?;
+        const NAME: &str = "sparse_categorical_crossentropy";
+        let indices = labels.to_indices(NAME)?;
+        check_labels(NAME, &indices, labels.shape(), classes)?;
         let mut rows = ndarray::Array2::<f32>::zeros((indices.len(), classes));
         for (i, &c) in indices.iter().enumerate() {
-            if c >= classes {
-                return Err(Error::invalid(
-                    "sparse_categorical_crossentropy",
-                    format!(
-                        "label {c} of sample {i} is not below the {classes} classes the predictions have"
-                    ),
-                ));
-            }
             rows[[i, c]] = 1.0;
         }
         Ok(Tensor::new(rows))
+    }
+}
+
+/// An error naming the first of `labels` (of a tensor of `shape`, flattened) that is not below
+/// `classes`, and its sample.
+fn check_labels(op: &'static str, labels: &[usize], shape: &[usize], classes: usize) -> Result<()> {
+    match labels.iter().enumerate().find(|&(_, &c)| c >= classes) {
+        Some((i, c)) => Err(Error::sample(
+            op,
+            format!("label {c}"),
+            i,
+            shape,
+            format!("is not below the {classes} classes the predictions have"),
+        )),
+        None => Ok(()),
     }
 }

@@ -11,7 +11,8 @@
 //! [`CosineSimilarity`], and regularization of the parameters ([`L1Regularization`],
 //! [`L2Regularization`]). [`Reconstruction`] turns any of the per-sample losses into one that
 //! compares the predictions with the inputs `x`, for models trained without targets. Each is
-//! named as in Keras (`"mean_squared_error"`), logged with a `_loss` suffix, and computed with
+//! named as in Keras (`"mean_squared_error"`), logged with a `_loss` suffix beside the total
+//! `loss` when a runner has several (its one loss is logged as `loss` alone), and computed with
 //! differentiable tensor ops.
 //!
 //! Every [`SampleLoss`] takes Keras' `reduction` through [`SampleLoss::with_reduction`]
@@ -70,7 +71,8 @@ pub struct LossInputs<'a> {
 /// Most losses compare targets and predictions sample by sample: implement [`SampleLoss`] and
 /// this trait comes with it, with `sample_weight`, `class_weight` and the reduction handled.
 pub trait Loss: Send + Sync {
-    /// The name it is logged under, before the `_loss` suffix (`"crossentropy"`).
+    /// The name it is logged under beside a runner's other losses, before the `_loss` suffix
+    /// (`"crossentropy"`).
     fn name(&self) -> String;
 
     /// The loss of a batch: a scalar tensor.
@@ -84,7 +86,7 @@ pub trait Loss: Send + Sync {
 /// sample (one per time step of a sequence) also implements [`values`](SampleLoss::values), so
 /// that weights per position and [`Reduction::None`] see them.
 pub trait SampleLoss: Send + Sync {
-    /// The name it is logged under, before the `_loss` suffix.
+    /// The name it is logged under beside a runner's other losses, before the `_loss` suffix.
     fn name(&self) -> String;
 
     /// One loss value per sample: shape `[n]` for `n` samples.

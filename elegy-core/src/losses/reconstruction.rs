@@ -8,7 +8,7 @@ use crate::tensor::Tensor;
 /// autoencoder or a denoiser, trained with `fit(x, NoTargets, ..)` and the default steps, without
 /// passing `x` twice.
 ///
-/// Logged under the wrapped loss's name (`mean_squared_error_loss`); `sample_weight` applies
+/// Named after the wrapped loss (`mean_squared_error`); `sample_weight` applies
 /// as for any loss, `class_weight` does not (the inputs name no class) and is ignored. The
 /// inputs must be one tensor of the predictions' shape.
 ///

@@ -99,11 +99,12 @@ pub(super) fn sparse_labels(
     }
     let labels = y_true.to_indices(op)?;
     if let Some((i, &label)) = labels.iter().enumerate().find(|&(_, &c)| c >= classes) {
-        return Err(Error::invalid(
+        return Err(Error::sample(
             op,
-            format!(
-                "label {label} of sample {i} is not below the {classes} classes of y_pred {p:?}"
-            ),
+            format!("label {label}"),
+            i,
+            t,
+            format!("is not below the {classes} classes of y_pred {p:?}"),
         ));
     }
     Ok(labels)

@@ -21,7 +21,7 @@ use crate::step::{
     GradStep, InitContext, Logs, PredContext, PredStep, States, StepContext, SummaryContext,
     SummaryRow, TestStep, TrainStep,
 };
-use crate::tensor::TensorMap;
+use crate::tensor::{Tensor, TensorMap};
 
 /// Runs `train_step` once with `initializing = true`, which creates parameters, metric state and
 /// optimizer state without updating anything.
@@ -96,15 +96,19 @@ pub fn pred_step<M: Model + ?Sized>(_model: &M, ctx: PredContext<'_>) -> Result<
 }
 
 /// The type's name without its module path (`Linear` for `my_crate::models::Linear`).
-fn short_type_name<M: ?Sized>() -> &'static str {
+pub(crate) fn short_type_name<M: ?Sized>() -> &'static str {
     let full = type_name::<M>();
     let base = full.split('<').next().unwrap_or(full);
     let start = base.rfind("::").map_or(0, |i| i + 2);
     &full[start..]
 }
 
-/// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`, each logged as
-/// `<name>_loss`) and metrics (streamed through `metrics_states`).
+/// Calls `pred_step`, then the runner's losses (weighted and summed into `loss`) and metrics
+/// (streamed through `metrics_states`, with [`update_metrics`]).
+///
+/// The loss is logged once, as in Keras: a runner with one loss logs it as `loss` alone; with
+/// several (two outputs' losses, or a loss and a regularization), `loss` is their weighted sum and
+/// each part is logged too, as `<name>_loss` (its weighted value).
 pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<TestStep> {
     let components = ctx.components;
     if components.losses.is_empty() {
@@ -118,20 +122,31 @@ pub fn test_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<T
         Ok(pred) => pred,
         Err(e) => return Err(e.with_states(ctx.states)),
     };
-    match losses_and_metrics(&ctx, pred.y_pred, pred.states) {
-        Ok(test) => Ok(test),
+    let mut logs = Logs::new();
+    let measured = total_loss(&ctx, &pred.y_pred, &pred.states, &mut logs).and_then(|loss| {
+        let states = update_metrics(&ctx, pred.y_pred, pred.states, &mut logs)?;
+        Ok((loss, states))
+    });
+    match measured {
+        Ok((loss, states)) => Ok(TestStep { loss, logs, states }),
         Err(e) => Err(e.with_states(ctx.states)),
     }
 }
 
-/// The losses and metrics of `test_step` on predictions `y_pred` and the states `pred_step`
-/// returned.
-fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Result<TestStep> {
+/// The weighted sum of the runner's losses on predictions `y_pred`, logged as `loss` (and each
+/// part beside it when there are several).
+fn total_loss(
+    ctx: &StepContext<'_>,
+    y_pred: &Data,
+    states: &States,
+    logs: &mut Logs,
+) -> Result<Tensor> {
     let components = ctx.components;
-    let mut logs = Logs::new();
     let mut total = None;
+    // One loss is the total itself: logging it under its own name too would repeat `loss`.
+    let log_parts = components.losses.len() > 1;
     for entry in &components.losses {
-        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, &y_pred)?;
+        let (y_true, y_pred) = select_output(entry.output.as_deref(), ctx.y_true, y_pred)?;
         let inputs = losses::LossInputs {
             x: ctx.x,
             y_true,
@@ -156,15 +171,84 @@ fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Re
             ));
         }
         let value = value.mul_scalar(entry.weight);
-        logs.batch(entry.log_name.clone(), value.item()?);
+        if log_parts {
+            logs.batch(entry.log_name.clone(), value.item()?);
+        }
         total = Some(match total {
             None => value,
             Some(t) => value.add(&t)?,
         });
     }
-    let loss = total.expect("test_step checked there is a loss");
+    let Some(loss) = total else {
+        return Err(Error::missing_component(
+            "test_step",
+            "loss",
+            "the runner has no loss; give it one with Runner::loss, or override `test_step`",
+        ));
+    };
     logs.batch("loss", loss.item()?);
+    Ok(loss)
+}
 
+/// Updates the runner's metrics (`Runner::metric`) with a batch's predictions `y_pred` and logs
+/// each one's value so far: the metrics of the default `test_step`, for an override that
+/// computes its loss its own way (Keras' `compute_metrics`). Returns `states` with the metrics'
+/// state updated; `ctx` gives the targets, the sample weights and the metrics.
+///
+/// The rule: a `test_step` of your own reports the runner's metrics only by calling this (or by
+/// logging them itself); the loops warn once, on stderr, when a metric the runner was given is
+/// missing from a run's logs. When initializing it creates the metrics' state without counting
+/// the batch.
+///
+/// ```
+/// use elegy_core::metrics::MeanAbsoluteError;
+/// use elegy_core::model::defaults;
+/// use elegy_core::optimizers::Sgd;
+/// use elegy_core::step::{StepContext, TestStep};
+/// use elegy_core::{Error, FitOptions, Logs, Model, Result, Runner, Tensor, TensorMap};
+///
+/// /// y = a x, with a loss of its own.
+/// struct Scale;
+///
+/// impl Model for Scale {
+///     fn test_step(&self, ctx: StepContext<'_>) -> Result<TestStep> {
+///         let x = ctx.x.as_tensor("x")?;
+///         let y_true = ctx.y_true.ok_or(Error::Step("`Scale` needs targets".into()))?;
+///         let y_true = y_true.as_tensor("y")?;
+///         let params = if ctx.initializing {
+///             TensorMap::new().with("a", Tensor::zeros(&[1]))
+///         } else {
+///             ctx.states.net_params.clone()
+///         };
+///         let y_pred = x.mul(params.require("a")?)?;
+///         let loss = y_pred.sub(y_true)?.square().mean_all();
+///         let mut logs = Logs::new();
+///         logs.batch("loss", loss.item()?);
+///         let states = ctx.states.clone().with_net_params(params);
+///         // The runner's metrics, from these predictions.
+///         let states = defaults::update_metrics(&ctx, &y_pred, states, &mut logs)?;
+///         Ok(TestStep { loss, logs, states })
+///     }
+/// }
+///
+/// let mut runner = Runner::new(Scale)
+///     .metric(MeanAbsoluteError)
+///     .optimizer(Sgd::new(0.1))
+///     .build()?;
+/// let x = Tensor::from(vec![1.0f32, 2.0, 3.0, 4.0]).reshape(&[4, 1])?;
+/// let y = x.mul_scalar(2.0);
+/// let history = runner.fit(x, y, FitOptions { epochs: 2, verbose: 0, ..Default::default() })?;
+/// assert!(history.last("mean_absolute_error").is_some());
+/// # Ok::<(), elegy_core::Error>(())
+/// ```
+pub fn update_metrics(
+    ctx: &StepContext<'_>,
+    y_pred: impl Into<Data>,
+    states: States,
+    logs: &mut Logs,
+) -> Result<States> {
+    let components = ctx.components;
+    let y_pred = y_pred.into();
     let mut metrics_states = if ctx.initializing {
         TensorMap::new()
     } else {
@@ -207,11 +291,7 @@ fn losses_and_metrics(ctx: &StepContext<'_>, y_pred: Data, states: States) -> Re
             metrics_states.insert(format!("{prefix}{k}"), v);
         }
     }
-    Ok(TestStep {
-        loss,
-        logs,
-        states: states.with_metrics_states(metrics_states),
-    })
+    Ok(states.with_metrics_states(metrics_states))
 }
 
 /// Differentiates the loss of `test_step` with respect to `states.net_params`; `net_states` and

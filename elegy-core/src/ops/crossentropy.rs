@@ -77,12 +77,12 @@ impl Tensor {
             ));
         }
         if let Some((i, &label)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
-            return Err(Error::invalid(
+            return Err(Error::sample(
                 OP,
-                format!(
-                    "label {label} of sample {i} is not below the {classes} classes the \
-                     predictions have"
-                ),
+                format!("label {label}"),
+                i,
+                row_shape,
+                format!("is not below the {classes} classes the predictions have"),
             ));
         }
         let mut probabilities = self.view().as_standard_layout().into_owned();

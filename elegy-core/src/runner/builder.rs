@@ -56,9 +56,18 @@ impl<M: Model> RunnerBuilder<M> {
         }
     }
 
-    /// The runner, or the first mistake in what it was given: two losses or metrics logged
-    /// under one name (they would overwrite each other), or a loss weight that is not finite.
-    pub fn build(self) -> Result<Runner<M>> {
+    /// The runner, or the first mistake in what it was given: a loss weight that is not finite,
+    /// or two logs of one name (they would overwrite each other): two metrics, a metric and a
+    /// loss, or a metric called `loss`. A loss's own name is logged only beside other losses
+    /// (one loss is logged as `loss` alone), so only then can it clash.
+    pub fn build(mut self) -> Result<Runner<M>> {
+        if let Some(name) = first_repeated(self.components.log_names()) {
+            self.note_mistake(format!(
+                "two of the runner's losses and metrics are logged as `{name}`, and would \
+                 overwrite each other; give one of them a group with named_loss / named_metric, \
+                 or rename a metric with Metric::named"
+            ));
+        }
         if let Some(message) = self.mistake {
             return Err(Error::invalid("Runner", message));
         }
@@ -70,7 +79,8 @@ impl<M: Model> RunnerBuilder<M> {
         ))
     }
 
-    /// Adds a loss with weight 1, logged as `<name>_loss`.
+    /// Adds a loss with weight 1. Logged as `loss` when it is the runner's one loss; beside
+    /// others, the total is `loss` and this one is logged as `<name>_loss` too.
     pub fn loss(self, loss: impl Loss + 'static) -> RunnerBuilder<M> {
         self.weighted_loss(loss, 1.0)
     }
@@ -83,14 +93,16 @@ impl<M: Model> RunnerBuilder<M> {
         self.push_loss(Arc::new(loss), weight, log_name, None)
     }
 
-    /// Adds a loss in the named group `key`, logged as `key/<name>_loss`.
+    /// Adds a loss in the named group `key`, logged as `key/<name>_loss` beside the total `loss`
+    /// when the runner has several losses.
     pub fn named_loss(self, key: &str, loss: impl Loss + 'static, weight: f32) -> RunnerBuilder<M> {
         let log_name = format!("{key}/{}", loss_log_name(&loss.name()));
         self.push_loss(Arc::new(loss), weight, log_name, None)
     }
 
     /// Adds a loss of the model's output `key` (a map's key, or a tuple's position `"0"`,
-    /// `"1"`...) against the same part of the targets, logged as `key/<name>_loss`.
+    /// `"1"`...) against the same part of the targets, logged as `key/<name>_loss` beside the
+    /// total `loss` when the runner has several losses.
     pub fn output_loss(
         self,
         key: &str,
@@ -157,7 +169,6 @@ impl<M: Model> RunnerBuilder<M> {
         log_name: String,
         output: Option<String>,
     ) -> RunnerBuilder<M> {
-        self.reject_taken_name("loss", &log_name);
         if !weight.is_finite() {
             self.note_mistake(format!(
                 "the loss logged as `{log_name}` has weight {weight}; a loss weight must be finite"
@@ -178,7 +189,6 @@ impl<M: Model> RunnerBuilder<M> {
         log_name: String,
         output: Option<String>,
     ) -> RunnerBuilder<M> {
-        self.reject_taken_name("metric", &log_name);
         self.components.metrics.push(MetricEntry {
             metric,
             log_name,
@@ -187,19 +197,14 @@ impl<M: Model> RunnerBuilder<M> {
         self
     }
 
-    /// Two logs of one name would overwrite each other.
-    fn reject_taken_name(&mut self, what: &str, log_name: &str) {
-        if self.components.log_names().any(|n| n == log_name) {
-            self.note_mistake(format!(
-                "the {what} logged as `{log_name}` takes a name another loss or metric already \
-                 has; give one of them a group with named_loss / named_metric, or rename a \
-                 metric with Metric::named"
-            ));
-        }
-    }
-
     /// Keeps the first mistake, for `build`.
     fn note_mistake(&mut self, message: String) {
         self.mistake.get_or_insert(message);
     }
+}
+
+/// The first name `names` gives twice.
+fn first_repeated<'a>(mut names: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let mut seen = std::collections::HashSet::new();
+    names.find(|name| !seen.insert(*name))
 }

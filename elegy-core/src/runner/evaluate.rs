@@ -7,6 +7,8 @@ use super::accumulate::LogAccumulator;
 use super::checks::{check_batch_size, check_sample_weight};
 use super::drive::{drive, finite};
 use super::hooks::LoopPosition;
+use super::origin::Origin;
+use super::unreported::LoggingStep;
 use super::{EvaluateOptions, Runner, checked_len, without_states};
 use crate::callbacks::progress::format_logs;
 use crate::callbacks::{Callback, LogValues};
@@ -37,9 +39,10 @@ impl<M: Model> Runner<M> {
         }
         let mut arrays = Arrays::new(x, y, options.sample_weight, options.batch_size);
         let position = LoopPosition::outside_fit(arrays.batches_per_epoch());
+        let origin = Origin::arrays("evaluate", &arrays);
         let batches = arrays.batches(0)?;
-        let logs =
-            self.evaluate_batches(batches, 0, &mut options.callbacks, position, &mut false)?;
+        let callbacks = &mut options.callbacks;
+        let logs = self.evaluate_batches(batches, &origin, 0, callbacks, position, &mut false)?;
         if options.verbose > 0 {
             println!("{}", format_logs(&logs));
         }
@@ -50,6 +53,7 @@ impl<M: Model> Runner<M> {
     /// without targets are given to the steps as they are (see [`Runner::fit`]). Initializes the model from the first batch if needed.
     pub fn evaluate_dataset(&mut self, dataset: &mut dyn Dataset) -> Result<BTreeMap<String, f32>> {
         self.check_for("evaluate_dataset")?;
+        let origin = Origin::stream("evaluate_dataset");
         if !self.initialized {
             let first = dataset
                 .batches(0)?
@@ -61,12 +65,20 @@ impl<M: Model> Runner<M> {
                 first.sample_weight.as_ref(),
                 None,
                 false,
-            )?;
+            )
+            .map_err(|e| origin.place(e, None, 0, 0))?;
         }
         let prefetch = dataset.prefetch();
         let position = LoopPosition::outside_fit(dataset.batches_per_epoch());
         let batches = finite(dataset.batches(0)?, "evaluate");
-        self.evaluate_batches(batches, prefetch, &mut Vec::new(), position, &mut false)
+        self.evaluate_batches(
+            batches,
+            &origin,
+            prefetch,
+            &mut Vec::new(),
+            position,
+            &mut false,
+        )
     }
 
     /// `test_step` on one batch; returns the logs of the batches evaluated so far this way.
@@ -90,8 +102,11 @@ impl<M: Model> Runner<M> {
         if let Some(y) = &y {
             check_finite(y, "test_on_batch: y", 0)?;
         }
-        self.init_on_batch(&x, y.as_ref(), None, None, false)?;
-        let mut arrays = Arrays::new(x, y, None, n);
+        // The arrays share the tensors of `x` and `y`.
+        let mut arrays = Arrays::new(x.clone(), y.clone(), None, n);
+        let origin = Origin::arrays("test_on_batch", &arrays);
+        self.init_on_batch(&x, y.as_ref(), None, None, false)
+            .map_err(|e| origin.place(e, None, 0, 0))?;
         let position = LoopPosition::outside_fit(Some(1));
         let (fresh, mut accumulator) = match self.on_batch_logs.take() {
             Some(accumulator) => (false, accumulator),
@@ -101,6 +116,7 @@ impl<M: Model> Runner<M> {
         let evaluation = Evaluation {
             fresh,
             accumulator: &mut accumulator,
+            origin: &origin,
         };
         self.evaluate_batches_into(
             batches,
@@ -128,6 +144,7 @@ impl<M: Model> Runner<M> {
     pub(super) fn evaluate_batches(
         &mut self,
         batches: Batches<'_>,
+        origin: &Origin,
         prefetch: usize,
         callbacks: &mut [Box<dyn Callback>],
         position: LoopPosition,
@@ -137,6 +154,7 @@ impl<M: Model> Runner<M> {
         let evaluation = Evaluation {
             fresh: true,
             accumulator: &mut accumulator,
+            origin,
         };
         self.evaluate_batches_into(batches, prefetch, callbacks, position, stop, evaluation)?;
         Ok(accumulator.values())
@@ -159,7 +177,7 @@ impl<M: Model> Runner<M> {
             self.on_batch_logs = None;
             self.states.metrics_states = self.initial_metrics_states.clone();
         }
-        let accumulator = evaluation.accumulator;
+        let (accumulator, origin) = (evaluation.accumulator, evaluation.origin);
         let mut seen = 0;
         drive(batches, prefetch, usize::MAX, |batch, b| {
             self.with_callbacks(callbacks, position, stop, |cb, ctx| {
@@ -181,7 +199,7 @@ impl<M: Model> Runner<M> {
                     initializing: false,
                     training: false,
                 })
-                .map_err(without_states)?;
+                .map_err(|e| origin.place(without_states(e), None, batch, seen - n))?;
             self.states = out.states;
             accumulator.add(&out.logs, n);
             let running = accumulator.values();
@@ -194,14 +212,17 @@ impl<M: Model> Runner<M> {
             return Err(Error::Data("evaluate: there were no batches".into()));
         }
         let logs = accumulator.values();
+        self.warn_of_unreported_metrics(LoggingStep::Test, &logs);
         self.with_callbacks(callbacks, position, stop, |cb, ctx| {
             cb.on_test_end(ctx, &logs)
         })
     }
 }
 
-/// How an evaluation adds up: from fresh metric state or on from the runner's, into which logs.
+/// How an evaluation adds up: from fresh metric state or on from the runner's, into which logs;
+/// and where its batches come from.
 struct Evaluation<'a> {
     fresh: bool,
     accumulator: &'a mut LogAccumulator,
+    origin: &'a Origin,
 }

@@ -10,6 +10,8 @@ use super::checks::{
 };
 use super::drive::{drive, finite};
 use super::hooks::LoopPosition;
+use super::origin::Origin;
+use super::unreported::LoggingStep;
 use super::{FitOptions, History, Runner, checked_len};
 use crate::callbacks::Progress;
 use crate::callbacks::{Callback, LogValues};
@@ -53,7 +55,10 @@ impl<M: Model> Runner<M> {
                 let (train, validation) =
                     split_for_validation(x, y, sample_weight, options.validation_split)?;
                 let batch_size = options.batch_size;
-                let validation = validation.map(|(x, y, w)| Arrays::new(x, y, w, batch_size));
+                // Held out from the end of `x`: its samples follow the training ones there.
+                let held_out_from = train.0.num_samples()?;
+                let validation = validation
+                    .map(|(x, y, w)| Arrays::new(x, y, w, batch_size).part_of("x", held_out_from));
                 (train, validation)
             }
         };
@@ -65,7 +70,8 @@ impl<M: Model> Runner<M> {
             arrays = arrays.shuffled(self.shuffle_stream());
         }
         // Checked whole above: the batches need no check of their own.
-        self.train_epochs(&mut arrays, false, validation, options)
+        let origin = Origin::arrays("fit", &arrays);
+        self.train_epochs(&mut arrays, origin, validation, options)
     }
 
     /// Trains on the batches of `dataset` (inputs, targets and optional sample weights) for
@@ -93,16 +99,16 @@ impl<M: Model> Runner<M> {
             Some(given) => validation_arrays(given, &options)?,
             None => None,
         };
-        self.train_epochs(dataset, true, validation, options)
+        self.train_epochs(dataset, Origin::stream("fit_dataset"), validation, options)
     }
 
     /// The epochs of `fit` and `fit_dataset` over the batches of `dataset`, each checked for
-    /// non-finite values when `check_batches` (streams; arrays were checked whole), validated
+    /// non-finite values when they come from a stream (arrays were checked whole), validated
     /// on `validation`.
     fn train_epochs(
         &mut self,
         dataset: &mut dyn Dataset,
-        check_batches: bool,
+        origin: Origin,
         validation: Option<Arrays>,
         options: FitOptions,
     ) -> Result<History> {
@@ -122,7 +128,8 @@ impl<M: Model> Runner<M> {
             .steps_per_epoch
             .or(dataset.batches_per_epoch())
             .unwrap_or(0);
-        let mut run = FitRun::new(options, validation, steps);
+        let check_batches = origin.is_stream();
+        let mut run = FitRun::new(options, validation, steps, origin);
 
         // The first epoch's batches. An uninitialized runner initializes from the first of them
         // (before any hook, so that callbacks see the model's states from the start), which is
@@ -139,7 +146,8 @@ impl<M: Model> Runner<M> {
                     first.sample_weight.as_ref(),
                     run.class_weight.as_ref(),
                     true,
-                )?;
+                )
+                .map_err(|e| run.origin.place(e, Some(initial_epoch), 0, 0))?;
                 batches = Box::new(std::iter::once(Ok(first)).chain(batches));
             }
             let at = run.at(initial_epoch);
@@ -268,7 +276,7 @@ fn validation_arrays(given: Batch, options: &FitOptions) -> Result<Option<Arrays
     if let Some(y) = &y {
         check_finite(y, "fit: validation y", 0)?;
     }
-    let arrays = Arrays::new(x, y, sample_weight, options.batch_size);
+    let arrays = Arrays::new(x, y, sample_weight, options.batch_size).part_of("validation_data", 0);
     Ok(Some(arrays))
 }
 
@@ -287,6 +295,8 @@ struct FitRun {
     callbacks: Vec<Box<dyn Callback>>,
     class_weight: Option<Tensor>,
     validation: Option<Arrays>,
+    /// Where the training batches come from, for errors about one of their samples.
+    origin: Origin,
     validation_freq: usize,
     initial_epoch: usize,
     epochs: usize,
@@ -305,7 +315,12 @@ struct FitRun {
 }
 
 impl FitRun {
-    fn new(options: FitOptions, validation: Option<Arrays>, steps: usize) -> FitRun {
+    fn new(
+        options: FitOptions,
+        validation: Option<Arrays>,
+        steps: usize,
+        origin: Origin,
+    ) -> FitRun {
         let mut callbacks = options.callbacks;
         if let Some(progress) = Progress::for_verbosity(options.verbose) {
             // First, so that an epoch's line comes before what other callbacks print about it.
@@ -315,6 +330,7 @@ impl FitRun {
             callbacks,
             class_weight: options.class_weight,
             validation,
+            origin,
             validation_freq: options.validation_freq,
             initial_epoch: options.initial_epoch,
             epochs: options.epochs,
@@ -363,7 +379,9 @@ impl FitRun {
             })?;
             let weights = b.sample_weight.as_ref();
             let class_weight = self.class_weight.as_ref();
-            let logs = runner.train_batch("fit", &b.x, b.y.as_ref(), weights, class_weight)?;
+            let logs = runner
+                .train_batch("fit", &b.x, b.y.as_ref(), weights, class_weight)
+                .map_err(|e| self.origin.place(e, Some(epoch), batch, seen - n))?;
             accumulator.add(&logs, n);
             let running = accumulator.values();
             runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
@@ -389,11 +407,13 @@ impl FitRun {
             )));
         }
         let mut logs = accumulator.values();
+        runner.warn_of_unreported_metrics(LoggingStep::Train, &logs);
         let validate = (epoch + 1 - self.initial_epoch).is_multiple_of(self.validation_freq);
         if let (Some(validation), true) = (&mut self.validation, validate) {
+            let origin = Origin::arrays("fit (validation)", validation);
             let batches = validation.batches(0)?;
-            let val =
-                runner.evaluate_batches(batches, 0, &mut self.callbacks, at, &mut self.stop)?;
+            let (callbacks, stop) = (&mut self.callbacks, &mut self.stop);
+            let val = runner.evaluate_batches(batches, &origin, 0, callbacks, at, stop)?;
             logs.extend(val.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
         }
         self.history.record(epoch, &logs);

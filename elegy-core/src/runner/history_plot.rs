@@ -2,9 +2,7 @@
 //! validation twin (`loss` with `val_loss`, ...), against epochs.
 //!
 //! Panels are laid out in rows of at most [`MAX_COLUMNS`], as even as the count allows, each
-//! row's panels sharing its width, so that no grid cell is left empty. A `<name>_loss` log with
-//! the same values as `loss` in every epoch (the one loss of a model, logged under its own name
-//! too) is not drawn a second time.
+//! row's panels sharing its width, so that no grid cell is left empty.
 //!
 //! Drawn with plotters alone: text is laid out (and, in a PNG, drawn) with a bundled subset of
 //! DejaVu Sans through `ab_glyph`, pure Rust, so no font library or system font is needed
@@ -185,31 +183,8 @@ fn panels(history: &History) -> Vec<Panel<'_>> {
             .series
             .sort_by_key(|(name, _, _)| name.starts_with("val_"));
     }
-    panels.retain(|panel| !repeats_the_loss(panel, history));
     panels.sort_by_key(|p| (p.title != "loss", p.title));
     panels
-}
-
-/// Whether `panel` is a `<name>_loss` whose every curve has the values of its `loss` twin
-/// (`val_<name>_loss` those of `val_loss`), epoch for epoch.
-fn repeats_the_loss(panel: &Panel<'_>, history: &History) -> bool {
-    if panel.title == "loss" || !panel.title.ends_with("_loss") {
-        return false;
-    }
-    let same = |a: &[f32], b: &[f32]| {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
-    };
-    panel.series.iter().all(|&(name, values, _)| {
-        let twin = if name.starts_with("val_") {
-            "val_loss"
-        } else {
-            "loss"
-        };
-        history.get(twin).is_some_and(|loss| same(values, loss))
-    })
 }
 
 /// Makes the bundled font the one plotters lays text out with, once per process.

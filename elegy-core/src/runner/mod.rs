@@ -12,9 +12,11 @@ mod history_plot;
 mod hooks;
 mod memory;
 mod options;
+mod origin;
 mod persist;
 mod predict;
 mod summary;
+mod unreported;
 
 pub use builder::RunnerBuilder;
 pub use history::History;
@@ -90,6 +92,9 @@ pub struct Runner<M> {
     /// The logs of a series of `test_on_batch` calls under way (until `reset_metrics` or
     /// another loop).
     on_batch_logs: Option<accumulate::LogAccumulator>,
+    /// Whether the runner has warned that a step of the model's own left out a metric it was
+    /// given (once is enough).
+    warned_of_unreported_metrics: bool,
 }
 
 /// Keys derived from the seed for different purposes never collide.
@@ -131,6 +136,7 @@ impl<M: Model> Runner<M> {
             lost_at: None,
             tune_malloc,
             on_batch_logs: None,
+            warned_of_unreported_metrics: false,
         }
     }
 

@@ -16,7 +16,8 @@ pub struct LossEntry {
     pub loss: Arc<dyn Loss>,
     /// Multiplies this loss in the total.
     pub weight: f32,
-    /// The name it is logged under (`<name>_loss`).
+    /// The name it is logged under (`<name>_loss`) beside the total `loss`, when the runner has
+    /// several losses; a runner's one loss is logged as `loss` alone.
     pub log_name: String,
     /// The part of the targets and predictions it compares (a map's key or a tuple's
     /// position), or all of them.
@@ -96,10 +97,16 @@ impl Components {
         states
     }
 
-    /// Every log name the losses and metrics take, with the total's `loss`.
+    /// Every name the default `test_step` logs: the total's `loss`, each loss's own name when
+    /// there are several (one loss is the total), and the metrics'.
     pub(crate) fn log_names(&self) -> impl Iterator<Item = &str> {
+        let parts = if self.losses.len() > 1 {
+            &self.losses[..]
+        } else {
+            &[]
+        };
         std::iter::once("loss")
-            .chain(self.losses.iter().map(|l| l.log_name.as_str()))
+            .chain(parts.iter().map(|l| l.log_name.as_str()))
             .chain(self.metrics.iter().map(|m| m.log_name.as_str()))
     }
 }

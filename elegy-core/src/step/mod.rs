@@ -8,6 +8,8 @@ mod context;
 pub mod input;
 mod logs;
 mod outputs;
+#[doc(hidden)]
+pub mod returns;
 mod states;
 
 pub use args::StepArg;
