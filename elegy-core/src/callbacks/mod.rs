@@ -32,8 +32,10 @@
 //! # Ok::<(), elegy_core::Error>(())
 //! ```
 //!
-//! Callbacks run in the order given, each seeing what the previous ones did to the states and to
-//! `stop_training`; `fit`'s own progress display runs first.
+//! Callbacks run in the order given, each seeing what the previous ones did to the states, to
+//! `stop_training` and to the epoch's logs (a callback may add logs in `on_epoch_end`: put a
+//! logger such as `CsvLogger` after the callbacks whose logs it should write); `fit`'s own
+//! progress display runs first.
 
 mod callback;
 mod csv_logger;

@@ -48,7 +48,7 @@
 //!
 //! Callbacks such as ReduceLROnPlateau change training through that scalar, with
 //! [`Optimizer::set_base_learning_rate`]. [`Optimizer::learning_rate`] is the rate the next
-//! update will use, which the runner logs as `lr`.
+//! update will use; `fit` logs the rate of each epoch's last step as `learning_rate`.
 
 /// Implements [`Optimizer`] for a struct with a `learning_rate: Schedule` field and inherent
 /// `validate()` and `transform()` (its chain): every built-in optimizer runs the same way.
@@ -100,10 +100,6 @@ macro_rules! chained_optimizer {
 
             fn learning_rate(&self, state: &$crate::tensor::TensorMap) -> Option<f32> {
                 Some(super::transformed::next_rate(&self.learning_rate, state))
-            }
-
-            fn has_schedule(&self) -> bool {
-                !matches!(self.learning_rate, super::Schedule::Constant(_))
             }
 
             fn hyperparameters(&self) -> serde_json::Value {
@@ -165,15 +161,11 @@ pub trait Optimizer: Send + Sync {
         state: TensorMap,
     ) -> Result<(TensorMap, TensorMap)>;
 
-    /// The learning rate the next update will use, for the `lr` log.
-    fn learning_rate(&self, _state: &TensorMap) -> Option<f32> {
-        None
-    }
-
-    /// Whether the learning rate changes with the step (a schedule): then `train_step` logs it
-    /// as `lr`.
-    fn has_schedule(&self) -> bool {
-        false
+    /// The learning rate the next update will use: what `fit` logs as `learning_rate` (read
+    /// before each step; see [`Runner::fit`](crate::Runner::fit)). By default the base rate
+    /// ([`Optimizer::base_learning_rate`]).
+    fn learning_rate(&self, state: &TensorMap) -> Option<f32> {
+        self.base_learning_rate(state)
     }
 
     /// The optimizer's hyperparameters as JSON, recorded in checkpoints (for information: a
