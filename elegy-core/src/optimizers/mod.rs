@@ -27,6 +27,13 @@
 //! # Ok::<(), elegy_core::Error>(())
 //! ```
 //!
+//! # Wrappers
+//!
+//! An optimizer wrapped in [`MultiSteps`] accumulates gradients over `k` steps and updates once
+//! along their mean (gradient accumulation). A wrapper keeps the wrapped optimizer's state
+//! entries as they are (so [`STEP`] counts real updates and [`LEARNING_RATE`] stays where
+//! callbacks look for it) and adds its own under a prefix of its own.
+//!
 //! # State
 //!
 //! The state is one flat [`TensorMap`] with stable names: [`STEP`] (`"step"`, the number of
@@ -115,6 +122,7 @@ mod adam;
 mod adamax;
 mod fused;
 mod lion;
+mod multi_steps;
 mod nadam;
 mod rmsprop;
 mod schedule;
@@ -127,6 +135,7 @@ pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adamax::{Adamax, scale_by_adamax};
 pub use lion::{Lion, scale_by_lion};
+pub use multi_steps::MultiSteps;
 pub use nadam::{Nadam, scale_by_nadam};
 pub use rmsprop::RmsProp;
 pub use schedule::Schedule;
