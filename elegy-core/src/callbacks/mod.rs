@@ -49,6 +49,7 @@ mod monitor;
 pub(crate) mod progress;
 mod reduce_lr_on_plateau;
 mod stop_on_interrupt;
+mod swap_ema_weights;
 mod terminate_on_nan;
 
 pub use callback::{Callback, CallbackContext, LogValues};
@@ -61,6 +62,7 @@ pub use monitor::Mode;
 pub use progress::Progress;
 pub use reduce_lr_on_plateau::ReduceLrOnPlateau;
 pub use stop_on_interrupt::StopOnInterrupt;
+pub use swap_ema_weights::SwapEmaWeights;
 pub use terminate_on_nan::TerminateOnNaN;
 
 /// Replaces `path` with `bytes` crash-safely (temporary file, fsync, rename), creating its folder

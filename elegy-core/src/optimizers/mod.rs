@@ -30,7 +30,9 @@
 //! # Wrappers
 //!
 //! An optimizer wrapped in [`MultiSteps`] accumulates gradients over `k` steps and updates once
-//! along their mean (gradient accumulation). A wrapper keeps the wrapped optimizer's state
+//! along their mean (gradient accumulation); one wrapped in [`Ema`] keeps a moving average of
+//! the parameters, to evaluate or predict with ([`swap_ema_weights`],
+//! [`SwapEmaWeights`](crate::callbacks::SwapEmaWeights)). They nest either way round. A wrapper keeps the wrapped optimizer's state
 //! entries as they are (so [`STEP`] counts real updates and [`LEARNING_RATE`] stays where
 //! callbacks look for it) and adds its own under a prefix of its own.
 //!
@@ -120,6 +122,7 @@ mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
+mod ema;
 mod fused;
 mod lion;
 mod multi_steps;
@@ -134,6 +137,7 @@ pub use adafactor::{Adafactor, scale_by_adafactor};
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adamax::{Adamax, scale_by_adamax};
+pub use ema::{Ema, ema_weights, swap_ema_weights};
 pub use lion::{Lion, scale_by_lion};
 pub use multi_steps::MultiSteps;
 pub use nadam::{Nadam, scale_by_nadam};
