@@ -74,7 +74,8 @@ pub trait Callback {
     fn on_train_batch_begin(&mut self, batch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
-    /// After each training batch, with the epoch's running logs.
+    /// After each training batch, with the epoch's running logs and the `learning_rate` of the
+    /// batch's step (see [`Runner::fit`](crate::Runner::fit)).
     fn on_train_batch_end(
         &mut self,
         batch: usize,

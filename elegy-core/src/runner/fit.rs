@@ -392,7 +392,10 @@ impl FitRun {
             rate = runner.next_learning_rate();
             let logs = runner.train_batch("fit", &b.x, b.y.as_ref(), weights, class_weight)?;
             accumulator.add(&logs, n);
-            let running = accumulator.values();
+            let mut running = accumulator.values();
+            if let Some(rate) = rate {
+                running.entry(LEARNING_RATE.to_string()).or_insert(rate);
+            }
             runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
                 cb.on_train_batch_end(batch, ctx, &running)
             })?;
