@@ -58,7 +58,7 @@ impl Callback for EpochTimer {
         &mut self,
         _: usize,
         _: &mut CallbackContext<'_>,
-        _: &elegy::callbacks::LogValues,
+        _: &mut elegy::callbacks::LogValues,
     ) -> Result<()> {
         let (t, cpu) = self.started.take().expect("epoch began");
         let wall = t.elapsed().as_secs_f64();

@@ -52,7 +52,9 @@ impl Model for DecayingGradientDescent {
             .net_params
             .zip_with(&grads, |p, g| p.sub(&g.mul_scalar(lr)))?;
         let mut logs = logs;
-        logs.running("lr", lr);
+        // `fit` logs the runner optimizer's rate as `learning_rate`; this step has its own, which
+        // it logs under that key instead.
+        logs.running("learning_rate", lr);
         let schedule = TensorMap::new().with("count", Tensor::scalar(count + 1.0));
         Ok(TrainStep {
             logs,

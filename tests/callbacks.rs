@@ -21,7 +21,8 @@ use elegy::{
 /// A model whose `k`-th training step reports the loss `train[k]`, and whose evaluation after `k`
 /// steps reports `val[k - 1]`. Its parameter and its network state `steps` count the steps
 /// taken, so the weights of every epoch are known. The learning rate lives in optimizer state
-/// (as the built-in optimizers keep it) and is logged as `lr`.
+/// (as the built-in optimizers keep it), which `fit` logs as `learning_rate` (the runner has no
+/// optimizer to ask).
 struct Scripted {
     train: Vec<f32>,
     val: Vec<f32>,
@@ -71,9 +72,6 @@ impl Model for Scripted {
         let steps = steps_of(&ctx.states)?;
         let mut logs = Logs::new();
         logs.batch("loss", self.train[steps]);
-        if let Some(lr) = ctx.states.optimizer_states.get("learning_rate") {
-            logs.running("lr", lr.item()?);
-        }
         let next = TensorMap::new().with("steps", Tensor::scalar((steps + 1) as f32));
         Ok(TrainStep {
             logs,
@@ -213,11 +211,11 @@ fn progress_writes_one_keras_style_line_per_epoch_when_not_on_a_terminal() {
     let expected = [
         (
             "Epoch 1/2 - 3/3",
-            "loss: 2.0000 - lr: 0.1000 - val_loss: 0.5000",
+            "loss: 2.0000 - learning_rate: 0.1000 - val_loss: 0.5000",
         ),
         (
             "Epoch 2/2 - 3/3",
-            "loss: 5.0000 - lr: 0.1000 - val_loss: 0.2500",
+            "loss: 5.0000 - learning_rate: 0.1000 - val_loss: 0.2500",
         ),
     ];
     for (line, (head, logs)) in lines.iter().zip(expected) {
@@ -398,7 +396,7 @@ fn early_stopping_skips_epochs_without_validation() {
 
 #[test]
 fn auto_mode_on_a_log_of_unknown_direction_is_an_error() {
-    let stop = EarlyStopping::new("lr");
+    let stop = EarlyStopping::new("learning_rate");
     let (_, history) = fit(Scripted::new(&[1.0]), 1, vec![Box::new(stop)]);
     let err = history.unwrap_err().to_string();
     assert!(err.contains("Mode::Min"), "{err}");
@@ -417,7 +415,7 @@ fn csv_logger_writes_a_header_and_one_row_per_epoch() {
     );
     history.unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text, "epoch,loss,lr\n0,3,0.1\n1,2.5,0.1\n");
+    assert_eq!(text, "epoch,learning_rate,loss\n0,0.1,3\n1,0.1,2.5\n");
 }
 
 #[test]
@@ -456,7 +454,10 @@ fn csv_logger_appends_rows_under_the_existing_header() {
     };
     runner.fit(samples(1), samples(1), resumed).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text, "epoch,loss,lr\n0,4,0.1\n1,3,0.1\n2,2,0.1\n3,1,0.1\n");
+    assert_eq!(
+        text,
+        "epoch,learning_rate,loss\n0,0.1,4\n1,0.1,3\n2,0.1,2\n3,0.1,1\n"
+    );
 }
 
 #[test]
@@ -472,7 +473,7 @@ fn csv_logger_without_append_starts_the_file_afresh() {
     .1
     .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text, "epoch,loss,lr\n0,1,0.1\n");
+    assert_eq!(text, "epoch,learning_rate,loss\n0,0.1,1\n");
 }
 
 #[test]
@@ -484,7 +485,7 @@ fn csv_logger_uses_the_separator_given() {
         .1
         .unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text, "epoch;loss;lr\n0;1;0.1\n");
+    assert_eq!(text, "epoch;learning_rate;loss\n0;0.1;1\n");
 }
 
 #[test]
@@ -500,7 +501,72 @@ fn csv_logger_adds_a_column_for_a_log_first_seen_later() {
     };
     runner.fit(samples(1), samples(1), options).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(text, "epoch,loss,lr,val_loss\n0,1,0.1,NA\n1,2,0.1,0.5\n");
+    assert_eq!(
+        text,
+        "epoch,learning_rate,loss,val_loss\n0,0.1,1,NA\n1,0.1,2,0.5\n"
+    );
+}
+
+// --- callbacks adding logs ---
+
+/// A callback that logs `twice_loss` at the end of every epoch.
+fn doubling() -> LambdaCallback {
+    LambdaCallback::new().on_epoch_end(|_, _, logs| {
+        let loss = logs["loss"];
+        logs.insert("twice_loss".to_string(), 2.0 * loss);
+        Ok(())
+    })
+}
+
+#[test]
+fn a_log_added_by_a_callback_reaches_the_history_and_a_csv_logger_after_it() {
+    let dir = Scratch::new("csv_added");
+    let (after, before) = (dir.join("after.csv"), dir.join("before.csv"));
+    let callbacks: Vec<Box<dyn Callback>> = vec![
+        Box::new(CsvLogger::new(&before)),
+        Box::new(doubling()),
+        Box::new(CsvLogger::new(&after)),
+    ];
+    let (runner, history) = fit(Scripted::new(&[3.0, 2.5]), 2, callbacks);
+    let history = history.unwrap();
+    assert_close(history.get("twice_loss").unwrap(), &[6.0, 5.0]);
+    assert_close(runner.history().get("twice_loss").unwrap(), &[6.0, 5.0]);
+    let text = std::fs::read_to_string(&after).unwrap();
+    assert_eq!(
+        text,
+        "epoch,learning_rate,loss,twice_loss\n0,0.1,3,6\n1,0.1,2.5,5\n"
+    );
+    // The order rule: a logger before the callback does not see what it adds.
+    let text = std::fs::read_to_string(&before).unwrap();
+    assert_eq!(text, "epoch,learning_rate,loss\n0,0.1,3\n1,0.1,2.5\n");
+}
+
+#[test]
+fn a_later_callback_sees_an_added_log_in_its_logs_and_in_the_runners_history() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let record = seen.clone();
+    let reader = LambdaCallback::new().on_epoch_end(move |_, ctx, logs| {
+        record
+            .borrow_mut()
+            .push((logs["twice_loss"], ctx.history.last("twice_loss").unwrap()));
+        Ok(())
+    });
+    let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(doubling()), Box::new(reader)];
+    fit(Scripted::new(&[3.0, 2.5]), 2, callbacks).1.unwrap();
+    assert_eq!(*seen.borrow(), [(6.0, 6.0), (5.0, 5.0)]);
+}
+
+#[test]
+fn an_added_log_may_be_a_monitored_one() {
+    // Early stopping on a log another callback computes, placed before it.
+    let worsening = LambdaCallback::new().on_epoch_end(|epoch, _, logs| {
+        logs.insert("my_loss".to_string(), epoch as f32);
+        Ok(())
+    });
+    let stop = EarlyStopping::new("my_loss").patience(1);
+    let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(worsening), Box::new(stop)];
+    let (_, history) = fit(Scripted::new(&[1.0; 5]), 5, callbacks);
+    assert_eq!(epochs_run(&history.unwrap()), 2);
 }
 
 // --- TerminateOnNaN ---
@@ -530,6 +596,39 @@ fn terminate_on_nan_also_stops_on_an_infinite_loss() {
 }
 
 #[test]
+fn terminate_on_nan_with_raise_error_makes_fit_fail_naming_the_batch() {
+    let model = Scripted::new(&[1.0, 1.0, 1.0, 1.0, f32::NAN, 1.0]);
+    let mut runner = Runner::new(model).build().unwrap();
+    let ended = Rc::new(RefCell::new(false));
+    let seen = ended.clone();
+    let watch = LambdaCallback::new().on_train_end(move |_, _| {
+        *seen.borrow_mut() = true;
+        Ok(())
+    });
+    let callbacks: Vec<Box<dyn Callback>> = vec![
+        Box::new(TerminateOnNaN::new().raise_error(true)),
+        Box::new(watch),
+    ];
+    let err = runner
+        .fit(samples(3), samples(3), options(2, callbacks))
+        .unwrap_err();
+    // The fifth step is the second batch (1) of the second epoch (1).
+    assert!(
+        matches!(err, elegy::Error::NonFiniteLoss { epoch: 1, batch: 1, loss } if loss.is_nan()),
+        "{err:#?}"
+    );
+    assert!(
+        err.to_string().contains("after batch 2 of epoch 2"),
+        "{err}"
+    );
+    assert_eq!(steps(&runner), 5);
+    // Keras' rule: raising skips the end hooks.
+    assert!(!*ended.borrow());
+    // The epoch that finished is in the runner's history; the broken one is not.
+    assert_eq!(runner.history().epochs, [0]);
+}
+
+#[test]
 fn terminate_on_nan_lets_finite_losses_train_to_the_end() {
     let model = Scripted::new(&[1.0; 6]);
     let mut runner = Runner::new(model).build().unwrap();
@@ -550,9 +649,9 @@ fn reduce_lr_on_plateau_multiplies_the_optimizer_state_learning_rate_after_patie
         6,
         vec![Box::new(reduce)],
     );
-    // The `lr` log is the rate each epoch trained with: reduced after epochs 3 and 5.
+    // The `learning_rate` log is the rate each epoch trained with: reduced after epochs 3 and 5.
     assert_close(
-        history.unwrap().get("lr").unwrap(),
+        history.unwrap().get("learning_rate").unwrap(),
         &[0.1, 0.1, 0.1, 0.1, 0.05, 0.05],
     );
     assert_close(&[learning_rate(&runner)], &[0.025]);
@@ -575,7 +674,7 @@ fn reduce_lr_on_plateau_waits_out_its_cooldown_after_a_reduction() {
     let eager = ReduceLrOnPlateau::new("loss").patience(1).factor(0.5);
     let (_, history) = fit(Scripted::new(&script), 7, vec![Box::new(eager)]);
     assert_close(
-        history.unwrap().get("lr").unwrap(),
+        history.unwrap().get("learning_rate").unwrap(),
         &[0.1, 0.1, 0.1, 0.05, 0.025, 0.0125, 0.00625],
     );
     let cooled = ReduceLrOnPlateau::new("loss")
@@ -584,7 +683,7 @@ fn reduce_lr_on_plateau_waits_out_its_cooldown_after_a_reduction() {
         .cooldown(2);
     let (_, history) = fit(Scripted::new(&script), 7, vec![Box::new(cooled)]);
     assert_close(
-        history.unwrap().get("lr").unwrap(),
+        history.unwrap().get("learning_rate").unwrap(),
         &[0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.025],
     );
 }
@@ -622,7 +721,10 @@ fn reduce_lr_on_plateau_rejects_a_factor_that_does_not_reduce() {
 fn learning_rate_scheduler_sets_each_epochs_rate_from_the_schedule() {
     let schedule = LearningRateScheduler::new(|epoch, lr| if epoch == 0 { 1.0 } else { lr / 2.0 });
     let (runner, history) = fit(Scripted::new(&[1.0; 3]), 3, vec![Box::new(schedule)]);
-    assert_close(history.unwrap().get("lr").unwrap(), &[1.0, 0.5, 0.25]);
+    assert_close(
+        history.unwrap().get("learning_rate").unwrap(),
+        &[1.0, 0.5, 0.25],
+    );
     assert_close(&[learning_rate(&runner)], &[0.25]);
 }
 
@@ -808,7 +910,7 @@ fn sample_history() -> History {
         let mut logs = std::collections::BTreeMap::new();
         logs.insert("loss".to_string(), 1.0 / (1.0 + e));
         logs.insert("accuracy".to_string(), 0.5 + 0.1 * e);
-        logs.insert("lr".to_string(), 1e-3);
+        logs.insert("learning_rate".to_string(), 1e-3);
         // Validation from the second epoch on: NaN at the first.
         if epoch > 0 {
             logs.insert("val_loss".to_string(), 1.2 / (1.0 + e));
@@ -859,7 +961,7 @@ fn history_of_one_loss() -> History {
         let logs = [
             ("loss", 1.0 / (1.0 + e)),
             ("accuracy", 0.5 + 0.1 * e),
-            ("lr", 1e-3),
+            ("learning_rate", 1e-3),
             ("val_loss", 1.2 / (1.0 + e)),
             ("val_accuracy", 0.45 + 0.1 * e),
         ];
@@ -896,7 +998,13 @@ fn plot_svg_draws_one_panel_per_log_with_its_validation_twin() {
     // Three panels side by side: no empty cell.
     assert_eq!(svg_size(&svg), (3 * 560, 360));
     // Each panel has its title, and a legend naming its curves.
-    for name in ["loss", "val_loss", "accuracy", "val_accuracy", "lr"] {
+    for name in [
+        "loss",
+        "val_loss",
+        "accuracy",
+        "val_accuracy",
+        "learning_rate",
+    ] {
         assert!(
             texts.iter().any(|t| t == name),
             "no label {name} in {texts:?}"

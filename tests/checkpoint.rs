@@ -194,7 +194,7 @@ fn training_four_epochs_equals_two_then_two_more_after_loading() {
 
 #[test]
 fn every_new_optimizer_resumes_from_a_checkpoint_as_if_never_stopped() {
-    use elegy::optimizers::{Adafactor, Adamax, Lion, Nadam, Optimizer};
+    use elegy::optimizers::{Adafactor, Adamax, Ema, Lion, MultiSteps, Nadam, Optimizer, Sgd};
     fn with_optimizer(opt: impl Optimizer + 'static) -> Runner<Linear> {
         Runner::new(Linear { classes: 10 })
             .loss(SparseCategoricalCrossentropy::from_logits())
@@ -203,11 +203,21 @@ fn every_new_optimizer_resumes_from_a_checkpoint_as_if_never_stopped() {
             .build()
             .unwrap()
     }
-    let makers: [fn() -> Runner<Linear>; 4] = [
+    let makers: [fn() -> Runner<Linear>; 7] = [
         || with_optimizer(Nadam::new(1e-2)),
         || with_optimizer(Adamax::new(1e-2)),
         || with_optimizer(Lion::new(1e-3)),
         || with_optimizer(Adafactor::new(1e-2)),
+        // Three batches an epoch: the first epoch ends mid-group, which the second completes.
+        || with_optimizer(MultiSteps::new(Adam::new(1e-2), 2)),
+        || with_optimizer(Ema::new(Adam::new(1e-2), 0.9)),
+        || {
+            let sgd = Sgd {
+                momentum: 0.9,
+                ..Sgd::new(0.05)
+            };
+            with_optimizer(Ema::new(MultiSteps::new(sgd, 2), 0.8).overwrite_frequency(2))
+        },
     ];
     let (x, y) = digits(100);
     for make in makers {

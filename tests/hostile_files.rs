@@ -661,6 +661,22 @@ fn read_idx_survives_thousands_of_damaged_files() {
 }
 
 #[test]
+fn read_event_scalars_survives_thousands_of_damaged_files() {
+    let dir = temp();
+    let path = dir.path().join("events.out.tfevents.damaged");
+    // Written by TensorBoard's own writer (tests/reference/tensorboard_read.py).
+    let valid = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/reference/tensorboard/events.out.tfevents.1764770000.python-writer"),
+    )
+    .unwrap();
+    let failures = run_mutants("tensorboard events", &valid, 600, 400, &path, |p| {
+        elegy::callbacks::read_event_scalars(p)
+    });
+    assert_no_failures(failures);
+}
+
+#[test]
 fn read_csv_survives_thousands_of_damaged_files() {
     let dir = temp();
     let path = dir.path().join("m.csv");

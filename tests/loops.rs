@@ -49,7 +49,7 @@ fn fit_trains_a_linear_classifier_on_digits() {
     assert!(logs["sparse_categorical_accuracy"] > 0.95, "{logs:?}");
     assert_eq!(
         history.logs.keys().collect::<Vec<_>>(),
-        vec!["loss", "sparse_categorical_accuracy"],
+        vec!["learning_rate", "loss", "sparse_categorical_accuracy"],
         "the one loss is logged once, as `loss`"
     );
 }
@@ -608,7 +608,7 @@ fn init_creates_metric_state_without_counting_its_batch() {
 }
 
 #[test]
-fn the_learning_rate_is_logged_when_the_optimizer_has_a_schedule() {
+fn the_learning_rate_log_is_the_scheduled_rate_of_the_epochs_last_step() {
     use elegy::optimizers::Schedule;
     let (xtr, ytr, _, _) = digits_split();
     let schedule = Schedule::ExponentialDecay {
@@ -620,16 +620,48 @@ fn the_learning_rate_is_logged_when_the_optimizer_has_a_schedule() {
     let mut r = Runner::new(Linear { classes: 10 })
         .loss(SparseCategoricalCrossentropy::from_logits())
         .optimizer(Sgd {
-            learning_rate: schedule,
+            learning_rate: schedule.clone(),
             ..Default::default()
         })
         .build()
         .unwrap();
-    let history = r.fit(xtr, ytr, quiet(1)).unwrap();
-    // The last step of the epoch logs the rate its update used... or the next one's: either
-    // way it has decayed far below the initial 0.1.
-    let lr = history.last("lr").unwrap();
-    assert!(lr > 0.0 && lr < 0.01, "{lr}");
+    let history = r.fit(xtr, ytr, quiet(2)).unwrap();
+    // Steps are counted from 0: the last step of epoch 0 is step n - 1, of epoch 1 step 2n - 1.
+    let n = r.step_count() / 2;
+    let expected = [schedule.at(n - 1), schedule.at(2 * n - 1)];
+    assert_eq!(history.get("learning_rate").unwrap(), expected);
+    assert!(history.get("lr").is_none(), "one key for the rate");
+}
+
+#[test]
+fn the_learning_rate_log_follows_a_learning_rate_scheduler_on_a_built_in_optimizer() {
+    use elegy::callbacks::{Callback, LearningRateScheduler};
+    let (xtr, ytr, _, _) = digits_split();
+    let mut r = Runner::new(Linear { classes: 10 })
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .optimizer(Sgd::new(0.1))
+        .build()
+        .unwrap();
+    let halving = LearningRateScheduler::new(|epoch, lr| if epoch == 0 { lr } else { lr / 2.0 });
+    let callbacks: Vec<Box<dyn Callback>> = vec![Box::new(halving)];
+    let options = FitOptions {
+        callbacks,
+        ..quiet(3)
+    };
+    let history = r.fit(xtr, ytr, options).unwrap();
+    assert_eq!(history.get("learning_rate").unwrap(), [0.1, 0.05, 0.025]);
+}
+
+#[test]
+fn the_learning_rate_log_of_a_constant_rate_is_that_rate_every_epoch() {
+    let (xtr, ytr, _, _) = digits_split();
+    let mut r = Runner::new(Linear { classes: 10 })
+        .loss(SparseCategoricalCrossentropy::from_logits())
+        .optimizer(Sgd::new(0.05))
+        .build()
+        .unwrap();
+    let history = r.fit(xtr, ytr, quiet(2)).unwrap();
+    assert_eq!(history.get("learning_rate").unwrap(), [0.05, 0.05]);
 }
 
 #[test]
@@ -689,6 +721,7 @@ fn named_groups_prefix_their_log_names() {
         history.logs.keys().collect::<Vec<_>>(),
         vec![
             "digits/sparse_categorical_accuracy",
+            "learning_rate",
             "loss",
             "sparse_categorical_accuracy"
         ]

@@ -87,6 +87,7 @@ fn an_own_test_step_reports_the_runners_metrics_with_update_metrics() {
     assert_eq!(
         history.logs.keys().collect::<Vec<_>>(),
         [
+            "learning_rate",
             "loss",
             "mean_absolute_error",
             "val_loss",

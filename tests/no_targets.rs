@@ -138,7 +138,7 @@ fn an_autoencoder_trains_without_targets_on_a_loss_that_reads_x() -> Result<()> 
     assert!(val[14] < val[0], "validation {val:?}");
     assert_eq!(
         history.logs.keys().collect::<Vec<_>>(),
-        ["loss", "val_loss"],
+        ["learning_rate", "loss", "val_loss"],
         "the one loss is logged as `loss` alone"
     );
     let logs = runner.evaluate(x, NoTargets, EvaluateOptions::default())?;

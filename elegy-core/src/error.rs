@@ -120,6 +120,22 @@ pub enum Error {
     /// Data handed to a loop or a loader that it cannot use (empty, mismatched lengths, NaN, ...).
     #[error("{0}")]
     Data(String),
+    /// Training met a loss that is NaN or infinite and was asked to fail on it
+    /// ([`TerminateOnNaN::raise_error`](crate::callbacks::TerminateOnNaN::raise_error)). The
+    /// runner keeps the states after that batch's update (which may hold NaN).
+    #[error(
+        "TerminateOnNaN: the loss was {loss} after batch {} of epoch {} (counting from 1, as the progress bar does); training stopped there. Lower the learning rate, clip the gradients (`clip_global_norm`), or look for extreme values in the data; the runner holds the states after that batch, so load a checkpoint to go on",
+        batch + 1,
+        epoch + 1
+    )]
+    NonFiniteLoss {
+        /// The epoch of the batch (counting from 0, as the hooks do).
+        epoch: usize,
+        /// The batch within its epoch (counting from 0).
+        batch: usize,
+        /// The epoch's running loss after that batch.
+        loss: f32,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -263,6 +279,12 @@ impl Error {
                 .finish(),
             Error::Unspent(unspent) => f.debug_tuple("Unspent").field(unspent).finish(),
             Error::Data(message) => f.debug_tuple("Data").field(message).finish(),
+            Error::NonFiniteLoss { epoch, batch, loss } => f
+                .debug_struct("NonFiniteLoss")
+                .field("epoch", epoch)
+                .field("batch", batch)
+                .field("loss", loss)
+                .finish(),
             Error::Io { path, source } => f
                 .debug_struct("Io")
                 .field("path", path)

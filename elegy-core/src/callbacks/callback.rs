@@ -52,12 +52,21 @@ pub trait Callback {
     fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
-    /// After each epoch (and its validation), with the epoch's logs.
+    /// After each epoch (and its validation), with the epoch's logs, which the hook may add to
+    /// (or change): `logs.insert("my_log".into(), value)`.
+    ///
+    /// The order rule: callbacks run in the order given, each seeing the entries the ones before
+    /// it added; the runner's [`History`] (and so [`CallbackContext::history`] of the next
+    /// callback, and checkpoints a later [`ModelCheckpoint`](super::ModelCheckpoint) writes)
+    /// takes the logs after every hook, and `fit`'s returned history the logs after the last
+    /// one. So a callback that writes logs somewhere ([`CsvLogger`](super::CsvLogger)) sees what
+    /// another adds when it comes after it in the list. The progress display, which runs first,
+    /// shows only what `fit` logged.
     fn on_epoch_end(
         &mut self,
         epoch: usize,
         ctx: &mut CallbackContext<'_>,
-        logs: &LogValues,
+        logs: &mut LogValues,
     ) -> Result<()> {
         Ok(())
     }
@@ -65,7 +74,8 @@ pub trait Callback {
     fn on_train_batch_begin(&mut self, batch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
-    /// After each training batch, with the epoch's running logs.
+    /// After each training batch, with the epoch's running logs and the `learning_rate` of the
+    /// batch's step (see [`Runner::fit`](crate::Runner::fit)).
     fn on_train_batch_end(
         &mut self,
         batch: usize,

@@ -170,7 +170,7 @@ impl Callback for CsvLogger {
         &mut self,
         epoch: usize,
         _ctx: &mut CallbackContext<'_>,
-        logs: &LogValues,
+        logs: &mut LogValues,
     ) -> Result<()> {
         match &self.columns {
             None => {

@@ -125,7 +125,7 @@ impl Callback for EarlyStopping {
         &mut self,
         epoch: usize,
         ctx: &mut CallbackContext<'_>,
-        logs: &LogValues,
+        logs: &mut LogValues,
     ) -> Result<()> {
         let Some(current) = self.monitor.value(OP, logs)? else {
             return Ok(());

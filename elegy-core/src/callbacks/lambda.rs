@@ -9,6 +9,7 @@ type TrainHook = Box<dyn FnMut(&mut CallbackContext<'_>) -> Result<()>>;
 type TrainEndHook = Box<dyn FnMut(&mut CallbackContext<'_>, &LogValues) -> Result<()>>;
 type IndexHook = Box<dyn FnMut(usize, &mut CallbackContext<'_>) -> Result<()>>;
 type IndexLogsHook = Box<dyn FnMut(usize, &mut CallbackContext<'_>, &LogValues) -> Result<()>>;
+type EpochEndHook = Box<dyn FnMut(usize, &mut CallbackContext<'_>, &mut LogValues) -> Result<()>>;
 
 /// A callback whose hooks are closures, for one-off needs (Keras' `LambdaCallback`). Each
 /// builder method sets the closure of the [`Callback`] hook of the same name; hooks left unset
@@ -26,7 +27,7 @@ pub struct LambdaCallback {
     train_begin: Option<TrainHook>,
     train_end: Option<TrainEndHook>,
     epoch_begin: Option<IndexHook>,
-    epoch_end: Option<IndexLogsHook>,
+    epoch_end: Option<EpochEndHook>,
     train_batch_begin: Option<IndexHook>,
     train_batch_end: Option<IndexLogsHook>,
     test_begin: Option<TrainHook>,
@@ -72,10 +73,11 @@ impl LambdaCallback {
         self
     }
 
-    /// Runs `f(epoch, ctx, logs)` after each epoch.
+    /// Runs `f(epoch, ctx, logs)` after each epoch; it may add logs (see
+    /// [`Callback::on_epoch_end`] for who sees them).
     pub fn on_epoch_end(
         mut self,
-        f: impl FnMut(usize, &mut CallbackContext<'_>, &LogValues) -> Result<()> + 'static,
+        f: impl FnMut(usize, &mut CallbackContext<'_>, &mut LogValues) -> Result<()> + 'static,
     ) -> LambdaCallback {
         self.epoch_end = Some(Box::new(f));
         self
@@ -211,7 +213,7 @@ impl Callback for LambdaCallback {
         &mut self,
         epoch: usize,
         ctx: &mut CallbackContext<'_>,
-        logs: &LogValues,
+        logs: &mut LogValues,
     ) -> Result<()> {
         self.epoch_end
             .as_mut()

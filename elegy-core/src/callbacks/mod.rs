@@ -1,6 +1,6 @@
 //! Built-in callbacks for `fit` (`FitOptions::callbacks`), in Keras' terms: early stopping,
-//! checkpoints, learning-rate schedules, CSV logs, stopping on NaN or Ctrl-C, closures, the
-//! progress display; and the [`Callback`] trait they implement, for callbacks of your own. The
+//! checkpoints, learning-rate schedules, CSV logs, TensorBoard event files, stopping on NaN or
+//! Ctrl-C, evaluating with the moving average of the weights, closures, the progress display; and the [`Callback`] trait they implement, for callbacks of your own. The
 //! training curves of a [`History`](crate::History) are drawn by
 //! [`History::plot_svg`](crate::History::plot_svg).
 //!
@@ -32,12 +32,15 @@
 //! # Ok::<(), elegy_core::Error>(())
 //! ```
 //!
-//! Callbacks run in the order given, each seeing what the previous ones did to the states and to
-//! `stop_training`; `fit`'s own progress display runs first.
+//! Callbacks run in the order given, each seeing what the previous ones did to the states, to
+//! `stop_training` and to the epoch's logs (a callback may add logs in `on_epoch_end`: put a
+//! logger such as `CsvLogger` after the callbacks whose logs it should write); `fit`'s own
+//! progress display runs first.
 
 mod callback;
 mod csv_logger;
 mod early_stopping;
+mod event_file;
 mod lambda;
 mod learning_rate;
 mod learning_rate_scheduler;
@@ -47,11 +50,14 @@ mod monitor;
 pub(crate) mod progress;
 mod reduce_lr_on_plateau;
 mod stop_on_interrupt;
+mod swap_ema_weights;
+mod tensorboard;
 mod terminate_on_nan;
 
 pub use callback::{Callback, CallbackContext, LogValues};
 pub use csv_logger::CsvLogger;
 pub use early_stopping::EarlyStopping;
+pub use event_file::{ScalarEvent, read_event_scalars};
 pub use lambda::LambdaCallback;
 pub use learning_rate_scheduler::LearningRateScheduler;
 pub use model_checkpoint::{ModelCheckpoint, SaveFreq};
@@ -59,6 +65,8 @@ pub use monitor::Mode;
 pub use progress::Progress;
 pub use reduce_lr_on_plateau::ReduceLrOnPlateau;
 pub use stop_on_interrupt::StopOnInterrupt;
+pub use swap_ema_weights::SwapEmaWeights;
+pub use tensorboard::TensorBoard;
 pub use terminate_on_nan::TerminateOnNaN;
 
 /// Replaces `path` with `bytes` crash-safely (temporary file, fsync, rename), creating its folder

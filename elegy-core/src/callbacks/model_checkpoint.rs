@@ -286,7 +286,7 @@ impl Callback for ModelCheckpoint {
         &mut self,
         _epoch: usize,
         ctx: &mut CallbackContext<'_>,
-        logs: &LogValues,
+        logs: &mut LogValues,
     ) -> Result<()> {
         if self.save_freq == SaveFreq::Epoch {
             self.maybe_save(ctx, logs, None)?;

@@ -146,7 +146,7 @@ mod tests {
             auto_direction("sparse_categorical_accuracy"),
             Some(Mode::Max)
         );
-        assert_eq!(auto_direction("lr"), None);
+        assert_eq!(auto_direction("learning_rate"), None);
     }
 
     #[test]

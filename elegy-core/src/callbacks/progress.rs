@@ -158,7 +158,7 @@ impl Callback for Progress {
         &mut self,
         epoch: usize,
         ctx: &mut CallbackContext<'_>,
-        logs: &LogValues,
+        logs: &mut LogValues,
     ) -> Result<()> {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
@@ -211,9 +211,14 @@ pub(crate) fn ordered_logs(logs: &BTreeMap<String, f32>) -> Vec<(&str, f32)> {
     ordered
 }
 
-/// `loss: 0.2103`.
+/// `loss: 0.2103`; a value of magnitude 1e-3 or below in scientific notation (`learning_rate:
+/// 1.0000e-5`), as Keras' progress bar writes it, so that a small rate does not show as 0.
 pub(crate) fn format_log(name: &str, value: f32) -> String {
-    format!("{name}: {value:.4}")
+    if value.abs() > 1e-3 || value == 0.0 || !value.is_finite() {
+        format!("{name}: {value:.4}")
+    } else {
+        format!("{name}: {value:.4e}")
+    }
 }
 
 /// The width of the terminal on standard output, read at every update so that a resized
@@ -242,4 +247,20 @@ fn epoch_line(
         line.push_str(&format_logs(logs));
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_log;
+
+    #[test]
+    fn a_small_value_is_written_in_scientific_notation_as_keras_does() {
+        assert_eq!(format_log("loss", 0.21034), "loss: 0.2103");
+        assert_eq!(
+            format_log("learning_rate", 1e-5),
+            "learning_rate: 1.0000e-5"
+        );
+        assert_eq!(format_log("loss", 0.0), "loss: 0.0000");
+        assert_eq!(format_log("loss", f32::NAN), "loss: NaN");
+    }
 }

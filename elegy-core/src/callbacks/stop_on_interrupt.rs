@@ -154,7 +154,7 @@ impl Callback for StopOnInterrupt {
         &mut self,
         _epoch: usize,
         ctx: &mut CallbackContext<'_>,
-        _logs: &LogValues,
+        _logs: &mut LogValues,
     ) -> Result<()> {
         // Ctrl-C during validation: stop before the next epoch rather than one batch into it.
         self.check(ctx, None);

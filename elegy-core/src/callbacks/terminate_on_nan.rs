@@ -1,20 +1,39 @@
 //! [`TerminateOnNaN`]: stop as soon as the loss stops being a number.
 
 use crate::callbacks::{Callback, CallbackContext, LogValues};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Stops training after a batch whose loss is NaN or infinite, as Keras' `TerminateOnNaN`. The
-/// check is on the epoch's running `loss`, which a single bad batch makes non-finite; the end
-/// hooks still run, and a message names the epoch and batch.
+/// check is on the epoch's running `loss`, which a single bad batch makes non-finite.
+///
+/// By default the stop is graceful: `fit` returns `Ok` with the epochs so far, the end hooks
+/// still run, and a message names the epoch and batch. With
+/// [`raise_error(true)`](TerminateOnNaN::raise_error) (Keras' `raise_error=True`), `fit`
+/// returns [`Error::NonFiniteLoss`] naming them instead, at once: no other hook runs after it
+/// (no `on_epoch_end`, no `on_train_end`), so a checkpoint callback does not save the broken
+/// states as its last.
+///
+/// ```
+/// use elegy_core::callbacks::TerminateOnNaN;
+/// let strict = TerminateOnNaN::new().raise_error(true);
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct TerminateOnNaN {
+    raise_error: bool,
     stopped_at: Option<(usize, usize, f32)>,
 }
 
 impl TerminateOnNaN {
-    /// Watches the `loss` log.
+    /// Watches the `loss` log, stopping gracefully.
     pub fn new() -> TerminateOnNaN {
         TerminateOnNaN::default()
+    }
+
+    /// Whether a non-finite loss makes `fit` fail with [`Error::NonFiniteLoss`] rather than
+    /// stop gracefully.
+    pub fn raise_error(mut self, raise_error: bool) -> TerminateOnNaN {
+        self.raise_error = raise_error;
+        self
     }
 }
 
@@ -33,7 +52,11 @@ impl Callback for TerminateOnNaN {
         if let Some(&loss) = logs.get("loss")
             && !loss.is_finite()
         {
-            self.stopped_at = Some((ctx.epoch, batch, loss));
+            let epoch = ctx.epoch;
+            if self.raise_error {
+                return Err(Error::NonFiniteLoss { epoch, batch, loss });
+            }
+            self.stopped_at = Some((epoch, batch, loss));
             ctx.stop_training = true;
         }
         Ok(())

@@ -363,15 +363,9 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
             Err(e) => return Err(e.with_states(states.with_net_params(params))),
         };
     }
-    let mut logs = step.logs;
-    if optimizer.has_schedule()
-        && let Some(lr) = optimizer.learning_rate(&opt_states)
-    {
-        logs.running("lr", lr);
-    }
     let (params, opt_states) = optimizer.update(params, &step.grads, opt_states)?;
     Ok(TrainStep {
-        logs,
+        logs: step.logs,
         states: states
             .with_net_params(params)
             .with_optimizer_states(opt_states),

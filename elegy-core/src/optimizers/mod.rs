@@ -27,6 +27,15 @@
 //! # Ok::<(), elegy_core::Error>(())
 //! ```
 //!
+//! # Wrappers
+//!
+//! An optimizer wrapped in [`MultiSteps`] accumulates gradients over `k` steps and updates once
+//! along their mean (gradient accumulation); one wrapped in [`Ema`] keeps a moving average of
+//! the parameters, to evaluate or predict with ([`swap_ema_weights`],
+//! [`SwapEmaWeights`](crate::callbacks::SwapEmaWeights)). They nest either way round. A wrapper keeps the wrapped optimizer's state
+//! entries as they are (so [`STEP`] counts real updates and [`LEARNING_RATE`] stays where
+//! callbacks look for it) and adds its own under a prefix of its own.
+//!
 //! # State
 //!
 //! The state is one flat [`TensorMap`] with stable names: [`STEP`] (`"step"`, the number of
@@ -48,7 +57,7 @@
 //!
 //! Callbacks such as ReduceLROnPlateau change training through that scalar, with
 //! [`Optimizer::set_base_learning_rate`]. [`Optimizer::learning_rate`] is the rate the next
-//! update will use, which the runner logs as `lr`.
+//! update will use; `fit` logs the rate of each epoch's last step as `learning_rate`.
 
 /// Implements [`Optimizer`] for a struct with a `learning_rate: Schedule` field and inherent
 /// `validate()` and `transform()` (its chain): every built-in optimizer runs the same way.
@@ -102,10 +111,6 @@ macro_rules! chained_optimizer {
                 Some(super::transformed::next_rate(&self.learning_rate, state))
             }
 
-            fn has_schedule(&self) -> bool {
-                !matches!(self.learning_rate, super::Schedule::Constant(_))
-            }
-
             fn hyperparameters(&self) -> serde_json::Value {
                 serde_json::json!({ stringify!($ty): self })
             }
@@ -117,8 +122,10 @@ mod adafactor;
 mod adagrad;
 mod adam;
 mod adamax;
+mod ema;
 mod fused;
 mod lion;
+mod multi_steps;
 mod nadam;
 mod rmsprop;
 mod schedule;
@@ -130,7 +137,9 @@ pub use adafactor::{Adafactor, scale_by_adafactor};
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adamax::{Adamax, scale_by_adamax};
+pub use ema::{Ema, ema_weights, swap_ema_weights};
 pub use lion::{Lion, scale_by_lion};
+pub use multi_steps::MultiSteps;
 pub use nadam::{Nadam, scale_by_nadam};
 pub use rmsprop::RmsProp;
 pub use schedule::Schedule;
@@ -165,15 +174,11 @@ pub trait Optimizer: Send + Sync {
         state: TensorMap,
     ) -> Result<(TensorMap, TensorMap)>;
 
-    /// The learning rate the next update will use, for the `lr` log.
-    fn learning_rate(&self, _state: &TensorMap) -> Option<f32> {
-        None
-    }
-
-    /// Whether the learning rate changes with the step (a schedule): then `train_step` logs it
-    /// as `lr`.
-    fn has_schedule(&self) -> bool {
-        false
+    /// The learning rate the next update will use: what `fit` logs as `learning_rate` (read
+    /// before each step; see [`Runner::fit`](crate::Runner::fit)). By default the base rate
+    /// ([`Optimizer::base_learning_rate`]).
+    fn learning_rate(&self, state: &TensorMap) -> Option<f32> {
+        self.base_learning_rate(state)
     }
 
     /// The optimizer's hyperparameters as JSON, recorded in checkpoints (for information: a

@@ -68,10 +68,6 @@ impl Optimizer for Transformed {
         Some(next_rate(&self.learning_rate, state))
     }
 
-    fn has_schedule(&self) -> bool {
-        !matches!(self.learning_rate, Schedule::Constant(_))
-    }
-
     fn hyperparameters(&self) -> serde_json::Value {
         serde_json::json!({
             "Transformed": {

@@ -18,7 +18,7 @@ use crate::callbacks::{Callback, LogValues};
 use crate::data::{Arrays, Batch, Batches, Data, Dataset, IntoTargets, check_finite};
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::optimizers;
+use crate::optimizers::{self, LEARNING_RATE};
 use crate::step::{Logs, States, StepContext};
 use crate::tensor::Tensor;
 
@@ -31,6 +31,21 @@ impl<M: Model> Runner<M> {
     /// Option<..>` is then `None`, and a step, loss or metric that needs targets fails on the
     /// first batch, before any update, with [`Error::MissingInput`] naming the input and who
     /// needed it. `validation_split` then holds out inputs alone.
+    ///
+    /// Each epoch's logs are its batches' logs (sample-weighted means of batch values, the last
+    /// value of running ones such as metrics), the validation logs prefixed `val_`, and
+    /// `learning_rate`, as Keras writes it: the rate of the epoch's last training step, read
+    /// just before that step. It is what the runner's optimizer reports
+    /// ([`Optimizer::learning_rate`](crate::optimizers::Optimizer::learning_rate): with a
+    /// constant rate, the base rate in the optimizer state, so the rate the epoch trained with
+    /// whatever `ReduceLrOnPlateau` or `LearningRateScheduler` did; with a schedule, the
+    /// schedule's value at that step), or, for a runner without an optimizer, the base rate the
+    /// states keep under `learning_rate`, if any. A step that logs `learning_rate` itself is
+    /// logged as it says. Keras' `optimizer.learning_rate` with a schedule is the *next* step's
+    /// rate; this is the last one's, so that the log says what was used.
+    ///
+    /// Callbacks may add logs of their own in `on_epoch_end`; see
+    /// [`Callback::on_epoch_end`] for which callbacks and records see them.
     pub fn fit(
         &mut self,
         x: impl Into<Data>,
@@ -191,6 +206,16 @@ impl<M: Model> Runner<M> {
         self.init_on_batch(&x, y.as_ref(), None, None, true)?;
         let logs = self.train_batch("train_on_batch", &x, y.as_ref(), None, None)?;
         Ok(logs.values())
+    }
+
+    /// The learning rate the next training step will use, for the `learning_rate` log (see
+    /// [`Runner::fit`]).
+    fn next_learning_rate(&self) -> Option<f32> {
+        let state = &self.states.optimizer_states;
+        match &self.components.optimizer {
+            Some(optimizer) => optimizer.learning_rate(state),
+            None => state.get(LEARNING_RATE).and_then(|t| t.item().ok()),
+        }
     }
 
     /// One training step. The states move into the step rather than being cloned: parameters
@@ -368,6 +393,7 @@ impl FitRun {
         runner.on_batch_logs = None;
         runner.states.metrics_states = runner.initial_metrics_states.clone();
         let mut accumulator = LogAccumulator::default();
+        let mut rate = None;
         let (mut seen, mut batches_run) = (0usize, 0usize);
         let limit = self.steps_per_epoch.unwrap_or(usize::MAX);
         drive(batches, prefetch, limit, |batch, b| {
@@ -379,11 +405,15 @@ impl FitRun {
             })?;
             let weights = b.sample_weight.as_ref();
             let class_weight = self.class_weight.as_ref();
+            rate = runner.next_learning_rate();
             let logs = runner
                 .train_batch("fit", &b.x, b.y.as_ref(), weights, class_weight)
                 .map_err(|e| self.origin.place(e, Some(epoch), batch, seen - n))?;
             accumulator.add(&logs, n);
-            let running = accumulator.values();
+            let mut running = accumulator.values();
+            if let Some(rate) = rate {
+                running.entry(LEARNING_RATE.to_string()).or_insert(rate);
+            }
             runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
                 cb.on_train_batch_end(batch, ctx, &running)
             })?;
@@ -408,6 +438,9 @@ impl FitRun {
         }
         let mut logs = accumulator.values();
         runner.warn_of_unreported_metrics(LoggingStep::Train, &logs);
+        if let Some(rate) = rate {
+            logs.entry(LEARNING_RATE.to_string()).or_insert(rate);
+        }
         let validate = (epoch + 1 - self.initial_epoch).is_multiple_of(self.validation_freq);
         if let (Some(validation), true) = (&mut self.validation, validate) {
             let origin = Origin::arrays("fit (validation)", validation);
@@ -416,15 +449,13 @@ impl FitRun {
             let val = runner.evaluate_batches(batches, &origin, 0, callbacks, at, stop)?;
             logs.extend(val.into_iter().map(|(k, v)| (format!("val_{k}"), v)));
         }
-        self.history.record(epoch, &logs);
         if !self.forgotten {
             runner.history.forget_from(self.initial_epoch);
             self.forgotten = true;
         }
         runner.history.record(epoch, &logs);
-        runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
-            cb.on_epoch_end(epoch, ctx, &logs)
-        })?;
+        runner.epoch_end_callbacks(&mut self.callbacks, at, &mut self.stop, &mut logs)?;
+        self.history.record(epoch, &logs);
         self.last_logs = logs;
         self.last_epoch = epoch;
         Ok(())

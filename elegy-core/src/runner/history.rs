@@ -32,6 +32,27 @@ impl History {
         }
     }
 
+    /// Makes the last record's logs `logs`: what callbacks added to (or removed from) an epoch's
+    /// logs after it was recorded. A log new here is padded with NaN for earlier epochs; a log
+    /// left with no value at all is dropped.
+    pub(crate) fn amend_last(&mut self, logs: &BTreeMap<String, f32>) {
+        let Some(last) = self.epochs.len().checked_sub(1) else {
+            return;
+        };
+        for series in self.logs.values_mut() {
+            series[last] = f32::NAN;
+        }
+        for (name, &value) in logs {
+            let series = self
+                .logs
+                .entry(name.clone())
+                .or_insert_with(|| vec![f32::NAN; last + 1]);
+            series[last] = value;
+        }
+        self.logs
+            .retain(|_, series| series.iter().any(|v| !v.is_nan()));
+    }
+
     /// Drops the records of epoch `epoch` and later (and logs left with no value).
     pub(crate) fn forget_from(&mut self, epoch: usize) {
         let keep = self.epochs.iter().take_while(|&&e| e < epoch).count();

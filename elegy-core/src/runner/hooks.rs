@@ -2,7 +2,7 @@
 //! dispatch, with a context over the runner.
 
 use super::Runner;
-use crate::callbacks::{Callback, CallbackContext};
+use crate::callbacks::{Callback, CallbackContext, LogValues};
 use crate::error::Result;
 use crate::model::Model;
 
@@ -54,6 +54,26 @@ impl<M: Model> Runner<M> {
             hook(cb.as_mut(), &mut ctx)?;
         }
         *stop = ctx.stop_training;
+        Ok(())
+    }
+
+    /// `on_epoch_end` of every callback, in order, over the epoch's `logs`, which each may add
+    /// to: after each, the runner's history (whose last record is this epoch) takes the logs as
+    /// they are, so that the next callback's context and any checkpoint it writes have them.
+    pub(super) fn epoch_end_callbacks(
+        &mut self,
+        callbacks: &mut [Box<dyn Callback>],
+        position: LoopPosition,
+        stop: &mut bool,
+        logs: &mut LogValues,
+    ) -> Result<()> {
+        for cb in callbacks.iter_mut() {
+            let one = std::slice::from_mut(cb);
+            self.with_callbacks(one, position, stop, |cb, ctx| {
+                cb.on_epoch_end(position.epoch, ctx, logs)
+            })?;
+            self.history.amend_last(logs);
+        }
         Ok(())
     }
 }
