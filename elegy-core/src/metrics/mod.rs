@@ -43,6 +43,7 @@ mod confusion;
 mod inputs;
 mod loss_metric;
 mod mean;
+mod r2;
 mod regression;
 
 pub use accuracy::{
@@ -52,6 +53,7 @@ pub use accuracy::{
 pub use confusion::{Auc, F1Score, Precision, Recall};
 pub use loss_metric::{Hinge, KLDivergence, LogCoshError, LossMetric, Poisson};
 pub use mean::Mean;
+pub use r2::{R2Aggregation, R2Score};
 pub use regression::{
     MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError, RootMeanSquaredError,
 };
