@@ -8,8 +8,7 @@
 
 use super::Metric;
 use super::inputs::{
-    add_scalar, add_vector, matched, num_classes, num_samples, ratio, sample_weights, scalar,
-    vector,
+    add_scalar, matched, num_classes, num_samples, ratio, sample_weights, scalar, vector,
 };
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorMap};
@@ -282,35 +281,60 @@ threshold_metric!(
     }
 );
 
-/// Keras' `AUC` (ROC curve): the area under the curve of true-positive rate against
-/// false-positive rate, from confusion counts at `num_thresholds` evenly spaced thresholds.
+/// Which curve [`Auc`] measures the area under.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AucCurve {
+    /// True-positive rate against false-positive rate (Keras' default, `curve="ROC"`).
+    #[default]
+    Roc,
+    /// Precision against recall (`curve="PR"`), interpolated as Keras does.
+    Pr,
+}
+
+/// Keras' `AUC`: the area under the ROC curve (or, with `curve: AucCurve::Pr`, the
+/// precision-recall curve) from confusion counts at `num_thresholds` evenly spaced thresholds.
 ///
 /// With `T = num_thresholds`, the thresholds are `t_0 = -1e-7`, `t_i = i / (T - 1)` for
 /// `0 < i < T - 1`, and `t_{T-1} = 1 + 1e-7`, so the curve runs from (1, 1) to (0, 0). At each,
-/// with a score positive when `p > t_i` (scores clipped to `[0, 1]` first, as Keras does):
-/// `TPR_i = TP_i / (TP_i + FN_i)`, `FPR_i = FP_i / (FP_i + TN_i)` (0 when undefined), and
-/// `auc = sum_i (FPR_i - FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2`: the trapezoid rule. That is exactly
-/// Keras' default `summation_method="interpolation"` for the ROC curve (its special
-/// interpolation applies to the PR curve only). `p > t_i` is decided exactly, in `f64`, where
-/// Keras compares against `f32`-rounded thresholds; the two can differ only for a score within
-/// a rounding error of a threshold.
+/// with a score positive when `p > t_i` (scores clipped to `[0, 1]` first, as Keras does),
+/// `TPR_i = TP_i / (TP_i + FN_i)` and `FPR_i = FP_i / (FP_i + TN_i)` (0 when undefined).
 ///
-/// Accuracy of the grid: the result is the Mann-Whitney statistic (the weighted fraction of
-/// (positive, negative) pairs ranked correctly, ties counting 1/2) of the scores rounded up to
-/// the grid, so pairs whose scores share a cell `(t_i, t_{i+1}]` count as ties. It differs from
-/// the exact ROC AUC (of the clipped scores) by at most half the weighted fraction of pairs
-/// within `1 / (T - 1)` of each other. With only positives or only negatives seen, the AUC is
-/// 0, as in Keras.
+/// **ROC:** `auc = sum_i (FPR_i - FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2`: the trapezoid rule, which
+/// is Keras' default `summation_method="interpolation"` for the ROC curve. `p > t_i` is decided
+/// exactly, in `f64`, where Keras compares against `f32`-rounded thresholds; the two can differ
+/// only for a score within a rounding error of a threshold. The result is the Mann-Whitney
+/// statistic (the weighted fraction of (positive, negative) pairs ranked correctly, ties counting
+/// 1/2) of the scores rounded up to the grid, so pairs whose scores share a cell
+/// `(t_i, t_{i+1}]` count as ties: it differs from the exact ROC AUC by at most half the weighted
+/// fraction of pairs within `1 / (T - 1)` of each other.
 ///
-/// `y_true` holds labels (non-zero is positive) and `y_pred` scores in `[0, 1]` (or logits, with
-/// `from_logits`); every element counts, weighted by its sample's weight. State:
-/// `true_positives`, `false_positives`, `true_negatives`, `false_negatives`, each `[T]`.
+/// **PR:** Keras' interpolation of Davis & Goadrich (2006): between two thresholds, precision is
+/// interpolated along the true positives rather than linearly, so that
+/// `auc = sum_i slope_i (dTP_i + b_i ln(P_i / P_{i+1})) / (TP_{i+1} + FN_{i+1})` with
+/// `P = TP + FP`, `dTP_i = TP_i - TP_{i+1}`, `slope_i = dTP_i / (P_i - P_{i+1})` and
+/// `b_i = TP_{i+1} - slope_i P_{i+1}` (terms with a zero denominator are 0, and the log is 0 unless
+/// both `P` are positive), exactly as Keras computes it.
+///
+/// **Labels:** `y_true` holds labels (non-zero is positive) and `y_pred` scores in `[0, 1]` (or
+/// logits, with `from_logits`), of one shape; each element weighted by its sample's weight. By
+/// default every element is one point of one curve. With `multi_label`, the last axis holds
+/// labels: each has its own curve (over the other axes' elements), and the result is the mean of
+/// the labels' areas, as Keras' `multi_label=True` without `label_weights`.
+///
+/// With only positives or only negatives seen (of a label), its area is 0, as in Keras.
+///
+/// State: `true_positives`, `false_positives`, `true_negatives`, `false_negatives`, each `[T]`
+/// (`[T, labels]` with `multi_label`; made at the first batch, whose last axis fixes the labels).
 #[derive(Clone, Copy, Debug)]
 pub struct Auc {
     /// How many thresholds to evaluate the curve at; at least 2.
     pub num_thresholds: usize,
     /// Whether `y_pred` holds logits, turned into probabilities by a sigmoid first.
     pub from_logits: bool,
+    /// The curve: ROC (the default) or precision-recall.
+    pub curve: AucCurve,
+    /// One curve per label of the last axis, their areas averaged.
+    pub multi_label: bool,
 }
 
 impl Default for Auc {
@@ -318,9 +342,28 @@ impl Default for Auc {
         Auc {
             num_thresholds: 200,
             from_logits: false,
+            curve: AucCurve::Roc,
+            multi_label: false,
         }
     }
 }
+
+/// The four confusion counts of each threshold (outer index) and label (inner index).
+struct Curves {
+    labels: usize,
+    counts: [Vec<f64>; 4],
+}
+
+impl Curves {
+    fn at(&self, which: usize, threshold: usize, label: usize) -> f64 {
+        self.counts[which][threshold * self.labels + label]
+    }
+}
+
+const TP: usize = 0;
+const FP: usize = 1;
+const TN: usize = 2;
+const FN: usize = 3;
 
 impl Auc {
     const NAME: &'static str = "auc";
@@ -355,6 +398,72 @@ impl Auc {
         let steps = (self.num_thresholds - 1) as f64;
         ((p * steps).ceil() as usize).clamp(1, self.num_thresholds - 1)
     }
+
+    /// The number of labels of the stored state (0 before the first batch of `multi_label`).
+    fn stored_labels(&self, state: &TensorMap, t: usize) -> Result<usize> {
+        let stored = state.require(TRUE_POSITIVES)?;
+        match (self.multi_label, stored.shape()) {
+            (false, _) => Ok(1),
+            (true, [rows, labels]) if *rows == t => Ok(*labels),
+            (true, shape) => Err(Error::shape(
+                Self::NAME,
+                format!(
+                    "state of shape {shape:?} is not [{t}, labels]: it was made for other \
+                     options; start again from `init()`"
+                ),
+            )),
+        }
+    }
+
+    /// The counts in `state`, `labels` per threshold (zeros while nothing is stored).
+    fn curves(&self, state: &TensorMap, t: usize, labels: usize) -> Result<Curves> {
+        let stored = self.stored_labels(state, t)?;
+        let counts = Self::STATES.map(|name| {
+            if stored == 0 {
+                Ok(vec![0.0; t * labels])
+            } else {
+                vector(Self::NAME, state, name, t * labels)
+            }
+        });
+        let [tp, fp, tn, fn_] = counts;
+        Ok(Curves {
+            labels,
+            counts: [tp?, fp?, tn?, fn_?],
+        })
+    }
+
+    /// The area under one label's curve.
+    fn area(&self, c: &Curves, label: usize) -> f64 {
+        let t = self.num_thresholds;
+        let at = |which, i| c.at(which, i, label);
+        match self.curve {
+            AucCurve::Roc => {
+                let tpr = |i| ratio(at(TP, i), at(TP, i) + at(FN, i));
+                let fpr = |i| ratio(at(FP, i), at(FP, i) + at(TN, i));
+                (0..t - 1)
+                    .map(|i| (fpr(i) - fpr(i + 1)) * (tpr(i) + tpr(i + 1)) / 2.0)
+                    .sum()
+            }
+            AucCurve::Pr => (0..t - 1)
+                .map(|i| {
+                    let (tp0, tp1) = (at(TP, i), at(TP, i + 1));
+                    let (p0, p1) = (tp0 + at(FP, i), tp1 + at(FP, i + 1));
+                    let dtp = tp0 - tp1;
+                    let slope = ratio(dtp, (p0 - p1).max(0.0));
+                    let intercept = tp1 - slope * p1;
+                    let log_ratio = if p0 > 0.0 && p1 > 0.0 {
+                        (p0 / p1).ln()
+                    } else {
+                        0.0
+                    };
+                    ratio(
+                        slope * (dtp + intercept * log_ratio),
+                        (tp1 + at(FN, i + 1)).max(0.0),
+                    )
+                })
+                .sum(),
+        }
+    }
 }
 
 impl Metric for Auc {
@@ -363,7 +472,12 @@ impl Metric for Auc {
     }
 
     fn init(&self) -> TensorMap {
-        let zeros = Tensor::zeros(&[self.num_thresholds]);
+        let shape: &[usize] = if self.multi_label {
+            &[self.num_thresholds, 0]
+        } else {
+            &[self.num_thresholds]
+        };
+        let zeros = Tensor::zeros(shape);
         Self::STATES.iter().map(|&n| (n, zeros.clone())).collect()
     }
 
@@ -375,54 +489,74 @@ impl Metric for Auc {
         sample_weight: Option<&Tensor>,
     ) -> Result<TensorMap> {
         let t = self.check()?;
-        // The weight of positives and negatives in each cell, then suffix sums: a score in cell
-        // `c` is positive at thresholds `0..c`.
-        let (mut pos, mut neg) = (vec![0.0f64; t], vec![0.0f64; t]);
-        for_each_element(
-            Self::NAME,
-            y_true,
-            y_pred,
-            sample_weight,
-            None,
-            |label, p, w| {
-                let c = self.cell(p);
-                if label { pos[c] += w } else { neg[c] += w }
-            },
-        )?;
-        let (total_pos, total_neg): (f64, f64) = (pos.iter().sum(), neg.iter().sum());
-        let (mut tp, mut fp) = (vec![0.0f64; t], vec![0.0f64; t]);
-        let (mut above_pos, mut above_neg) = (0.0, 0.0);
-        for i in (0..t).rev() {
-            tp[i] = above_pos;
-            fp[i] = above_neg;
-            above_pos += pos[i];
-            above_neg += neg[i];
-        }
-        let tn: Vec<f64> = fp.iter().map(|f| total_neg - f).collect();
-        let fn_: Vec<f64> = tp.iter().map(|p| total_pos - p).collect();
         let op = Self::NAME;
-        Ok(TensorMap::new()
-            .with(TRUE_POSITIVES, add_vector(op, state, TRUE_POSITIVES, &tp)?)
-            .with(
-                FALSE_POSITIVES,
-                add_vector(op, state, FALSE_POSITIVES, &fp)?,
-            )
-            .with(TRUE_NEGATIVES, add_vector(op, state, TRUE_NEGATIVES, &tn)?)
-            .with(
-                FALSE_NEGATIVES,
-                add_vector(op, state, FALSE_NEGATIVES, &fn_)?,
-            ))
+        let labels = if self.multi_label {
+            let (_, p) = matched(op, y_true, y_pred)?;
+            let labels = num_classes(op, &p)?;
+            let stored = self.stored_labels(state, t)?;
+            if stored != 0 && stored != labels {
+                return Err(Error::shape(
+                    op,
+                    format!(
+                        "y_pred of shape {:?} has {labels} labels, but the earlier batches had \
+                         {stored}; give every batch the same labels on the last axis",
+                        p.shape()
+                    ),
+                ));
+            }
+            labels
+        } else {
+            1
+        };
+        // The weight of positives and negatives in each (cell, label), then suffix sums over
+        // cells: a score in cell `c` is positive at thresholds `0..c`.
+        let (mut pos, mut neg) = (vec![0.0f64; t * labels], vec![0.0f64; t * labels]);
+        let mut element = 0usize;
+        for_each_element(op, y_true, y_pred, sample_weight, None, |label, p, w| {
+            let at = self.cell(p) * labels + element % labels;
+            element += 1;
+            if label { pos[at] += w } else { neg[at] += w }
+        })?;
+        let mut batch = Curves {
+            labels,
+            counts: [(); 4].map(|_| vec![0.0f64; t * labels]),
+        };
+        for l in 0..labels {
+            let total_pos: f64 = (0..t).map(|i| pos[i * labels + l]).sum();
+            let total_neg: f64 = (0..t).map(|i| neg[i * labels + l]).sum();
+            let (mut above_pos, mut above_neg) = (0.0, 0.0);
+            for i in (0..t).rev() {
+                let at = i * labels + l;
+                batch.counts[TP][at] = above_pos;
+                batch.counts[FP][at] = above_neg;
+                batch.counts[TN][at] = total_neg - above_neg;
+                batch.counts[FN][at] = total_pos - above_pos;
+                above_pos += pos[at];
+                above_neg += neg[at];
+            }
+        }
+        let old = self.curves(state, t, labels)?;
+        let shape: &[usize] = if self.multi_label { &[t, labels] } else { &[t] };
+        let mut next = TensorMap::new();
+        for (which, name) in Self::STATES.iter().enumerate() {
+            let sum: Vec<f32> = old.counts[which]
+                .iter()
+                .zip(&batch.counts[which])
+                .map(|(a, b)| (a + b) as f32)
+                .collect();
+            next = next.with(*name, Tensor::from_vec(sum, shape)?);
+        }
+        Ok(next)
     }
 
     fn result(&self, state: &TensorMap) -> Result<f32> {
         let t = self.check()?;
-        let [tp, fp, tn, fn_] = Self::STATES.map(|n| vector(Self::NAME, state, n, t));
-        let (tp, fp, tn, fn_) = (tp?, fp?, tn?, fn_?);
-        let tpr: Vec<f64> = (0..t).map(|i| ratio(tp[i], tp[i] + fn_[i])).collect();
-        let fpr: Vec<f64> = (0..t).map(|i| ratio(fp[i], fp[i] + tn[i])).collect();
-        let area: f64 = (0..t - 1)
-            .map(|i| (fpr[i] - fpr[i + 1]) * (tpr[i] + tpr[i + 1]) / 2.0)
-            .sum();
-        Ok(area as f32)
+        let labels = self.stored_labels(state, t)?;
+        if labels == 0 {
+            return Ok(0.0);
+        }
+        let curves = self.curves(state, t, labels)?;
+        let mean = (0..labels).map(|l| self.area(&curves, l)).sum::<f64>() / labels as f64;
+        Ok(mean as f32)
     }
 }

@@ -145,15 +145,3 @@ pub(super) fn vector(
     }
     Ok(t.view().iter().map(|&v| v as f64).collect())
 }
-
-/// The vector state `name` with `delta` added element by element (in `f64`, stored as `f32`).
-pub(super) fn add_vector(
-    op: &'static str,
-    state: &TensorMap,
-    name: &str,
-    delta: &[f64],
-) -> Result<Tensor> {
-    let old = vector(op, state, name, delta.len())?;
-    let sum: Vec<f32> = old.iter().zip(delta).map(|(a, b)| (a + b) as f32).collect();
-    Ok(Tensor::from(sum))
-}

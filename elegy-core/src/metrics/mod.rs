@@ -27,20 +27,28 @@
 //! | [`Precision`] | `precision` | `TP / (TP + FP)` |
 //! | [`Recall`] | `recall` | `TP / (TP + FN)` |
 //! | [`F1Score`] | `f1_score` | `2 TP / (2 TP + FP + FN)` |
-//! | [`Auc`] | `auc` | area under the ROC curve |
+//! | [`Auc`] | `auc` | area under the ROC (or precision-recall) curve, optionally per label |
+//! | [`FBetaScore`] | `fbeta_score` | `(1 + b^2) P R / (b^2 P + R)` per class, averaged |
+//! | [`IoU`] | `io_u` | `TP / (TP + FP + FN)` of target classes, from a confusion matrix |
+//! | [`MeanIoU`] | `mean_io_u` | the same over every class |
+//! | [`BinaryIoU`] | `binary_io_u` | the same for a thresholded binary score |
+//! | [`R2Score`] | `r2_score` | coefficient of determination |
 //! | [`LossMetric`] | the loss's name | weighted mean of any loss's values |
 //! | [`KLDivergence`] | `kl_divergence` | mean `sum(t ln(t / p))` |
 //! | [`Poisson`] | `poisson` | mean `p - t ln(p)` |
 //! | [`LogCoshError`] | `logcosh` | mean `ln(cosh(p - t))` |
 //! | [`Hinge`] | `hinge` | mean `max(1 - t p, 0)` |
 //!
-//! [`LossMetric`] and the metrics after it also take `sample_weight` with one weight per
+//! [`IoU`], [`MeanIoU`], [`BinaryIoU`], [`LossMetric`] and the metrics after it also take
+//! `sample_weight` with one weight per
 //! position (the shape of the loss's values, such as `[n, steps]` for sparse labels of
 //! sequences), as Keras' `MeanMetricWrapper` does; the others take one weight per sample.
 
 mod accuracy;
 mod confusion;
+mod fbeta;
 mod inputs;
+mod iou;
 mod loss_metric;
 mod mean;
 mod r2;
@@ -50,7 +58,9 @@ pub use accuracy::{
     Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
     SparseTopKCategoricalAccuracy, TopKCategoricalAccuracy,
 };
-pub use confusion::{Auc, F1Score, Precision, Recall};
+pub use confusion::{Auc, AucCurve, F1Score, Precision, Recall};
+pub use fbeta::{FBetaAverage, FBetaScore};
+pub use iou::{BinaryIoU, IoU, MeanIoU};
 pub use loss_metric::{Hinge, KLDivergence, LogCoshError, LossMetric, Poisson};
 pub use mean::Mean;
 pub use r2::{R2Aggregation, R2Score};
