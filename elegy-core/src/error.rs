@@ -136,6 +136,15 @@ pub enum Error {
         /// The epoch's running loss after that batch.
         loss: f32,
     },
+    /// Data-parallel training stopped because a rank failed (its own error is the one it
+    /// returned; the others get this), or the ranks disagree on something they must share.
+    #[error("data-parallel rank {rank}: {message}")]
+    Distributed {
+        /// The rank that failed or disagrees.
+        rank: usize,
+        /// What happened there, and what to do.
+        message: String,
+    },
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
@@ -284,6 +293,11 @@ impl Error {
                 .field("epoch", epoch)
                 .field("batch", batch)
                 .field("loss", loss)
+                .finish(),
+            Error::Distributed { rank, message } => f
+                .debug_struct("Distributed")
+                .field("rank", rank)
+                .field("message", message)
                 .finish(),
             Error::Io { path, source } => f
                 .debug_struct("Io")

@@ -17,6 +17,7 @@ pub mod checkpoint;
 pub mod coming_from;
 pub mod data;
 pub mod datasets;
+pub mod distributed;
 pub mod error;
 mod exec;
 pub mod losses;

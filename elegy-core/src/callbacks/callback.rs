@@ -34,12 +34,32 @@ pub struct CallbackContext<'a> {
     pub seed: u64,
 }
 
+impl CallbackContext<'_> {
+    /// This process's rank in data-parallel training (0 without it).
+    pub fn rank(&self) -> usize {
+        self.components.rank()
+    }
+
+    /// Whether this is rank 0 (or the only process): the one that should write files and
+    /// print, in a callback of your own that runs on every rank.
+    pub fn is_chief(&self) -> bool {
+        self.rank() == 0
+    }
+}
+
 /// Logs by name, as hooks receive them.
 pub type LogValues = BTreeMap<String, f32>;
 
 /// Hooks called by `fit`, `evaluate` and `predict`. Every hook does nothing by default.
 #[allow(unused_variables)]
 pub trait Callback {
+    /// Whether the callback only has side effects outside the model (files, printing): in
+    /// data-parallel training it then runs on rank 0 alone ([`crate::distributed`]), where
+    /// other callbacks run on every rank. `false` by default; the progress display,
+    /// `ModelCheckpoint`, `CsvLogger` and `TensorBoard` say `true`.
+    fn chief_only(&self) -> bool {
+        false
+    }
     /// Before the first epoch of `fit`.
     fn on_train_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())

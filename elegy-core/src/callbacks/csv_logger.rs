@@ -141,6 +141,10 @@ impl CsvLogger {
 }
 
 impl Callback for CsvLogger {
+    fn chief_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
         self.columns = None;
         let existing = if self.append { self.existing()? } else { None };

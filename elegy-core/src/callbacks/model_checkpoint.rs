@@ -230,6 +230,10 @@ impl ModelCheckpoint {
 }
 
 impl Callback for ModelCheckpoint {
+    fn chief_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
         self.segments = parse(&self.template)?;
         if self.save_freq == SaveFreq::Batches(0) {

@@ -112,6 +112,10 @@ impl fmt::Debug for Progress {
 }
 
 impl Callback for Progress {
+    fn chief_only(&self) -> bool {
+        true
+    }
+
     fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         self.started = Instant::now();
         self.batches = 0;

@@ -81,6 +81,10 @@ impl TensorBoard {
 }
 
 impl Callback for TensorBoard {
+    fn chief_only(&self) -> bool {
+        true
+    }
+
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
         self.train = None;
         self.validation = None;

@@ -352,8 +352,14 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
             Error::missing_component("train_step", "optimizer", message).with_states(ctx.states)
         );
     };
+    let components = ctx.components;
     let step = model.grad_step(ctx)?;
     let mut states = step.states;
+    // Data-parallel: the whole batch's gradients from this rank's shard's.
+    let grads = match components.reduce_gradients(&step.grads) {
+        Ok(grads) => grads,
+        Err(e) => return Err(e.with_states(states)),
+    };
     let params = std::mem::take(&mut states.net_params);
     let mut opt_states = std::mem::take(&mut states.optimizer_states);
     if opt_states.is_empty() {
@@ -363,7 +369,7 @@ pub fn train_step<M: Model + ?Sized>(model: &M, ctx: StepContext<'_>) -> Result<
             Err(e) => return Err(e.with_states(states.with_net_params(params))),
         };
     }
-    let (params, opt_states) = optimizer.update(params, &step.grads, opt_states)?;
+    let (params, opt_states) = optimizer.update(params, &grads, opt_states)?;
     Ok(TrainStep {
         logs: step.logs,
         states: states

@@ -37,4 +37,25 @@ impl LogAccumulator {
             })
             .collect()
     }
+
+    /// The weighted sums and total weights of the batch means, in name order: what
+    /// data-parallel training adds up across ranks.
+    pub(crate) fn batch_sums(&self) -> Vec<f64> {
+        self.sums
+            .values()
+            .filter(|(_, weight)| !weight.is_nan())
+            .flat_map(|&(sum, weight)| [sum, weight])
+            .collect()
+    }
+
+    /// [`LogAccumulator::values`] with the batch means' sums and weights replaced by `sums`
+    /// (as [`LogAccumulator::batch_sums`] lays them out).
+    pub(crate) fn values_with_batch_sums(&self, sums: &[f64]) -> BTreeMap<String, f32> {
+        let mut replaced = self.sums.clone();
+        let batch_means = replaced.values_mut().filter(|(_, weight)| !weight.is_nan());
+        for (slot, pair) in batch_means.zip(sums.chunks(2)) {
+            *slot = (pair[0], pair[1]);
+        }
+        LogAccumulator { sums: replaced }.values()
+    }
 }

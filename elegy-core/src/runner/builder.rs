@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::Runner;
+use crate::distributed::{Collective, DataParallel};
 use crate::error::{Error, Result};
 use crate::losses::Loss;
 use crate::metrics::Metric;
@@ -141,6 +142,38 @@ impl<M: Model> RunnerBuilder<M> {
     /// Sets the optimizer of the default `train_step`.
     pub fn optimizer(mut self, optimizer: impl Optimizer + 'static) -> RunnerBuilder<M> {
         self.components.optimizer = Some(Arc::new(optimizer));
+        self
+    }
+
+    /// Trains data-parallel over `group`: each rank (thread or process) of the group trains on
+    /// its shard of every batch and the gradients are summed across ranks before each update,
+    /// so that every rank holds the same model. Build the runner this way on every rank, with
+    /// the same model, options and seed. See [`crate::distributed`] for the rules.
+    ///
+    /// ```
+    /// use elegy_core::distributed::ThreadGroup;
+    /// use elegy_core::losses::MeanSquaredError;
+    /// use elegy_core::module::layers::Linear;
+    /// use elegy_core::optimizers::Sgd;
+    /// use elegy_core::{FitOptions, Runner, Tensor};
+    /// let x = Tensor::from_vec((0..16).map(|i| i as f32 / 16.0).collect(), &[16, 1])?;
+    /// let y = x.mul_scalar(3.0);
+    /// let params = ThreadGroup::run(2, |rank| {
+    ///     let mut runner = Runner::for_module(Linear::new(1))
+    ///         .loss(MeanSquaredError)
+    ///         .optimizer(Sgd::new(0.1))
+    ///         .data_parallel(rank)
+    ///         .build()?;
+    ///     let options = FitOptions { epochs: 3, batch_size: 8, verbose: 0, ..Default::default() };
+    ///     runner.fit(x.clone(), y.clone(), options)?;
+    ///     Ok::<_, elegy_core::Error>(runner.states().net_params.clone())
+    /// });
+    /// let (rank0, rank1) = (params[0].as_ref().unwrap(), params[1].as_ref().unwrap());
+    /// assert_eq!(rank0, rank1); // the same model on every rank
+    /// # Ok::<(), elegy_core::Error>(())
+    /// ```
+    pub fn data_parallel(mut self, group: impl Collective + 'static) -> RunnerBuilder<M> {
+        self.components.data_parallel = Some(DataParallel::new(group));
         self
     }
 

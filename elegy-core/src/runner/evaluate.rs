@@ -26,9 +26,22 @@ impl<M: Model> Runner<M> {
         &mut self,
         x: impl Into<Data>,
         y: impl IntoTargets,
+        options: EvaluateOptions,
+    ) -> Result<BTreeMap<String, f32>> {
+        // Data-parallel: a rank that fails or panics stops the others rather than leaving them
+        // waiting for it.
+        let _guard = self.abort_on_panic();
+        let result = self.evaluate_here(x.into(), y.into_targets(), options);
+        self.abort_on_failure(result)
+    }
+
+    /// [`Runner::evaluate`] on this rank.
+    fn evaluate_here(
+        &mut self,
+        x: Data,
+        y: Option<Data>,
         mut options: EvaluateOptions,
     ) -> Result<BTreeMap<String, f32>> {
-        let (x, y) = (x.into(), y.into_targets());
         check_batch_size("evaluate", options.batch_size)?;
         let n = checked_len(&x, y.as_ref(), "evaluate")?;
         check_sample_weight("evaluate", options.sample_weight.as_ref(), n)?;
@@ -43,7 +56,7 @@ impl<M: Model> Runner<M> {
         let batches = arrays.batches(0)?;
         let callbacks = &mut options.callbacks;
         let logs = self.evaluate_batches(batches, &origin, 0, callbacks, position, &mut false)?;
-        if options.verbose > 0 {
+        if options.verbose > 0 && self.is_chief() {
             println!("{}", format_logs(&logs));
         }
         Ok(logs)
@@ -126,7 +139,7 @@ impl<M: Model> Runner<M> {
             &mut false,
             evaluation,
         )?;
-        let logs = accumulator.values();
+        let logs = self.global_logs(&accumulator)?;
         self.on_batch_logs = Some(accumulator);
         Ok(logs)
     }
@@ -157,7 +170,7 @@ impl<M: Model> Runner<M> {
             origin,
         };
         self.evaluate_batches_into(batches, prefetch, callbacks, position, stop, evaluation)?;
-        Ok(accumulator.values())
+        self.global_logs(&accumulator)
     }
 
     /// [`Runner::evaluate_batches`], adding the logs to `evaluation`'s accumulator, from fresh
@@ -183,8 +196,11 @@ impl<M: Model> Runner<M> {
             self.with_callbacks(callbacks, position, stop, |cb, ctx| {
                 cb.on_test_batch_begin(batch, ctx)
             })?;
-            let n = b.num_samples()?;
-            seen += n;
+            // Data-parallel: this rank's shard of the batch (the batch itself alone).
+            let shard = self.shard(b)?;
+            let (b, n) = (shard.batch, shard.local);
+            seen += shard.global;
+            let first_sample = seen - shard.global + shard.offset;
             // A copy sharing every tensor: a step that fails or panics leaves the runner's.
             let states = self.states.clone().with_rng(self.eval_key(batch as u64));
             let out = self
@@ -199,7 +215,7 @@ impl<M: Model> Runner<M> {
                     initializing: false,
                     training: false,
                 })
-                .map_err(|e| origin.place(without_states(e), None, batch, seen - n))?;
+                .map_err(|e| origin.place(without_states(e), None, batch, first_sample))?;
             self.states = out.states;
             accumulator.add(&out.logs, n);
             let running = accumulator.values();
@@ -211,7 +227,7 @@ impl<M: Model> Runner<M> {
         if seen == 0 {
             return Err(Error::Data("evaluate: there were no batches".into()));
         }
-        let logs = accumulator.values();
+        let logs = self.global_logs(accumulator)?;
         self.warn_of_unreported_metrics(LoggingStep::Test, &logs);
         self.with_callbacks(callbacks, position, stop, |cb, ctx| {
             cb.on_test_end(ctx, &logs)

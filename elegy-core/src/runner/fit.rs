@@ -50,10 +50,18 @@ impl<M: Model> Runner<M> {
         &mut self,
         x: impl Into<Data>,
         y: impl IntoTargets,
-        mut options: FitOptions,
+        options: FitOptions,
     ) -> Result<History> {
+        // Data-parallel: a rank that fails or panics stops the others rather than leaving them
+        // waiting for it.
+        let _guard = self.abort_on_panic();
+        let result = self.fit_here(x.into(), y.into_targets(), options);
+        self.abort_on_failure(result)
+    }
+
+    /// [`Runner::fit`] on this rank.
+    fn fit_here(&mut self, x: Data, y: Option<Data>, mut options: FitOptions) -> Result<History> {
         self.check_for("fit")?;
-        let (x, y) = (x.into(), y.into_targets());
         check_batch_size("fit", options.batch_size)?;
         check_validation_split("fit", options.validation_split)?;
         let n = checked_len(&x, y.as_ref(), "fit")?;
@@ -127,6 +135,21 @@ impl<M: Model> Runner<M> {
         validation: Option<Arrays>,
         options: FitOptions,
     ) -> Result<History> {
+        // Data-parallel: a rank that fails or panics stops the others rather than leaving them
+        // waiting for it.
+        let _guard = self.abort_on_panic();
+        let result = self.train_epochs_here(dataset, origin, validation, options);
+        self.abort_on_failure(result)
+    }
+
+    /// [`Runner::train_epochs`] on this rank.
+    fn train_epochs_here(
+        &mut self,
+        dataset: &mut dyn Dataset,
+        origin: Origin,
+        validation: Option<Arrays>,
+        options: FitOptions,
+    ) -> Result<History> {
         if options.validation_freq == 0 {
             return Err(Error::invalid("fit", "validation_freq must be at least 1"));
         }
@@ -144,7 +167,7 @@ impl<M: Model> Runner<M> {
             .or(dataset.batches_per_epoch())
             .unwrap_or(0);
         let check_batches = origin.is_stream();
-        let mut run = FitRun::new(options, validation, steps, origin);
+        let mut run = FitRun::new(options, validation, steps, origin, self.is_chief());
 
         // The first epoch's batches. An uninitialized runner initializes from the first of them
         // (before any hook, so that callbacks see the model's states from the start), which is
@@ -155,16 +178,19 @@ impl<M: Model> Runner<M> {
                 let first = batches
                     .next()
                     .ok_or_else(|| Error::Data("fit: the data or dataset is empty".into()))??;
+                let shard = self.shard(first.clone())?.batch;
                 self.init_on_batch(
-                    &first.x,
-                    first.y.as_ref(),
-                    first.sample_weight.as_ref(),
+                    &shard.x,
+                    shard.y.as_ref(),
+                    shard.sample_weight.as_ref(),
                     run.class_weight.as_ref(),
                     true,
                 )
                 .map_err(|e| run.origin.place(e, Some(initial_epoch), 0, 0))?;
                 batches = Box::new(std::iter::once(Ok(first)).chain(batches));
             }
+            // Data-parallel: every rank starts from rank 0's model.
+            self.take_root_states()?;
             let at = run.at(initial_epoch);
             self.with_callbacks(&mut run.callbacks, at, &mut run.stop, |cb, ctx| {
                 cb.on_train_begin(ctx)
@@ -203,9 +229,26 @@ impl<M: Model> Runner<M> {
         let (x, y) = (x.into(), y.into_targets());
         checked_len(&x, y.as_ref(), "train_on_batch")?;
         self.check_for("train_on_batch")?;
-        self.init_on_batch(&x, y.as_ref(), None, None, true)?;
-        let logs = self.train_batch("train_on_batch", &x, y.as_ref(), None, None)?;
-        Ok(logs.values())
+        // Data-parallel: the batch is the ranks' together; this rank trains on its shard.
+        let shard = self.shard(Batch {
+            x,
+            y,
+            sample_weight: None,
+        })?;
+        let b = &shard.batch;
+        let was_initialized = self.initialized;
+        self.init_on_batch(&b.x, b.y.as_ref(), b.sample_weight.as_ref(), None, true)?;
+        if !was_initialized {
+            self.take_root_states()?;
+        }
+        if let Some(dp) = self.parallel() {
+            dp.set_share(shard.local, shard.global);
+        }
+        let w = b.sample_weight.as_ref();
+        let logs = self.train_batch("train_on_batch", &b.x, b.y.as_ref(), w, None)?;
+        let mut accumulator = LogAccumulator::default();
+        accumulator.add(&logs, shard.local);
+        self.global_logs(&accumulator)
     }
 
     /// The learning rate the next training step will use, for the `learning_rate` log (see
@@ -242,7 +285,8 @@ impl<M: Model> Runner<M> {
         // a step on, which the runner's step count and keys no longer match.
         let given_count = optimizers::step_count(&self.states.optimizer_states).ok();
         let rng = self.states.rng;
-        let states = std::mem::take(&mut self.states).with_rng(self.step_key(step));
+        let key = self.rank_key(self.step_key(step));
+        let states = std::mem::take(&mut self.states).with_rng(key);
         // Until the step returns, the runner holds no states: a panic in it leaves it so.
         self.lost_at = Some(step);
         self.initialized = false;
@@ -262,6 +306,8 @@ impl<M: Model> Runner<M> {
                 self.step = step;
                 self.lost_at = None;
                 self.initialized = true;
+                // Data-parallel: moving statistics are each rank's; keep the model one.
+                self.average_net_states()?;
                 return Ok(out.logs);
             }
             Err(e) => e,
@@ -345,9 +391,11 @@ impl FitRun {
         validation: Option<Arrays>,
         steps: usize,
         origin: Origin,
+        chief: bool,
     ) -> FitRun {
         let mut callbacks = options.callbacks;
-        if let Some(progress) = Progress::for_verbosity(options.verbose) {
+        // Data-parallel: only rank 0 shows progress.
+        if let (Some(progress), true) = (Progress::for_verbosity(options.verbose), chief) {
             // First, so that an epoch's line comes before what other callbacks print about it.
             callbacks.insert(0, Box::new(progress));
         }
@@ -397,18 +445,25 @@ impl FitRun {
         let (mut seen, mut batches_run) = (0usize, 0usize);
         let limit = self.steps_per_epoch.unwrap_or(usize::MAX);
         drive(batches, prefetch, limit, |batch, b| {
-            let n = b.num_samples()?;
-            seen += n;
+            // Data-parallel: this rank's shard of the batch (the batch itself alone).
+            let shard = runner.shard(b)?;
+            let (b, n) = (shard.batch, shard.local);
+            seen += shard.global;
             batches_run += 1;
+            // Where this rank's samples start in the epoch, for errors about one of them.
+            let first_sample = seen - shard.global + shard.offset;
             runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
                 cb.on_train_batch_begin(batch, ctx)
             })?;
             let weights = b.sample_weight.as_ref();
             let class_weight = self.class_weight.as_ref();
             rate = runner.next_learning_rate();
+            if let Some(dp) = runner.parallel() {
+                dp.set_share(n, shard.global);
+            }
             let logs = runner
                 .train_batch("fit", &b.x, b.y.as_ref(), weights, class_weight)
-                .map_err(|e| self.origin.place(e, Some(epoch), batch, seen - n))?;
+                .map_err(|e| self.origin.place(e, Some(epoch), batch, first_sample))?;
             accumulator.add(&logs, n);
             let mut running = accumulator.values();
             if let Some(rate) = rate {
@@ -417,6 +472,7 @@ impl FitRun {
             runner.with_callbacks(&mut self.callbacks, at, &mut self.stop, |cb, ctx| {
                 cb.on_train_batch_end(batch, ctx, &running)
             })?;
+            self.stop = runner.agree_to_stop(self.stop)?;
             Ok(!self.stop)
         })?;
         if seen == 0 {
@@ -436,7 +492,7 @@ impl FitRun {
                  epoch (the epochs trained so far are in the runner's history)"
             )));
         }
-        let mut logs = accumulator.values();
+        let mut logs = runner.global_logs(&accumulator)?;
         runner.warn_of_unreported_metrics(LoggingStep::Train, &logs);
         if let Some(rate) = rate {
             logs.entry(LEARNING_RATE.to_string()).or_insert(rate);
@@ -455,6 +511,7 @@ impl FitRun {
         }
         runner.history.record(epoch, &logs);
         runner.epoch_end_callbacks(&mut self.callbacks, at, &mut self.stop, &mut logs)?;
+        self.stop = runner.agree_to_stop(self.stop)?;
         self.history.record(epoch, &logs);
         self.last_logs = logs;
         self.last_epoch = epoch;

@@ -50,8 +50,11 @@ impl<M: Model> Runner<M> {
             step: self.step,
             seed: self.seed,
         };
+        let chief = ctx.is_chief();
         for cb in callbacks.iter_mut() {
-            hook(cb.as_mut(), &mut ctx)?;
+            if chief || !cb.chief_only() {
+                hook(cb.as_mut(), &mut ctx)?;
+            }
         }
         *stop = ctx.stop_training;
         Ok(())

@@ -13,6 +13,7 @@ mod hooks;
 mod memory;
 mod options;
 mod origin;
+mod parallel;
 mod persist;
 mod predict;
 mod summary;

@@ -39,8 +39,24 @@ impl<M: Model> Runner<M> {
     /// runner.fit(x, y, FitOptions { epochs: 4, initial_epoch, ..Default::default() })?;
     /// # Ok::<(), elegy_core::Error>(())
     /// ```
+    ///
+    /// In data-parallel training, rank 0 writes and every rank waits until it has: call it on
+    /// every rank (the ranks hold the same model), and load on every rank.
     pub fn save(&self, dir: impl AsRef<Path>) -> Result<()> {
-        self.checkpoint("save")?.write(dir)
+        let checkpoint = self.checkpoint("save")?;
+        let Some(dp) = self.parallel() else {
+            return checkpoint.write(dir);
+        };
+        let written = if dp.rank() == 0 {
+            checkpoint.write(dir)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = &written {
+            dp.abort_on(e);
+        }
+        written?;
+        dp.group().barrier()
     }
 
     /// Saves only the network's weights (`net_params` and `net_states`) to the directory `dir`:

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use crate::distributed::DataParallel;
+use crate::error::Result;
 use crate::losses::Loss;
 use crate::metrics::Metric;
 use crate::module::Module;
@@ -49,6 +51,9 @@ pub struct Components {
     pub optimizer: Option<Arc<dyn Optimizer>>,
     /// The module of the default `pred_step`.
     pub module: Option<Arc<dyn Module>>,
+    /// Data-parallel training's group, when the runner trains on several ranks
+    /// ([`RunnerBuilder::data_parallel`](crate::runner::RunnerBuilder::data_parallel)).
+    pub data_parallel: Option<DataParallel>,
 }
 
 /// No loss, metric, optimizer or module: what [`Components::none`] lends.
@@ -57,9 +62,27 @@ static NONE: Components = Components {
     metrics: Vec::new(),
     optimizer: None,
     module: None,
+    data_parallel: None,
 };
 
 impl Components {
+    /// The gradients of the whole batch from this rank's: with data-parallel training, every
+    /// rank's scaled by its share of the batch and summed over the ranks
+    /// ([`DataParallel::reduce_gradients`]); otherwise `grads` as they are. The default
+    /// `train_step` calls it before its optimizer's update; a `train_step` of your own that
+    /// updates with optimizers of its own calls it on each set of gradients (every rank must).
+    pub fn reduce_gradients(&self, grads: &TensorMap) -> Result<TensorMap> {
+        match &self.data_parallel {
+            Some(dp) => dp.reduce_gradients(grads),
+            None => Ok(grads.clone()),
+        }
+    }
+
+    /// This process's rank in data-parallel training (0 without it).
+    pub fn rank(&self) -> usize {
+        self.data_parallel.as_ref().map_or(0, DataParallel::rank)
+    }
+
     /// Components with nothing in them, for a step context built by hand outside a runner (a
     /// test calling a step directly, say): the default steps then say what they miss.
     pub fn none() -> &'static Components {
