@@ -57,10 +57,14 @@
 //!   divided among them (see [`crate::num_threads`]).
 
 mod collective;
+#[cfg(feature = "mpi")]
+mod mpi;
 mod shard;
 mod threads;
 
 pub use collective::{Collective, SingleProcess};
+#[cfg(feature = "mpi")]
+pub use mpi::Mpi;
 pub use threads::{ThreadGroup, ThreadRank};
 
 pub(crate) use shard::{Shard, shard_batch};
