@@ -8,7 +8,8 @@
 //! mpirun -np 2 target/release/examples/bench_data_parallel          # 2 processes x 1 thread
 //! ```
 //!
-//! Without MPI, `-- --thread-ranks 2` runs two ranks on threads of one process instead.
+//! Without MPI, `-- --thread-ranks 2` runs two ranks on threads of one process instead;
+//! `--samples N` and `--batch N` change the data (30,000 samples) and the global batch (256).
 //! Prints (rank 0): the CPU, the median epoch seconds after a warm-up epoch, samples/s, and the
 //! seconds a step spends in collective operations (the all-reduce of the gradients and the
 //! small reductions of logs and stop flags, waiting for the slower rank included) as a
@@ -26,9 +27,19 @@ use elegy::module::layers::Linear;
 use elegy::optimizers::Adam;
 use elegy::{Activation, FitOptions, Result, RngKey, Runner, Tensor};
 
-const SAMPLES: usize = 30_000;
-const BATCH: usize = 256;
 const EPOCHS: usize = 4;
+
+/// The samples and the global batch: 30,000 and 256, or `--samples N` and `--batch N`.
+fn sizes() -> (usize, usize) {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1)?.parse().ok())
+            .unwrap_or(default)
+    };
+    (flag("--samples", 30_000), flag("--batch", 256))
+}
 
 /// A group that counts the seconds spent in its operations.
 struct Timed<C> {
@@ -99,7 +110,7 @@ impl Callback for EpochTimer {
 }
 
 fn data() -> (Tensor, Tensor) {
-    let x = Tensor::uniform(&[SAMPLES, 784], 0.0, 1.0, RngKey::new(1));
+    let x = Tensor::uniform(&[sizes().0, 784], 0.0, 1.0, RngKey::new(1));
     let w = Tensor::normal(&[784, 10], 0.0, 1.0, RngKey::new(7));
     let labels = x
         .sub_scalar(0.5)
@@ -135,7 +146,7 @@ fn run(group: impl Collective + 'static) -> Result<(f64, f64)> {
     };
     let options = FitOptions {
         epochs: EPOCHS,
-        batch_size: BATCH,
+        batch_size: sizes().1,
         verbose: 0,
         callbacks: vec![Box::new(timer)],
         ..Default::default()
@@ -159,13 +170,14 @@ fn cpu() -> String {
 }
 
 fn report(label: &str, ranks: usize, (epoch, collective): (f64, f64)) {
-    let steps = SAMPLES.div_ceil(BATCH) as f64;
+    let (samples, batch) = sizes();
+    let steps = samples.div_ceil(batch) as f64;
     println!(
         "{label}: {ranks} rank(s) x {} thread(s) on {}: epoch {epoch:.3} s, {:.0} samples/s, \
          collectives {:.2} ms a step ({:.1}% of the step)",
         elegy::num_threads(),
         cpu(),
-        SAMPLES as f64 / epoch,
+        samples as f64 / epoch,
         collective / steps * 1e3,
         100.0 * collective / epoch
     );

@@ -44,6 +44,8 @@ fn options(epochs: usize, batch_size: usize) -> FitOptions {
     FitOptions {
         epochs,
         batch_size,
+        // Validated on the last 20 samples: the validation is sharded and reduced too.
+        validation_split: 0.2,
         verbose: 0,
         ..Default::default()
     }
@@ -88,12 +90,12 @@ fn train(ranks: usize, batch_size: usize, epochs: usize) -> Vec<(TensorMap, Hist
 
 #[test]
 fn two_and_three_ranks_train_as_one_process_at_the_global_batch() {
-    // 97 samples at batch 10: 10 batches an epoch, 5 epochs = 50 Adam steps; 10 over 3 ranks
-    // is 4 + 3 + 3, and the last batch of 7 is 3 + 2 + 2.
-    let single = train(0, 10, 5);
+    // 77 training samples at batch 10 (20 held out): 8 batches an epoch, 7 epochs = 56 Adam
+    // steps; 10 over 3 ranks is 4 + 3 + 3, and the last batch of 7 is 3 + 2 + 2.
+    let single = train(0, 10, 7);
     let (reference, reference_history) = &single[0];
     for ranks in [2, 3] {
-        let outcome = train(ranks, 10, 5);
+        let outcome = train(ranks, 10, 7);
         for (rank, (params, history)) in outcome.iter().enumerate() {
             let difference = max_relative_difference(reference, params);
             assert!(
@@ -128,9 +130,9 @@ fn one_rank_is_bit_identical_to_no_data_parallelism() {
 
 #[test]
 fn a_batch_smaller_than_the_ranks_trains_exactly_too() {
-    // 97 = 3 x 32 + 1: the last batch has one sample, so two of three ranks have none.
-    let single = train(0, 32, 2);
-    let three = train(3, 32, 2);
+    // 77 = 2 x 38 + 1: the last batch has one sample, so two of three ranks have none.
+    let single = train(0, 38, 2);
+    let three = train(3, 38, 2);
     let difference = max_relative_difference(&single[0].0, &three[0].0);
     assert!(difference < 1e-5, "{difference}");
 }

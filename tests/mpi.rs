@@ -25,6 +25,13 @@ fn skip_reason() -> Option<String> {
     }
 }
 
+/// Says why a test is skipped where `cargo test` shows it even when the test passes: written to
+/// the process's stderr directly, which the harness does not capture (it captures `println!`).
+fn skipped(reason: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "tests/mpi.rs: skipped: {reason}");
+}
+
 /// Runs the worker test `worker` of this binary under `mpirun` with `args`, for at most
 /// `limit`; returns whether the job succeeded and what it printed.
 fn launch(worker: &str, args: &[&str], limit: Duration) -> (bool, String) {
@@ -61,7 +68,7 @@ fn launch(worker: &str, args: &[&str], limit: Duration) -> (bool, String) {
 #[test]
 fn mpirun_ranks_train_as_one_process() {
     if let Some(reason) = skip_reason() {
-        println!("skipped: {reason}");
+        skipped(reason);
         return;
     }
     let shared_memory = ["--mca", "btl", "self,vader"];
@@ -93,7 +100,7 @@ fn mpirun_ranks_train_as_one_process() {
 #[test]
 fn a_failing_mpi_rank_ends_the_job() {
     if let Some(reason) = skip_reason() {
-        println!("skipped: {reason}");
+        skipped(reason);
         return;
     }
     let args = ["-np", "2", "--mca", "btl", "self,vader"];
