@@ -1,7 +1,8 @@
 //! [`Sequential`]: modules applied one after another.
 
 use super::{Module, ModuleContext};
-use crate::error::Result;
+use crate::data::Data;
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
 /// Applies its modules in order, each to the previous one's output.
@@ -68,6 +69,36 @@ impl Module for Sequential {
         let mut h = x.clone();
         for layer in &self.layers {
             h = ctx.call(layer.as_ref(), &h)?;
+        }
+        Ok(h)
+    }
+
+    /// Each layer's output, structured or not, is the next one's input: an
+    /// `Embedding::mask_zero` or a `Masking` hands its sequence and mask, as a map, to a
+    /// recurrent layer after it.
+    fn forward_data(&self, x: &Data, ctx: &mut ModuleContext<'_>) -> Result<Data> {
+        let mut h = x.clone();
+        let mut previous: Option<&dyn Module> = None;
+        for layer in &self.layers {
+            let out = ctx.call_data(layer.as_ref(), &h);
+            h = match (out, previous) {
+                (Ok(out), _) => out,
+                // Several parts handed on to a layer that takes one tensor: say where from.
+                (Err(e), Some(before)) if !matches!(h, Data::Tensor(_)) => {
+                    return Err(Error::invalid(
+                        "Sequential",
+                        format!(
+                            "{e}; they are the output of the `{}` before it (a recurrent layer \
+                             with return_state gives a tuple, Embedding::with_mask_zero and \
+                             Masking a map of sequence and mask): put a layer that takes them \
+                             next, or take them apart in a step of your own",
+                            before.kind()
+                        ),
+                    ));
+                }
+                (Err(e), _) => return Err(e),
+            };
+            previous = Some(layer.as_ref());
         }
         Ok(h)
     }

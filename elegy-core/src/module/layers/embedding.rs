@@ -1,6 +1,7 @@
 //! [`Embedding`]: a learned vector per integer index.
 
 use super::check_size;
+use crate::data::Data;
 use crate::error::Result;
 use crate::module::{Module, ModuleContext};
 use crate::tensor::{Initializer, Tensor};
@@ -31,6 +32,10 @@ pub struct Embedding {
     pub dim: usize,
     /// How the table starts.
     pub init: Initializer,
+    /// Whether index 0 is padding, as Keras' `mask_zero`: the output is then a map of
+    /// `sequence` (the embeddings) and `mask` (`[batch, time]`, 1 where the index is not 0),
+    /// which a recurrent layer right after it takes (masked steps leave its state as it was).
+    pub mask_zero: bool,
 }
 
 impl Embedding {
@@ -43,7 +48,29 @@ impl Embedding {
                 low: -0.05,
                 high: 0.05,
             },
+            mask_zero: false,
         }
+    }
+
+    /// With index 0 as padding, masked for the recurrent layer after it (Keras' `mask_zero`;
+    /// see [`Embedding::mask_zero`](Embedding#structfield.mask_zero)).
+    ///
+    /// ```
+    /// use elegy_core::module::layers::{Embedding, Lstm};
+    /// use elegy_core::module::{ModuleContext, Sequential};
+    /// use elegy_core::{Data, RngKey, Tensor, TensorMap};
+    /// let model = Sequential::new().layer(Embedding::new(10, 4).with_mask_zero()).layer(Lstm::new(3));
+    /// // The second sequence is padded after two steps: the padding leaves the state alone.
+    /// let tokens = Tensor::from_vec(vec![1., 2., 3., 4., 5., 6., 0., 0.], &[2, 4])?;
+    /// let empty = TensorMap::new();
+    /// let mut ctx = ModuleContext::new(&empty, &empty, true, false, RngKey::new(0));
+    /// let h = ctx.call_data(&model, &Data::from(tokens))?.into_tensor()?;
+    /// assert_eq!(h.shape(), &[2, 3]);
+    /// # Ok::<(), elegy_core::Error>(())
+    /// ```
+    pub fn with_mask_zero(mut self) -> Embedding {
+        self.mask_zero = true;
+        self
     }
 
     /// With the table starting from `init`.
@@ -63,5 +90,15 @@ impl Module for Embedding {
         check_size("Embedding", ctx, "dim", self.dim)?;
         let table = ctx.param("embeddings", &[self.vocab_size, self.dim], self.init)?;
         table.take(x)
+    }
+
+    fn forward_data(&self, x: &Data, ctx: &mut ModuleContext<'_>) -> Result<Data> {
+        let ids = x.as_tensor("Embedding's input")?;
+        let sequence = self.forward(ids, ctx)?;
+        if !self.mask_zero {
+            return Ok(Data::Tensor(sequence));
+        }
+        let mask = Tensor::new(ids.view().mapv(|v| if v != 0.0 { 1.0 } else { 0.0 }));
+        Ok(Data::from_iter([("sequence", sequence), ("mask", mask)]))
     }
 }

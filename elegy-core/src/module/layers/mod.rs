@@ -9,8 +9,8 @@
 //! | positions | [`PositionEmbedding`] (learned), [`SinusoidalPositionEncoding`] (fixed) |
 //! | regularization | [`Dropout`] |
 //! | reshaping | [`Flatten`], [`Reshape`], [`Permute`], [`RepeatVector`], [`ZeroPadding2D`], [`Cropping2D`], [`UpSampling2D`] |
-//! | lookup | [`Embedding`] |
-//! | recurrent | [`SimpleRnn`], [`Lstm`], [`Gru`], [`Bidirectional`] (options: [`RecurrentOptions`]) |
+//! | lookup | [`Embedding`] (with `mask_zero`, Keras' padding mask) |
+//! | recurrent | [`SimpleRnn`], [`Lstm`], [`Gru`], [`Bidirectional`] (options: [`RecurrentOptions`]); [`Masking`] marks padding steps for them |
 //! | attention | [`MultiHeadAttention`] |
 //! | branching | [`Residual`], [`Branches`] (merged by [`Merge`]: add, multiply, average, concatenate), [`Identity`] |
 //! | activations | [`Relu`], [`Gelu`], [`Sigmoid`], [`Tanh`], [`Softmax`], [`LeakyRelu`], [`Elu`] |
@@ -57,6 +57,7 @@ mod dropout;
 mod embedding;
 mod group_norm;
 mod linear;
+mod masking;
 mod merge;
 mod mlp;
 mod norm;
@@ -76,6 +77,7 @@ pub use dropout::Dropout;
 pub use embedding::Embedding;
 pub use group_norm::GroupNorm;
 pub use linear::Linear;
+pub use masking::Masking;
 pub use merge::{Branches, Identity, Merge, Residual};
 pub use mlp::Mlp;
 pub use norm::{BatchNorm, LayerNorm};
@@ -193,6 +195,7 @@ named_builders!(
     Softmax,
     LeakyRelu,
     Elu,
+    Masking,
 );
 
 /// `Ok` when `x` has at least `min` axes; otherwise an error naming the layer, where it is and

@@ -481,11 +481,22 @@ impl<L: Reversible + 'static> Module for Bidirectional<L> {
     }
 
     fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
-        let forward = ctx.call(&super::Named::new("forward", Passthrough(&self.forward)), x)?;
-        let mut backward = ctx.call(
-            &super::Named::new("backward", Passthrough(&self.backward)),
-            x,
-        )?;
+        self.forward_data(&Data::Tensor(x.clone()), ctx)?
+            .into_tensor()
+    }
+
+    /// Both directions take the same input: a sequence, or a map with its `mask` (which the
+    /// backward copy reads in its own direction, so right-padding stays out of both states).
+    fn forward_data(&self, x: &Data, ctx: &mut ModuleContext<'_>) -> Result<Data> {
+        let forward = ctx
+            .call_data(&super::Named::new("forward", Passthrough(&self.forward)), x)?
+            .into_tensor()?;
+        let mut backward = ctx
+            .call_data(
+                &super::Named::new("backward", Passthrough(&self.backward)),
+                x,
+            )?
+            .into_tensor()?;
         if self.backward.returns_sequences() {
             let time = backward.shape()[1];
             let steps = (0..time)
@@ -494,7 +505,7 @@ impl<L: Reversible + 'static> Module for Bidirectional<L> {
                 .collect::<Result<Vec<_>>>()?;
             backward = Tensor::concat(&steps, 1)?;
         }
-        Tensor::concat(&[forward, backward], -1)
+        Tensor::concat(&[forward, backward], -1).map(Data::Tensor)
     }
 }
 
@@ -508,5 +519,9 @@ impl<M: Module> Module for Passthrough<'_, M> {
 
     fn forward(&self, x: &Tensor, ctx: &mut ModuleContext<'_>) -> Result<Tensor> {
         self.0.forward(x, ctx)
+    }
+
+    fn forward_data(&self, x: &Data, ctx: &mut ModuleContext<'_>) -> Result<Data> {
+        self.0.forward_data(x, ctx)
     }
 }
