@@ -10,7 +10,8 @@
 //! a warm-up epoch and training steps per second. The same workloads in PyTorch eager:
 //! `python3 benches/peers/sequence_torch.py`; run both in one session and compare the ratio.
 //!
-//! `cargo run --release --example bench_sequence [-- --only lstm|encoder --epochs 3]`
+//! `cargo run --release --example bench_sequence [-- --only lstm|encoder --epochs 3]`; with
+//! `--fraction K` on a K-th of the samples.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -132,16 +133,20 @@ fn main() -> Result<()> {
     };
     let only = value("--only");
     let epochs: usize = value("--epochs").and_then(|e| e.parse().ok()).unwrap_or(3);
+    // Fewer samples for a quick look (an instruction count under callgrind, say).
+    let scale: usize = value("--fraction")
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(1);
     println!("{} on {} thread(s)", cpu(), elegy::num_threads());
     if only.as_deref().is_none_or(|o| o == "lstm") {
-        let x = Tensor::normal(&[4096, 64, 32], 0.0, 1.0, RngKey::new(7));
+        let x = Tensor::normal(&[4096 / scale, 64, 32], 0.0, 1.0, RngKey::new(7));
         let model = Sequential::new()
             .layer(Lstm::new(128))
             .layer(Linear::new(10));
         bench("lstm", model, x, 64, epochs)?;
     }
     if only.as_deref().is_none_or(|o| o == "encoder") {
-        let x = Tensor::normal(&[2048, 64, 128], 0.0, 1.0, RngKey::new(8));
+        let x = Tensor::normal(&[2048 / scale, 64, 128], 0.0, 1.0, RngKey::new(8));
         let model = Sequential::new()
             .layer(encoder_block())
             .layer(MeanOverTime)

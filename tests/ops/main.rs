@@ -10,6 +10,7 @@ mod conv;
 mod crossentropy;
 mod index;
 mod linear;
+mod lstm_cell;
 mod matmul;
 mod reduce;
 mod shape;

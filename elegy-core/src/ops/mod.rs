@@ -11,6 +11,7 @@ mod dropout;
 mod elementwise;
 mod index;
 mod linear;
+mod lstm_cell;
 mod matmul;
 mod operators;
 mod pool;

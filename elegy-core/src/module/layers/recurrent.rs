@@ -336,8 +336,6 @@ fn run(
         }
         _ => (ctx.param("bias", &[gates], options.bias_init)?, None),
     };
-    // The inputs of every step in one product: [batch, time, gates].
-    let projected = x.linear_activated(&kernel, Some(&input_bias), crate::Activation::Identity)?;
     let mut h = initial
         .first()
         .map_or_else(|| Tensor::zeros(&[batch, units]), |h| (*h).clone());
@@ -352,18 +350,20 @@ fn run(
         } else {
             step
         };
-        let xz = projected
+        // Each step's input projected on its own: one product of the whole sequence would be
+        // sliced per step, and the backward of each slice is an array of the whole sequence's
+        // size (most of an epoch went into zeroing them).
+        let x_t = x
             .slice(1, t, t + 1)?
-            .reshape(&[batch as isize, gates as isize])?;
+            .reshape(&[batch as isize, features as isize])?;
+        let xz = x_t.linear_activated(&kernel, Some(&input_bias), crate::Activation::Identity)?;
         let hu = h.matmul(&recurrent)?;
         let (h_new, c_new) = match cell {
             Cell::Simple => (xz.add(&hu)?.tanh(), None),
             Cell::Lstm => {
-                let z = xz.add(&hu)?;
-                let (i, f) = (block(&z, 0)?.sigmoid(), block(&z, 1)?.sigmoid());
-                let (g, o) = (block(&z, 2)?.tanh(), block(&z, 3)?.sigmoid());
-                let c_new = f.mul(&c)?.add(&i.mul(&g)?)?;
-                (o.mul(&c_new.tanh())?, Some(c_new))
+                // One op for the gates and both states (`Tensor::lstm_cell`).
+                let hc = xz.lstm_cell(&hu, &c)?;
+                (hc.slice(1, 0, units)?, Some(hc.slice(1, units, 2 * units)?))
             }
             Cell::Gru => {
                 let inner = match &recurrent_bias {
