@@ -62,7 +62,7 @@ def bench(name, model, x, y, batch, epochs):
     med = float(np.median(secs))
     steps = -(-n // batch)
     print(f"torch {name}: epoch {med:.3f} s (min {min(secs):.3f}, max {max(secs):.3f}), "
-          f"{steps / med:.1f} steps/s, last loss {float(loss):.4f}", flush=True)
+          f"{steps / med:.1f} steps/s, last loss {loss.item():.4f}", flush=True)
 
 
 def main():
